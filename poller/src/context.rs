@@ -1,0 +1,80 @@
+//! [`Cx`]: what a machine may do while the loop is calling it.
+//!
+//! Everything a machine changes about its place in the loop goes through here: registering
+//! sources, setting its deadline, spawning new machines, asking to run again next turn, and
+//! reaching the loop's [`Machine::Local`] state.
+
+use std::io;
+use std::time::Instant;
+
+use mio::event::Source;
+use mio::{Interest, Registry, Token};
+
+use crate::timers::{TimerState, Timers};
+use crate::Machine;
+
+/// The loop as one machine sees it during one call.
+pub struct Cx<'a, M: Machine> {
+    pub(crate) token: Token,
+    pub(crate) now: Instant,
+    pub(crate) registry: &'a Registry,
+    pub(crate) timer: &'a mut TimerState,
+    pub(crate) timers: &'a mut Timers,
+    pub(crate) spawned: &'a mut Vec<M>,
+    pub(crate) again: &'a mut Vec<Token>,
+    /// The loop's shared state (see [`Machine::Local`]).
+    pub local: &'a mut M::Local,
+}
+
+impl<'a, M: Machine> Cx<'a, M> {
+    /// This machine's token: the address other threads use to [`send`](crate::Remote::send) to it.
+    pub fn token(&self) -> Token {
+        self.token
+    }
+
+    /// The time this turn's events were collected; cheaper than asking the clock again.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Registers `source` for `interest` under this machine's token.
+    pub fn register(&self, source: &mut impl Source, interest: Interest) -> io::Result<()> {
+        self.registry.register(source, self.token, interest)
+    }
+
+    /// Changes the interest of an already registered `source`.
+    pub fn reregister(&self, source: &mut impl Source, interest: Interest) -> io::Result<()> {
+        self.registry.reregister(source, self.token, interest)
+    }
+
+    /// Stops events for `source` (for a source the machine keeps but no longer wants to hear).
+    pub fn deregister(&self, source: &mut impl Source) -> io::Result<()> {
+        self.registry.deregister(source)
+    }
+
+    /// Sets this machine's one deadline, replacing any earlier one. Moving it later is O(1).
+    pub fn set_timer(&mut self, at: Instant) {
+        self.timers.set(self.timer, self.token, at);
+    }
+
+    /// Removes this machine's deadline, if any.
+    pub fn clear_timer(&mut self) {
+        Timers::clear(self.timer);
+    }
+
+    /// This machine's current deadline.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.timer.deadline
+    }
+
+    /// Adds a new machine to this loop once the current call returns.
+    pub fn spawn(&mut self, machine: M) {
+        self.spawned.push(machine);
+    }
+
+    /// Asks for another [`ready`](Machine::ready) call next turn, with empty readiness.
+    /// For machines that stop early to be fair to others and have work left over.
+    pub fn again(&mut self) {
+        self.again.push(self.token);
+    }
+}

@@ -1,0 +1,110 @@
+//! The slab of machines, and the tokens that name them.
+//!
+//! A [`mio::Token`] carries a slot index in its low half and a generation in its high half.
+//! When a slot is freed and reused, the new occupant gets a new generation, so an event or a
+//! message still addressed to the old occupant finds a mismatch and is dropped.
+
+use mio::Token;
+use slab::Slab;
+
+use crate::timers::TimerState;
+
+/// Bits of a token that hold the slot index; the rest hold the generation.
+const INDEX_BITS: u32 = usize::BITS / 2;
+const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
+
+/// The token of the loop's own waker. No slot index reaches it (the slab would need
+/// `INDEX_MASK` entries first).
+pub(crate) const WAKER: Token = Token(usize::MAX);
+
+/// One occupied slot: a machine and the loop's bookkeeping for it.
+pub(crate) struct Entry<M> {
+    pub(crate) machine: M,
+    /// The generation baked into this occupant's token.
+    generation: usize,
+    /// Its deadline, if any (phase 5 reads it).
+    pub(crate) timer: TimerState,
+    /// Set when the machine returned `Next::Close`; phase 6 removes it.
+    pub(crate) closed: bool,
+}
+
+/// Machines indexed by token.
+pub(crate) struct Slots<M> {
+    slab: Slab<Entry<M>>,
+    /// Generation for the next insertion; wraps, which is harmless at this width.
+    next_generation: usize,
+}
+
+impl<M> Slots<M> {
+    pub(crate) fn new() -> Self {
+        Slots {
+            slab: Slab::new(),
+            next_generation: 1,
+        }
+    }
+
+    /// Puts a machine in a free slot and returns its token.
+    pub(crate) fn insert(&mut self, machine: M) -> Token {
+        let generation = self.next_generation & (usize::MAX >> INDEX_BITS);
+        self.next_generation = self.next_generation.wrapping_add(1);
+        let index = self.slab.insert(Entry {
+            machine,
+            generation,
+            timer: TimerState::default(),
+            closed: false,
+        });
+        assert!(index < INDEX_MASK, "poller: slot table full");
+        Token(generation << INDEX_BITS | index)
+    }
+
+    /// The live (not closed) occupant named by `token`, or `None` if the token is stale.
+    pub(crate) fn get_mut(&mut self, token: Token) -> Option<&mut Entry<M>> {
+        let (index, generation) = (token.0 & INDEX_MASK, token.0 >> INDEX_BITS);
+        match self.slab.get_mut(index) {
+            Some(entry) if entry.generation == generation && !entry.closed => Some(entry),
+            _ => None,
+        }
+    }
+
+    /// Frees the slot of `token` and returns its machine, if the token is current.
+    pub(crate) fn remove(&mut self, token: Token) -> Option<M> {
+        let (index, generation) = (token.0 & INDEX_MASK, token.0 >> INDEX_BITS);
+        match self.slab.get(index) {
+            Some(entry) if entry.generation == generation => Some(self.slab.remove(index).machine),
+            _ => None,
+        }
+    }
+
+    /// How many machines occupy slots (closed ones included until reaped).
+    pub(crate) fn len(&self) -> usize {
+        self.slab.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reused_slot_rejects_the_old_token() {
+        let mut slots = Slots::new();
+        let old = slots.insert("first");
+        assert_eq!(slots.remove(old), Some("first"));
+        let new = slots.insert("second");
+        assert_eq!(old.0 & INDEX_MASK, new.0 & INDEX_MASK, "the slot is reused");
+        assert!(slots.get_mut(old).is_none());
+        assert_eq!(slots.get_mut(new).map(|e| e.machine), Some("second"));
+        assert_eq!(slots.remove(old), None);
+    }
+
+    #[test]
+    fn a_closed_entry_is_invisible_until_removed() {
+        let mut slots = Slots::new();
+        let token = slots.insert(1);
+        slots.get_mut(token).unwrap().closed = true;
+        assert!(slots.get_mut(token).is_none());
+        assert_eq!(slots.len(), 1);
+        assert_eq!(slots.remove(token), Some(1));
+        assert_eq!(slots.len(), 0);
+    }
+}

@@ -1,0 +1,316 @@
+//! Request bodies: the decoders that move body bytes out of the read buffer.
+//!
+//! Previous step: `parse.rs` decided the [`Framing`]. Next: the handler reads the collected
+//! body through [`Request::body`](crate::Request::body). A decoder is fed whatever bytes have
+//! arrived, consumes what belongs to the body and says when the body is complete, so a body
+//! split across any number of reads decodes the same.
+
+use http::header::{CONTENT_LENGTH, HOST, TRAILER, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::error::Reject;
+use crate::parse::Framing;
+
+/// Longest chunk-size line (size, extensions and CRLF), as in Go.
+const MAX_CHUNK_LINE: usize = 4096;
+
+/// Most bytes of trailer fields after a chunked body.
+const MAX_TRAILER_BYTES: usize = 8 * 1024;
+
+const MALFORMED: Reject = Reject::BadRequest("malformed chunked encoding");
+
+/// How far a call to [`Decoder::decode`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Progress {
+    /// Bytes of the input that belonged to the body (framing included).
+    pub(crate) consumed: usize,
+    /// The body is complete.
+    pub(crate) done: bool,
+}
+
+/// A body decoder for one request.
+#[derive(Debug)]
+pub(crate) enum Decoder {
+    /// A `Content-Length` body with this many bytes still to come.
+    Length(u64),
+    /// A chunked body.
+    Chunked(Chunked),
+}
+
+impl Decoder {
+    pub(crate) fn new(framing: Framing) -> Decoder {
+        match framing {
+            Framing::Empty => Decoder::Length(0),
+            Framing::Length(n) => Decoder::Length(n),
+            Framing::Chunked => Decoder::Chunked(Chunked::default()),
+        }
+    }
+
+    /// Appends the body bytes found in `input` to `body`.
+    pub(crate) fn decode(&mut self, input: &[u8], body: &mut Vec<u8>) -> Result<Progress, Reject> {
+        match self {
+            Decoder::Length(remaining) => {
+                let n = input.len().min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+                body.extend_from_slice(&input[..n]);
+                *remaining -= n as u64;
+                Ok(Progress {
+                    consumed: n,
+                    done: *remaining == 0,
+                })
+            }
+            Decoder::Chunked(chunked) => chunked.decode(input, body),
+        }
+    }
+
+    /// The trailer fields of a finished chunked body (empty for other bodies).
+    pub(crate) fn trailers(&self) -> Result<HeaderMap, Reject> {
+        match self {
+            Decoder::Chunked(chunked) => chunked.trailers(),
+            Decoder::Length(_) => Ok(HeaderMap::new()),
+        }
+    }
+}
+
+/// Where the chunked decoder is in `size [ext] CRLF data CRLF ... 0 CRLF trailers CRLF`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Reading hex digits of a chunk size.
+    Size { size: u64, digits: u8 },
+    /// Whitespace after the size.
+    SizeSpace { size: u64 },
+    /// A chunk extension (`;name=value`), ignored.
+    Extension { size: u64 },
+    /// Saw the CR ending a size line.
+    SizeLf { size: u64 },
+    /// Inside a chunk's data, with this many bytes left.
+    Data(u64),
+    /// Expecting the CR after a chunk's data.
+    DataCr,
+    /// Expecting the LF after a chunk's data.
+    DataLf,
+    /// At the start of a trailer line (or the final CRLF).
+    TrailerStart,
+    /// Inside a trailer line.
+    TrailerLine,
+    /// Saw the CR ending a trailer line.
+    TrailerLf,
+    /// Saw the CR of the final empty line.
+    FinalLf,
+    /// The body is complete.
+    Done,
+}
+
+/// The chunked decoder: a state per position in the grammar, one byte at a time except for
+/// chunk data, which is copied in bulk. Sizes, extensions and lines must end in CRLF.
+#[derive(Debug)]
+pub(crate) struct Chunked {
+    state: State,
+    /// Bytes of the current size line, bounded by `MAX_CHUNK_LINE`.
+    line_len: usize,
+    /// Raw trailer lines, each ending in CRLF.
+    trailer: Vec<u8>,
+}
+
+impl Default for Chunked {
+    fn default() -> Self {
+        Chunked {
+            state: State::Size { size: 0, digits: 0 },
+            line_len: 0,
+            trailer: Vec::new(),
+        }
+    }
+}
+
+impl Chunked {
+    fn decode(&mut self, input: &[u8], body: &mut Vec<u8>) -> Result<Progress, Reject> {
+        let mut i = 0;
+        while i < input.len() && self.state != State::Done {
+            if let State::Data(left) = self.state {
+                let n = (input.len() - i).min(usize::try_from(left).unwrap_or(usize::MAX));
+                body.extend_from_slice(&input[i..i + n]);
+                i += n;
+                self.state = match left - n as u64 {
+                    0 => State::DataCr,
+                    rest => State::Data(rest),
+                };
+                continue;
+            }
+            self.state = self.step(input[i])?;
+            i += 1;
+        }
+        Ok(Progress {
+            consumed: i,
+            done: self.state == State::Done,
+        })
+    }
+
+    /// The state after one framing byte.
+    fn step(&mut self, b: u8) -> Result<State, Reject> {
+        use State::*;
+        if matches!(self.state, Size { .. } | SizeSpace { .. } | Extension { .. }) {
+            self.line_len += 1;
+            if self.line_len > MAX_CHUNK_LINE {
+                return Err(MALFORMED);
+            }
+        }
+        Ok(match (self.state, b) {
+            (Size { size, digits }, _) if b.is_ascii_hexdigit() => {
+                if digits == 16 {
+                    return Err(Reject::BadRequest("chunk size too large"));
+                }
+                let digit = (b as char).to_digit(16).unwrap_or(0);
+                Size {
+                    size: size << 4 | u64::from(digit),
+                    digits: digits + 1,
+                }
+            }
+            (Size { digits: 0, .. }, _) => return Err(MALFORMED),
+            (Size { size, .. } | SizeSpace { size }, b' ' | b'\t') => SizeSpace { size },
+            (Size { size, .. } | SizeSpace { size } | Extension { size }, b';') => {
+                Extension { size }
+            }
+            (Size { size, .. } | SizeSpace { size } | Extension { size }, b'\r') => {
+                SizeLf { size }
+            }
+            (Extension { size }, _) if b == b'\t' || (b' '..0x7f).contains(&b) || b >= 0x80 => {
+                Extension { size }
+            }
+            (SizeLf { size }, b'\n') => {
+                self.line_len = 0;
+                if size == 0 {
+                    TrailerStart
+                } else {
+                    Data(size)
+                }
+            }
+            (DataCr, b'\r') => DataLf,
+            (DataLf, b'\n') => Size { size: 0, digits: 0 },
+            (TrailerStart, b'\r') => FinalLf,
+            (TrailerStart | TrailerLine, b'\n') => return Err(MALFORMED),
+            (TrailerLine, b'\r') => TrailerLf,
+            (TrailerStart | TrailerLine, _) => {
+                self.push_trailer(b)?;
+                TrailerLine
+            }
+            (TrailerLf, b'\n') => {
+                self.push_trailer(b'\r')?;
+                self.push_trailer(b'\n')?;
+                TrailerStart
+            }
+            (FinalLf, b'\n') => Done,
+            _ => return Err(MALFORMED),
+        })
+    }
+
+    fn push_trailer(&mut self, b: u8) -> Result<(), Reject> {
+        if self.trailer.len() >= MAX_TRAILER_BYTES {
+            return Err(Reject::HeaderTooLarge);
+        }
+        self.trailer.push(b);
+        Ok(())
+    }
+
+    /// Parses the trailer section. Fields that would change framing or routing after the
+    /// fact (`Content-Length`, `Transfer-Encoding`, `Trailer`, `Host`) are refused.
+    fn trailers(&self) -> Result<HeaderMap, Reject> {
+        let mut map = HeaderMap::new();
+        if self.trailer.is_empty() {
+            return Ok(map);
+        }
+        let mut section = self.trailer.clone();
+        section.extend_from_slice(b"\r\n");
+        let mut fields = [httparse::EMPTY_HEADER; 32];
+        match httparse::parse_headers(&section, &mut fields) {
+            Ok(httparse::Status::Complete((_, fields))) => {
+                for field in fields {
+                    let name = HeaderName::from_bytes(field.name.as_bytes());
+                    let value = HeaderValue::from_bytes(field.value);
+                    let (Ok(name), Ok(value)) = (name, value) else {
+                        return Err(Reject::BadRequest("invalid trailer field"));
+                    };
+                    if [CONTENT_LENGTH, TRANSFER_ENCODING, TRAILER, HOST].contains(&name) {
+                        return Err(Reject::BadRequest("forbidden trailer field"));
+                    }
+                    map.append(name, value);
+                }
+                Ok(map)
+            }
+            _ => Err(Reject::BadRequest("invalid trailer section")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes `input` fed in pieces of `step` bytes.
+    fn decode_in_steps(input: &[u8], step: usize) -> Result<(Vec<u8>, usize, bool), Reject> {
+        let mut decoder = Decoder::new(Framing::Chunked);
+        let (mut body, mut pos) = (Vec::new(), 0);
+        let mut pending: Vec<u8> = Vec::new();
+        let mut done = false;
+        for piece in input.chunks(step) {
+            pending.extend_from_slice(piece);
+            let progress = decoder.decode(&pending, &mut body)?;
+            pending.drain(..progress.consumed);
+            pos += progress.consumed;
+            if progress.done {
+                done = true;
+                break;
+            }
+        }
+        Ok((body, pos, done))
+    }
+
+    #[test]
+    fn chunked_with_extensions_and_trailers_at_every_split() {
+        let input = b"5;name=v\r\nhello\r\n6 \r\n world\r\n0\r\nX-Sum: 1\r\n\r\nNEXT";
+        for step in 1..input.len() {
+            let (body, consumed, done) = decode_in_steps(input, step).unwrap();
+            assert_eq!(body, b"hello world", "step {step}");
+            assert!(done);
+            assert_eq!(consumed, input.len() - 4, "stops before the next request");
+        }
+        let mut decoder = Decoder::new(Framing::Chunked);
+        decoder.decode(input, &mut Vec::new()).unwrap();
+        assert_eq!(decoder.trailers().unwrap()["x-sum"], "1");
+    }
+
+    #[test]
+    fn malformed_chunked_is_refused() {
+        for bad in [
+            &b"x\r\n"[..],                   // not hex
+            b"\r\n",                         // empty size
+            b"5\nhello\r\n0\r\n\r\n",        // bare LF after size
+            b"5\r\nhelloX\r\n",              // no CRLF after data
+            b"11111111111111111\r\n",        // 17 hex digits
+            b"0\r\nContent-Length: 5\r\n\r\n", // forbidden trailer
+        ] {
+            let mut decoder = Decoder::new(Framing::Chunked);
+            let result = decoder
+                .decode(bad, &mut Vec::new())
+                .and_then(|_| decoder.trailers());
+            assert!(result.is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn long_extension_line_is_refused() {
+        let mut line = b"1;".to_vec();
+        line.extend(std::iter::repeat(b'a').take(MAX_CHUNK_LINE));
+        let mut decoder = Decoder::new(Framing::Chunked);
+        assert_eq!(decoder.decode(&line, &mut Vec::new()), Err(MALFORMED));
+    }
+
+    #[test]
+    fn length_body_stops_at_its_length() {
+        let mut decoder = Decoder::new(Framing::Length(5));
+        let mut body = Vec::new();
+        let p = decoder.decode(b"hel", &mut body).unwrap();
+        assert_eq!((p.consumed, p.done), (3, false));
+        let p = decoder.decode(b"loGET", &mut body).unwrap();
+        assert_eq!((p.consumed, p.done), (2, true));
+        assert_eq!(body, b"hello");
+    }
+}

@@ -1,0 +1,218 @@
+//! Read and write buffers, and the per-loop pool they come from.
+//!
+//! A connection holds a buffer only while it has bytes in it. When it goes idle between
+//! requests both buffers go back to its loop's [`Pool`], so ten thousand idle keep-alive
+//! connections hold ten thousand sockets, not twenty thousand buffers.
+
+/// Size of a read buffer from the pool. A request head larger than this grows its buffer,
+/// up to the header limit; the grown buffer is freed rather than pooled.
+pub(crate) const READ_BUF: usize = 8 * 1024;
+
+/// Starting capacity of a write buffer. Write buffers that grew past `MAX_POOLED_WRITE` are
+/// freed rather than pooled, so one large response does not pin memory forever.
+const WRITE_BUF: usize = 8 * 1024;
+const MAX_POOLED_WRITE: usize = 64 * 1024;
+
+/// Most free buffers of each kind a loop keeps for reuse.
+const MAX_POOLED: usize = 512;
+
+/// Free buffers of one loop.
+#[derive(Debug, Default)]
+pub(crate) struct Pool {
+    /// Read buffers, each `READ_BUF` bytes long (initialised, so reads need no `unsafe`).
+    reads: Vec<Vec<u8>>,
+    /// Empty write buffers with at least `WRITE_BUF` capacity.
+    writes: Vec<Vec<u8>>,
+}
+
+impl Pool {
+    fn take_read(&mut self) -> Vec<u8> {
+        self.reads.pop().unwrap_or_else(|| vec![0; READ_BUF])
+    }
+
+    fn give_read(&mut self, buf: Vec<u8>) {
+        if buf.len() == READ_BUF && self.reads.len() < MAX_POOLED {
+            self.reads.push(buf);
+        }
+    }
+
+    fn take_write(&mut self) -> Vec<u8> {
+        self.writes
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(WRITE_BUF))
+    }
+
+    fn give_write(&mut self, mut buf: Vec<u8>) {
+        if buf.capacity() <= MAX_POOLED_WRITE && self.writes.len() < MAX_POOLED {
+            buf.clear();
+            self.writes.push(buf);
+        }
+    }
+}
+
+/// Bytes read from a socket and not yet consumed: `bytes[start..end]`.
+#[derive(Debug, Default)]
+pub(crate) struct InBuf {
+    /// Empty (no allocation) while the connection holds no unread bytes.
+    bytes: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl InBuf {
+    /// The unconsumed bytes.
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.bytes[self.start..self.end]
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    /// Marks `n` bytes at the front as used.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Drops every unconsumed byte.
+    pub(crate) fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+
+    /// Consumes blank lines ahead of a request line (RFC 9112 §2.2 lets a server ignore
+    /// them; some clients send a CRLF after a POST body).
+    pub(crate) fn skip_blank_lines(&mut self) {
+        let blank = self
+            .data()
+            .iter()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
+        self.consume(blank);
+    }
+
+    /// Room to read into: taken from the pool if the buffer is unallocated, made by moving
+    /// the unconsumed bytes to the front, or by growing up to `limit` bytes. Empty when the
+    /// buffer is full at the limit.
+    pub(crate) fn spare(&mut self, pool: &mut Pool, limit: usize) -> &mut [u8] {
+        if self.bytes.is_empty() {
+            self.bytes = pool.take_read();
+        }
+        if self.end == self.bytes.len() {
+            if self.start > 0 {
+                self.bytes.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else if self.bytes.len() < limit {
+                let grown = (self.bytes.len() * 2).min(limit.max(READ_BUF));
+                self.bytes.resize(grown, 0);
+            }
+        }
+        &mut self.bytes[self.end..]
+    }
+
+    /// Records that a read put `n` bytes into the spare room.
+    pub(crate) fn filled(&mut self, n: usize) {
+        self.end += n;
+    }
+
+    /// Gives the buffer back to the pool if it holds nothing.
+    pub(crate) fn release_if_empty(&mut self, pool: &mut Pool) {
+        if self.is_empty() && !self.bytes.is_empty() {
+            pool.give_read(std::mem::take(&mut self.bytes));
+        }
+    }
+}
+
+/// Encoded responses waiting for the socket: `bytes[pos..]`.
+#[derive(Debug, Default)]
+pub(crate) struct OutBuf {
+    /// Empty (no allocation) while nothing waits to be written.
+    pub(crate) bytes: Vec<u8>,
+    /// How much of `bytes` the socket has taken.
+    pub(crate) pos: usize,
+}
+
+impl OutBuf {
+    /// Bytes not yet written.
+    pub(crate) fn pending(&self) -> usize {
+        self.bytes.len() - self.pos
+    }
+
+    /// Takes the buffer to append responses to (from the pool if unallocated).
+    pub(crate) fn take(&mut self, pool: &mut Pool) -> Vec<u8> {
+        if self.bytes.capacity() == 0 {
+            return pool.take_write();
+        }
+        std::mem::take(&mut self.bytes)
+    }
+
+    /// Puts back a buffer taken with [`take`](OutBuf::take).
+    pub(crate) fn put(&mut self, bytes: Vec<u8>) {
+        self.bytes = bytes;
+    }
+
+    /// Records that the socket took `n` more bytes; resets when all are written.
+    pub(crate) fn advance(&mut self, n: usize) {
+        self.pos += n;
+        if self.pos == self.bytes.len() {
+            self.bytes.clear();
+            self.pos = 0;
+        }
+    }
+
+    /// Gives the buffer back to the pool if nothing waits in it.
+    pub(crate) fn release_if_empty(&mut self, pool: &mut Pool) {
+        if self.pending() == 0 && self.bytes.capacity() > 0 {
+            pool.give_write(std::mem::take(&mut self.bytes));
+            self.pos = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_compacts_then_grows_to_the_limit() {
+        let mut pool = Pool::default();
+        let mut input = InBuf::default();
+        let room = input.spare(&mut pool, 20_000).len();
+        assert_eq!(room, READ_BUF);
+        input.filled(room);
+        input.consume(10);
+        assert_eq!(input.spare(&mut pool, 20_000).len(), 10, "compacted");
+        input.filled(10);
+        assert_eq!(input.spare(&mut pool, 20_000).len(), READ_BUF, "doubled");
+        input.filled(READ_BUF);
+        assert_eq!(input.spare(&mut pool, 20_000).len(), 20_000 - 2 * READ_BUF);
+        input.filled(20_000 - 2 * READ_BUF);
+        assert!(input.spare(&mut pool, 20_000).is_empty(), "full at the limit");
+    }
+
+    #[test]
+    fn idle_buffers_return_to_the_pool() {
+        let mut pool = Pool::default();
+        let mut input = InBuf::default();
+        input.spare(&mut pool, READ_BUF);
+        input.filled(3);
+        input.release_if_empty(&mut pool);
+        assert!(pool.reads.is_empty(), "bytes still unread");
+        input.consume(3);
+        input.release_if_empty(&mut pool);
+        assert_eq!(pool.reads.len(), 1);
+        let mut output = OutBuf::default();
+        let mut bytes = output.take(&mut pool);
+        bytes.extend_from_slice(b"abc");
+        output.put(bytes);
+        output.advance(3);
+        output.release_if_empty(&mut pool);
+        assert_eq!(pool.writes.len(), 1);
+        assert_eq!(output.bytes.capacity(), 0);
+    }
+}

@@ -1,0 +1,409 @@
+//! `Conn`: one HTTP/1.1 connection, a state machine in its loop's slab.
+//!
+//! # Life of a connection
+//!
+//! 1. **Accepted** by loop 0 (`server.rs`) and handed to a loop, which registers the socket
+//!    once for both readable and writable edges.
+//! 2. **Reading a head** ([`Phase::Head`]). Each readable edge reads until the kernel has no
+//!    more (a short read means drained). When a blank line ends a head, `parse.rs` turns it
+//!    into a request or a refusal.
+//! 3. **Collecting a body** ([`Phase::Body`]), if the head announced one: `body.rs` moves
+//!    body bytes from the read buffer into the request. `100 Continue` goes out first if the
+//!    client waits for it.
+//! 4. **Handling.** The handler runs on this loop and its response is appended to the output
+//!    buffer (`response.rs`, `encode.rs`). Pipelined requests already in the read buffer are
+//!    handled in turn, so their responses leave together.
+//! 5. **Writing.** The output buffer goes to the socket; what the kernel does not take waits
+//!    for the next writable edge. While more than `OUT_HIGH_WATER` bytes wait, the connection
+//!    reads and handles nothing more: a client that does not read its responses is slowed
+//!    down by TCP, not buffered for.
+//! 6. **Keep-alive or close.** Back to 2 with no buffers held, or [`Phase::Closing`]: after
+//!    the last write, close; or, if unread bytes may follow (a refused request), half-close
+//!    and drain the input until the client closes or `LINGER` passes, so the client reads
+//!    the response instead of a reset.
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http::{HeaderValue, Method};
+use mio::net::TcpStream;
+use poller::{Cx, Interest, Next, Readiness};
+
+use crate::body::Decoder;
+use crate::buf::{InBuf, OutBuf};
+use crate::error::{interrupted, log_io, would_block, Reject};
+use crate::parse::{self, Framing, Head};
+use crate::response::{Parts, ResponseWriter};
+use crate::server::{Local, Slot};
+use crate::{encode, handler};
+
+/// Encoded response bytes allowed to wait for the socket before the connection stops
+/// reading and handling pipelined requests.
+const OUT_HIGH_WATER: usize = 64 * 1024;
+
+/// Read-handle-write rounds per readiness call, after which the connection yields to the
+/// others on its loop and runs again next turn.
+const ROUNDS_PER_CALL: usize = 16;
+
+/// How long a closing connection waits for the client to close after the last response.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Response bodies larger than this do not keep their staging buffer for the next request.
+const MAX_KEPT_BODY: usize = 64 * 1024;
+
+/// One connection.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    stream: TcpStream,
+    peer: SocketAddr,
+    input: InBuf,
+    output: OutBuf,
+    phase: Phase,
+    /// The socket may hold unread bytes: set by a readable edge, cleared by a read that
+    /// came back short or with `WouldBlock`.
+    readable: bool,
+    /// The client has closed its sending side: no request will follow what is buffered.
+    peer_done: bool,
+    /// How far the search for the end of the current head got, so a head that arrives in
+    /// pieces is scanned once in all.
+    scanned: usize,
+}
+
+/// Where the connection is in its request cycle.
+#[derive(Debug)]
+enum Phase {
+    /// Waiting for (the rest of) a request head.
+    Head,
+    /// A head is parsed and its body is being collected.
+    Body(Box<Collecting>),
+    /// The last response is queued; the connection ends once it is written.
+    Closing(Close),
+}
+
+/// A request whose body is on its way.
+#[derive(Debug)]
+struct Collecting {
+    head: Head,
+    decoder: Decoder,
+}
+
+/// How a connection ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Close {
+    /// Close as soon as the output is written.
+    Clean,
+    /// Once the output is written, half-close and drain the input (unread bytes may follow).
+    Linger,
+    /// Half-closed; dropping input until the client closes or `LINGER` passes.
+    Lingering,
+}
+
+impl Conn {
+    pub(crate) fn new(stream: TcpStream, peer: SocketAddr) -> Conn {
+        Conn {
+            stream,
+            peer,
+            input: InBuf::default(),
+            output: OutBuf::default(),
+            phase: Phase::Head,
+            readable: false,
+            peer_done: false,
+            scanned: 0,
+        }
+    }
+
+    pub(crate) fn start(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        match cx.register(&mut self.stream, interest) {
+            Ok(()) => Next::Continue,
+            Err(e) => {
+                log_io(&e, self.peer, "register");
+                Next::Close
+            }
+        }
+    }
+
+    pub(crate) fn ready(&mut self, cx: &mut Cx<'_, Slot>, readiness: Readiness) -> Next {
+        if readiness.readable || readiness.hangup {
+            self.readable = true;
+        }
+        self.drive(cx)
+    }
+
+    pub(crate) fn timeout(&mut self, _cx: &mut Cx<'_, Slot>) -> Next {
+        match self.phase {
+            Phase::Closing(_) => Next::Close,
+            _ => Next::Continue,
+        }
+    }
+
+    /// Reads, handles and writes until nothing more can happen without a new event.
+    fn drive(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
+        for _ in 0..ROUNDS_PER_CALL {
+            let mut progress = false;
+            if self.wants_input() {
+                match self.fill(cx.local) {
+                    Ok(read) => progress |= read,
+                    Err(e) => return self.fail(&e, "read"),
+                }
+            }
+            progress |= self.process(cx);
+            match self.flush() {
+                Ok(wrote) => progress |= wrote,
+                Err(e) => return self.fail(&e, "write"),
+            }
+            if !progress {
+                return self.settle(cx);
+            }
+        }
+        cx.again();
+        Next::Continue
+    }
+
+    fn wants_input(&self) -> bool {
+        self.readable
+            && !self.peer_done
+            && self.output.pending() < OUT_HIGH_WATER
+            && !matches!(self.phase, Phase::Closing(Close::Clean))
+    }
+
+    /// One read into the input buffer. Returns whether it read anything (or saw EOF).
+    fn fill(&mut self, local: &mut Local) -> io::Result<bool> {
+        let spare = self.input.spare(&mut local.pool, local.config.max_header_bytes);
+        if spare.is_empty() {
+            return Ok(false); // full at the header limit: `process` refuses the head
+        }
+        let room = spare.len();
+        loop {
+            match self.stream.read(spare) {
+                Ok(0) => {
+                    self.peer_done = true;
+                    self.readable = false;
+                    return Ok(true);
+                }
+                Ok(n) => {
+                    self.input.filled(n);
+                    self.readable = n == room;
+                    return Ok(true);
+                }
+                Err(e) if would_block(&e) => {
+                    self.readable = false;
+                    return Ok(false);
+                }
+                Err(e) if interrupted(&e) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Handles what the input buffer holds, request by request, while the output has room.
+    fn process(&mut self, cx: &mut Cx<'_, Slot>) -> bool {
+        let mut progress = false;
+        while self.output.pending() < OUT_HIGH_WATER {
+            let advanced = match self.phase {
+                Phase::Head => self.read_head(cx),
+                Phase::Body(_) => self.read_body(cx),
+                Phase::Closing(Close::Linger | Close::Lingering) => {
+                    let dropped = !self.input.is_empty();
+                    self.input.clear();
+                    return progress || dropped;
+                }
+                Phase::Closing(Close::Clean) => false,
+            };
+            if !advanced {
+                break;
+            }
+            progress = true;
+        }
+        progress
+    }
+
+    /// Looks for a complete head in the input; parses it and moves on to its body.
+    fn read_head(&mut self, cx: &mut Cx<'_, Slot>) -> bool {
+        self.input.skip_blank_lines();
+        let buf = self.input.data();
+        if buf.is_empty() {
+            return false;
+        }
+        let limit = cx.local.config.max_header_bytes;
+        let end = match parse::find_end(buf, self.scanned) {
+            Some(end) if end <= limit => end,
+            Some(_) => return self.reject(cx, Reject::HeaderTooLarge),
+            None if buf.len() >= limit => return self.reject(cx, parse::oversize(buf)),
+            None => {
+                self.scanned = buf.len();
+                return false;
+            }
+        };
+        self.scanned = 0;
+        match parse::parse(&buf[..end], self.peer) {
+            Err(reject) => self.reject(cx, reject),
+            Ok(head) => {
+                self.input.consume(end);
+                self.begin_body(cx, head)
+            }
+        }
+    }
+
+    /// Answers a bodiless request at once; otherwise starts collecting its body.
+    fn begin_body(&mut self, cx: &mut Cx<'_, Slot>, head: Head) -> bool {
+        match head.framing {
+            Framing::Empty => self.respond(cx, head),
+            Framing::Length(n) if n > cx.local.config.max_body_bytes as u64 => {
+                self.reject(cx, Reject::BodyTooLarge)
+            }
+            framing => {
+                if head.expect_continue && self.input.is_empty() {
+                    let mut out = self.output.take(&mut cx.local.pool);
+                    out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                    self.output.put(out);
+                }
+                let decoder = Decoder::new(framing);
+                self.phase = Phase::Body(Box::new(Collecting { head, decoder }));
+                true
+            }
+        }
+    }
+
+    /// Moves body bytes from the input into the request; answers it when complete.
+    fn read_body(&mut self, cx: &mut Cx<'_, Slot>) -> bool {
+        let Phase::Body(collecting) = &mut self.phase else {
+            return false;
+        };
+        if self.input.is_empty() {
+            return false;
+        }
+        let body = &mut collecting.head.request.body.bytes;
+        let outcome = collecting.decoder.decode(self.input.data(), body);
+        let too_large = body.len() > cx.local.config.max_body_bytes;
+        let progress = match outcome {
+            Err(reject) => return self.reject(cx, reject),
+            Ok(_) if too_large => return self.reject(cx, Reject::BodyTooLarge),
+            Ok(progress) => progress,
+        };
+        self.input.consume(progress.consumed);
+        if !progress.done {
+            return false;
+        }
+        let Phase::Body(collecting) = std::mem::replace(&mut self.phase, Phase::Head) else {
+            unreachable!("matched above");
+        };
+        let Collecting { mut head, decoder } = *collecting;
+        match decoder.trailers() {
+            Ok(trailers) => head.request.trailers = trailers,
+            Err(reject) => return self.reject(cx, reject),
+        }
+        self.respond(cx, head)
+    }
+
+    /// Runs the handler (or the server's own `OPTIONS *` answer) and queues the response.
+    fn respond(&mut self, cx: &mut Cx<'_, Slot>, head: Head) -> bool {
+        let Head {
+            mut request, facts, ..
+        } = head;
+        let local = &mut *cx.local;
+        local.date.refresh();
+        let parts = Parts {
+            headers: std::mem::take(&mut local.headers),
+            body: std::mem::take(&mut local.body),
+            out: self.output.take(&mut local.pool),
+        };
+        let mut w = ResponseWriter::new(parts, facts, local.date.get());
+        let outcome = if request.method == Method::OPTIONS && request.uri == "*" {
+            let zero = HeaderValue::from_static("0");
+            w.headers_mut().insert(http::header::CONTENT_LENGTH, zero);
+            Ok(())
+        } else {
+            handler::call(&*local.config.handler, &mut w, &mut request)
+        };
+        let (parts, close) = match outcome {
+            Ok(()) => w.finish(),
+            Err(message) => {
+                log::error!("panic serving {} {}: {message}", self.peer, request.uri);
+                w.abort()
+            }
+        };
+        local.headers = parts.headers;
+        local.body = parts.body;
+        if local.body.capacity() > MAX_KEPT_BODY {
+            local.body = Vec::new();
+        }
+        self.output.put(parts.out);
+        self.phase = match close {
+            false => Phase::Head,
+            true if self.input.is_empty() => Phase::Closing(Close::Clean),
+            true => Phase::Closing(Close::Linger),
+        };
+        true
+    }
+
+    /// Queues the server's own answer to a refused request; the connection then closes.
+    fn reject(&mut self, cx: &mut Cx<'_, Slot>, reject: Reject) -> bool {
+        log::debug!("{}: refused: {} {}", self.peer, reject.status(), reject.detail());
+        let local = &mut *cx.local;
+        local.date.refresh();
+        let mut out = self.output.take(&mut local.pool);
+        encode::reject(&mut out, reject, local.date.get());
+        self.output.put(out);
+        self.phase = Phase::Closing(Close::Linger);
+        true
+    }
+
+    /// Writes queued output until done or the kernel's buffer is full. A short write means
+    /// full: the rest waits for the next writable edge. Returns whether anything was written.
+    fn flush(&mut self) -> io::Result<bool> {
+        let mut wrote = false;
+        while self.output.pending() > 0 {
+            let pending = &self.output.bytes[self.output.pos..];
+            match self.stream.write(pending) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    let short = n < pending.len();
+                    wrote = true;
+                    self.output.advance(n);
+                    if short {
+                        break;
+                    }
+                }
+                Err(e) if would_block(&e) => break,
+                Err(e) if interrupted(&e) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(wrote)
+    }
+
+    /// Decides what waits for the next event, closes if the connection is done, and gives
+    /// idle buffers back to the pool.
+    fn settle(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
+        if self.output.pending() == 0 {
+            match self.phase {
+                Phase::Closing(Close::Clean) => return Next::Close,
+                Phase::Closing(Close::Linger) => {
+                    if let Err(e) = self.stream.shutdown(std::net::Shutdown::Write) {
+                        return self.fail(&e, "shutdown");
+                    }
+                    self.phase = Phase::Closing(Close::Lingering);
+                    cx.set_timer(cx.now() + LINGER);
+                }
+                _ => {}
+            }
+            if self.peer_done {
+                return Next::Close; // the client is gone and nothing is left to say
+            }
+        }
+        let pool = &mut cx.local.pool;
+        if !matches!(self.phase, Phase::Body(_)) {
+            self.input.release_if_empty(pool);
+        }
+        self.output.release_if_empty(pool);
+        Next::Continue
+    }
+
+    /// Ends the connection after a socket error.
+    fn fail(&mut self, e: &io::Error, during: &str) -> Next {
+        log_io(e, self.peer, during);
+        Next::Close
+    }
+}

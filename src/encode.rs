@@ -1,0 +1,219 @@
+//! Serialising responses: the status line, header fields, the `Date` cache and body framing.
+//!
+//! Previous step: `response.rs` decides the framing and headers. Next: `conn.rs` writes the
+//! bytes. Everything here appends to a `Vec<u8>` and never fails.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::{HeaderName, HeaderValue, StatusCode, Version};
+
+use crate::error::Reject;
+
+/// The `Date` header value, formatted at most once per second per loop.
+pub(crate) struct DateCache {
+    /// Unix second that `value` shows.
+    second: u64,
+    /// An IMF-fixdate, always 29 bytes: `Sun, 06 Nov 1994 08:49:37 GMT`.
+    value: [u8; 29],
+}
+
+impl DateCache {
+    pub(crate) fn new() -> DateCache {
+        let mut cache = DateCache {
+            second: u64::MAX,
+            value: [b' '; 29],
+        };
+        cache.refresh();
+        cache
+    }
+
+    /// Re-formats the date if the clock has moved to another second; cheap otherwise
+    /// (the clock is read through the vDSO, without a system call).
+    pub(crate) fn refresh(&mut self) {
+        let now = SystemTime::now();
+        let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        if second != self.second {
+            self.second = second;
+            let text = httpdate::fmt_http_date(now);
+            if text.len() == self.value.len() {
+                self.value.copy_from_slice(text.as_bytes());
+            }
+        }
+    }
+
+    /// The current value, as last refreshed.
+    pub(crate) fn get(&self) -> &[u8] {
+        &self.value
+    }
+}
+
+/// Appends `HTTP/1.x CODE Reason\r\n`. 1.0 requests get a 1.0 status line, as Go does.
+pub(crate) fn status_line(out: &mut Vec<u8>, version: Version, status: StatusCode) {
+    out.extend_from_slice(if version == Version::HTTP_10 {
+        b"HTTP/1.0 "
+    } else {
+        b"HTTP/1.1 "
+    });
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    match status.canonical_reason() {
+        Some(reason) => out.extend_from_slice(reason.as_bytes()),
+        None => {
+            out.extend_from_slice(b"status code ");
+            out.extend_from_slice(status.as_str().as_bytes());
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `Name: value\r\n`, with the name in the canonical case Go writes
+/// (`content-type` becomes `Content-Type`); the `http` crate stores names lower-cased.
+pub(crate) fn header(out: &mut Vec<u8>, name: &HeaderName, value: &HeaderValue) {
+    let mut upper = true;
+    for &b in name.as_str().as_bytes() {
+        out.push(if upper { b.to_ascii_uppercase() } else { b });
+        upper = b == b'-';
+    }
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends a header whose name is already in canonical case.
+pub(crate) fn raw_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `n` in decimal.
+pub(crate) fn decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Appends `Content-Length: n\r\n`.
+pub(crate) fn content_length(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(b"Content-Length: ");
+    decimal(out, n);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends one chunk of a chunked body. An empty `data` appends nothing: an empty chunk
+/// would end the body.
+pub(crate) fn chunk(out: &mut Vec<u8>, data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut digits = [0u8; 16];
+    let mut i = digits.len();
+    let mut n = data.len();
+    while n > 0 {
+        i -= 1;
+        digits[i] = HEX[n & 15];
+        n >>= 4;
+    }
+    out.extend_from_slice(&digits[i..]);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends the last chunk and the empty trailer section.
+pub(crate) fn last_chunk(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"0\r\n\r\n");
+}
+
+/// Appends the server's own answer to a refused request: status, `Date`, a short
+/// plain-text body with its length, and `Connection: close`.
+pub(crate) fn reject(out: &mut Vec<u8>, reject: Reject, date: &[u8]) {
+    let status = reject.status();
+    status_line(out, Version::HTTP_11, status);
+    raw_header(out, b"Date", date);
+    raw_header(out, b"Content-Type", b"text/plain; charset=utf-8");
+    raw_header(out, b"Connection", b"close");
+    let reason = status.canonical_reason().unwrap_or("");
+    let detail = reject.detail();
+    let sep = if detail.is_empty() { "" } else { ": " };
+    let len = 4 + reason.len() + sep.len() + detail.len() + 1;
+    content_length(out, len as u64);
+    out.extend_from_slice(b"\r\n");
+    for part in [status.as_str(), " ", reason, sep, detail, "\n"] {
+        out.extend_from_slice(part.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lines() {
+        let mut out = Vec::new();
+        status_line(&mut out, Version::HTTP_11, StatusCode::OK);
+        status_line(&mut out, Version::HTTP_10, StatusCode::NOT_FOUND);
+        status_line(&mut out, Version::HTTP_11, StatusCode::from_u16(299).unwrap());
+        assert_eq!(
+            out,
+            b"HTTP/1.1 200 OK\r\nHTTP/1.0 404 Not Found\r\nHTTP/1.1 299 status code 299\r\n"
+        );
+    }
+
+    #[test]
+    fn header_names_are_canonicalised() {
+        let mut out = Vec::new();
+        let name = HeaderName::from_static("x-my-header");
+        header(&mut out, &name, &HeaderValue::from_static("v"));
+        assert_eq!(out, b"X-My-Header: v\r\n");
+    }
+
+    #[test]
+    fn chunks_are_hex_framed() {
+        let mut out = Vec::new();
+        chunk(&mut out, &[b'x'; 2049]);
+        assert!(out.starts_with(b"801\r\nxx"));
+        assert!(out.ends_with(b"x\r\n"));
+        out.clear();
+        chunk(&mut out, b"");
+        last_chunk(&mut out);
+        assert_eq!(out, b"0\r\n\r\n");
+    }
+
+    #[test]
+    fn decimals() {
+        for n in [0u64, 7, 10, 13, 4096, u64::MAX] {
+            let mut out = Vec::new();
+            decimal(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn reject_body_length_matches() {
+        let mut out = Vec::new();
+        reject(&mut out, Reject::BadRequest("missing required Host header"), b"D");
+        let text = String::from_utf8(out).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+        assert!(head.contains(&format!("Content-Length: {}", body.len())));
+        assert_eq!(body, "400 Bad Request: missing required Host header\n");
+    }
+
+    #[test]
+    fn date_is_29_bytes_and_gmt() {
+        let cache = DateCache::new();
+        assert_eq!(cache.get().len(), 29);
+        assert!(cache.get().ends_with(b" GMT"));
+    }
+}

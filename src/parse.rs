@@ -1,0 +1,307 @@
+//! Request heads: bytes in, a [`Head`] (request, framing, expectations) or a [`Reject`] out.
+//!
+//! Previous step: `conn.rs` has read bytes and found the blank line that ends a head
+//! ([`find_end`]). Next: `body.rs` collects the body the [`Framing`] announces. No I/O here.
+//!
+//! Framing is decided strictly (RFC 9112 §6), because a request whose length two parties
+//! read differently is how requests are smuggled past proxies:
+//! `Transfer-Encoding` together with `Content-Length`, differing or malformed
+//! `Content-Length`s, and `Transfer-Encoding` on HTTP/1.0 are refused with 400; a transfer
+//! coding other than `chunked` with 501. Obsolete line folding and invalid field names or
+//! values are refused with 400 (the parser accepts neither).
+
+use std::net::SocketAddr;
+
+use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
+
+use crate::error::Reject;
+use crate::request::{Body, Request};
+
+/// Most header fields one request may carry; more is answered with 431. Browsers send
+/// about 20; the array lives on the stack while a head is parsed.
+pub(crate) const MAX_HEADERS: usize = 100;
+
+/// How the body of a request is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// No body.
+    Empty,
+    /// Exactly this many bytes follow the head.
+    Length(u64),
+    /// A chunked body follows.
+    Chunked,
+}
+
+/// What the response needs to know about its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Facts {
+    /// The method is HEAD: the response has no body.
+    pub(crate) head: bool,
+    /// The version of the request, which decides keep-alive and chunking.
+    pub(crate) version: Version,
+    /// The client asked to close after this response (`Connection: close` on 1.1, the
+    /// absence of `Connection: keep-alive` on 1.0).
+    pub(crate) close: bool,
+}
+
+/// A parsed request head.
+#[derive(Debug)]
+pub(crate) struct Head {
+    /// The request, with an empty body.
+    pub(crate) request: Request,
+    pub(crate) framing: Framing,
+    /// The client waits for `100 Continue` before it sends the body.
+    pub(crate) expect_continue: bool,
+    pub(crate) facts: Facts,
+}
+
+/// Finds the end of a head in `buf`: the index just past the blank line (`\r\n\r\n`, or a
+/// bare `\n\n`). The search resumes near `from`, where the previous search stopped, so a
+/// head that arrives a few bytes at a time is scanned once in all, not once per read.
+pub(crate) fn find_end(buf: &[u8], from: usize) -> Option<usize> {
+    let mut i = from.saturating_sub(3);
+    while let Some(offset) = buf[i..].iter().position(|&b| b == b'\n') {
+        let lf = i + offset;
+        match buf.get(lf + 1..lf + 3) {
+            Some([b'\n', _]) => return Some(lf + 2),
+            Some(b"\r\n") => return Some(lf + 3),
+            None if buf.get(lf + 1) == Some(&b'\n') => return Some(lf + 2),
+            _ => i = lf + 1,
+        }
+    }
+    None
+}
+
+/// The refusal for a head that outgrew the header limit: 414 if even the request line has
+/// not ended, else 431.
+pub(crate) fn oversize(buf: &[u8]) -> Reject {
+    if buf.contains(&b'\n') {
+        Reject::HeaderTooLarge
+    } else {
+        Reject::UriTooLong
+    }
+}
+
+/// Parses one complete head (`buf` ends at the blank line) from the client at `peer`.
+pub(crate) fn parse(buf: &[u8], peer: SocketAddr) -> Result<Head, Reject> {
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut fields);
+    match req.parse(buf) {
+        Ok(httparse::Status::Complete(_)) => build(&req, peer),
+        Ok(httparse::Status::Partial) => Err(Reject::BadRequest("malformed request head")),
+        Err(httparse::Error::Version) => later_minor_version(buf, peer),
+        Err(e) => Err(sort_parse_error(e)),
+    }
+}
+
+fn sort_parse_error(e: httparse::Error) -> Reject {
+    match e {
+        httparse::Error::TooManyHeaders => Reject::HeaderTooLarge,
+        httparse::Error::HeaderName => Reject::BadRequest("invalid header name"),
+        httparse::Error::HeaderValue => Reject::BadRequest("invalid header value"),
+        httparse::Error::Token => Reject::BadRequest("invalid method"),
+        httparse::Error::Version => Reject::BadRequest("malformed HTTP version"),
+        _ => Reject::BadRequest("malformed request line"),
+    }
+}
+
+/// `HTTP/1.2` and later minors are served as 1.1 (RFC 9110 §2.5); other majors get 505,
+/// anything that is not `HTTP/d.d` gets 400.
+fn later_minor_version(buf: &[u8], peer: SocketAddr) -> Result<Head, Reject> {
+    let line_end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
+    let line = buf[..line_end].strip_suffix(b"\r").unwrap_or(&buf[..line_end]);
+    let start = line.len().saturating_sub(8);
+    match &line[start..] {
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', minor] if minor.is_ascii_digit() => {
+            let mut patched = buf.to_vec();
+            patched[start..start + 8].copy_from_slice(b"HTTP/1.1");
+            let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut req = httparse::Request::new(&mut fields);
+            match req.parse(&patched) {
+                Ok(httparse::Status::Complete(_)) => build(&req, peer),
+                Ok(httparse::Status::Partial) => Err(Reject::BadRequest("malformed request")),
+                Err(e) => Err(sort_parse_error(e)),
+            }
+        }
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            Err(Reject::VersionNotSupported)
+        }
+        _ => Err(Reject::BadRequest("malformed HTTP version")),
+    }
+}
+
+/// Turns httparse's view of a complete head into a [`Head`], checking what httparse leaves
+/// to us: the target's form, `Host`, and the framing fields.
+fn build(req: &httparse::Request<'_, '_>, peer: SocketAddr) -> Result<Head, Reject> {
+    let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
+        return Err(Reject::BadRequest("malformed request line"));
+    };
+    let method =
+        Method::from_bytes(method.as_bytes()).map_err(|_| Reject::BadRequest("invalid method"))?;
+    let version = if minor == 0 {
+        Version::HTTP_10
+    } else {
+        Version::HTTP_11
+    };
+    let uri = parse_target(&method, target)?;
+
+    let mut headers = HeaderMap::with_capacity(req.headers.len());
+    let mut fields = Fields::default();
+    for field in req.headers.iter() {
+        let name = HeaderName::from_bytes(field.name.as_bytes())
+            .map_err(|_| Reject::BadRequest("invalid header name"))?;
+        let value = HeaderValue::from_bytes(field.value)
+            .map_err(|_| Reject::BadRequest("invalid header value"))?;
+        fields.note(&name, &value)?;
+        headers.append(name, value);
+    }
+
+    if version == Version::HTTP_11 {
+        match fields.hosts {
+            0 => return Err(Reject::BadRequest("missing required Host header")),
+            1 => {}
+            _ => return Err(Reject::BadRequest("too many Host headers")),
+        }
+    }
+    let framing = fields.framing(version)?;
+    let expect_continue = match fields.expect {
+        None => false,
+        Some(true) => version == Version::HTTP_11 && framing != Framing::Empty,
+        Some(false) => return Err(Reject::ExpectationFailed),
+    };
+    let close = if version == Version::HTTP_10 {
+        !fields.keep_alive
+    } else {
+        fields.close
+    };
+    let facts = Facts {
+        head: method == Method::HEAD,
+        version,
+        close,
+    };
+    let request = Request {
+        method,
+        uri,
+        version,
+        headers,
+        trailers: HeaderMap::new(),
+        remote_addr: peer,
+        body: Body::default(),
+    };
+    Ok(Head {
+        request,
+        framing: match framing {
+            Framing::Length(0) => Framing::Empty,
+            other => other,
+        },
+        expect_continue,
+        facts,
+    })
+}
+
+/// Checks the form of the request target (RFC 9112 §3.2): origin form (`/path`), absolute
+/// form (`http://host/path`), authority form for CONNECT, asterisk form for OPTIONS.
+fn parse_target(method: &Method, target: &str) -> Result<Uri, Reject> {
+    let form_ok = match target.as_bytes() {
+        [b'/', ..] => true,
+        b"*" => method == Method::OPTIONS,
+        _ if method == Method::CONNECT => true,
+        _ => target.contains("://"),
+    };
+    if !form_ok {
+        return Err(Reject::BadRequest("invalid request target"));
+    }
+    Uri::try_from(target).map_err(|_| Reject::BadRequest("invalid request target"))
+}
+
+/// The header fields that decide framing and connection handling, as seen so far.
+#[derive(Default)]
+struct Fields {
+    hosts: usize,
+    content_length: Option<u64>,
+    transfer_encodings: usize,
+    chunked: bool,
+    /// `Some(true)` for `Expect: 100-continue`, `Some(false)` for any other expectation.
+    expect: Option<bool>,
+    close: bool,
+    keep_alive: bool,
+}
+
+impl Fields {
+    fn note(&mut self, name: &HeaderName, value: &HeaderValue) -> Result<(), Reject> {
+        let bytes = value.as_bytes();
+        if name == HOST {
+            self.hosts += 1;
+            if !bytes.iter().all(|&b| is_host_byte(b)) {
+                return Err(Reject::BadRequest("malformed Host header"));
+            }
+        } else if name == CONTENT_LENGTH {
+            let n = parse_content_length(bytes)?;
+            if self.content_length.is_some_and(|prev| prev != n) {
+                return Err(Reject::BadRequest("conflicting Content-Length headers"));
+            }
+            self.content_length = Some(n);
+        } else if name == TRANSFER_ENCODING {
+            self.transfer_encodings += 1;
+            self.chunked = trim(bytes).eq_ignore_ascii_case(b"chunked");
+        } else if name == EXPECT {
+            let continue_100 = trim(bytes).eq_ignore_ascii_case(b"100-continue");
+            self.expect = Some(continue_100 && self.expect != Some(false));
+        } else if name == CONNECTION {
+            for token in bytes.split(|&b| b == b',').map(trim) {
+                self.close |= token.eq_ignore_ascii_case(b"close");
+                self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+            }
+        }
+        Ok(())
+    }
+
+    fn framing(&self, version: Version) -> Result<Framing, Reject> {
+        if self.transfer_encodings == 0 {
+            return Ok(self.content_length.map_or(Framing::Empty, Framing::Length));
+        }
+        if version == Version::HTTP_10 {
+            return Err(Reject::BadRequest("Transfer-Encoding in an HTTP/1.0 request"));
+        }
+        if self.content_length.is_some() {
+            return Err(Reject::BadRequest(
+                "both Transfer-Encoding and Content-Length",
+            ));
+        }
+        if self.transfer_encodings > 1 || !self.chunked {
+            return Err(Reject::UnsupportedTransferCoding);
+        }
+        Ok(Framing::Chunked)
+    }
+}
+
+/// `Content-Length` is one run of digits: no sign, no list, no spaces inside.
+fn parse_content_length(value: &[u8]) -> Result<u64, Reject> {
+    const BAD: Reject = Reject::BadRequest("invalid Content-Length");
+    if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
+        return Err(BAD);
+    }
+    Ok(value
+        .iter()
+        .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
+}
+
+/// The bytes Go accepts in a `Host` value: letters, digits and `!$%&'()*+,-.:;=[]_~`.
+fn is_host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!$%&'()*+,-.:;=[]_~".contains(&b)
+}
+
+fn trim(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace());
+    match (start, end) {
+        (Some(s), Some(e)) => &bytes[s..=e],
+        _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,371 @@
+//! [`ResponseWriter`]: what a handler writes to, and the final decisions about the head.
+//!
+//! # Life of a response
+//!
+//! 1. **Staged.** The handler sets headers with [`headers_mut`](ResponseWriter::headers_mut),
+//!    picks a status with [`write_header`](ResponseWriter::write_header) (200 if it never
+//!    does) and writes body bytes, which collect in a per-loop buffer.
+//! 2. **Head decided.** The head is fixed the first time bytes must leave the buffer: when
+//!    the handler returns (the whole body is known, so it gets `Content-Length`) or when it
+//!    calls [`flush`](std::io::Write::flush) first (then the length is unknown: chunked for
+//!    HTTP/1.1, delimited by closing the connection for HTTP/1.0). HEAD, 1xx, 204 and 304
+//!    responses never carry a body.
+//! 3. **Encoded.** `encode.rs` appends the head and framed body to the connection's output
+//!    buffer, after any earlier pipelined responses.
+//! 4. **Sent.** Back in `conn.rs`, the loop writes the output buffer to the socket, all
+//!    responses of one batch in one `write`.
+//!
+//! The handler runs on the event loop, so a flushed chunk reaches the socket when the handler
+//! returns; it is framed as a chunk all the same.
+
+use std::io::{self, Write};
+
+use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderValue, StatusCode, Version};
+
+use crate::encode;
+use crate::parse::Facts;
+
+/// Writes one response (Go's `http.ResponseWriter`).
+///
+/// ```
+/// use std::io::Write;
+/// use http::{header, HeaderValue, StatusCode};
+/// use nethttp::{Request, ResponseWriter};
+///
+/// fn created(w: &mut ResponseWriter, _r: &mut Request) {
+///     w.headers_mut()
+///         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+///     w.write_header(StatusCode::CREATED);
+///     let _ = w.write_all(br#"{"id":1}"#);
+/// }
+/// ```
+#[derive(Debug)]
+pub struct ResponseWriter {
+    status: StatusCode,
+    /// `write_header` was called, or a body write implied 200.
+    wrote_header: bool,
+    headers: HeaderMap,
+    /// Body bytes not yet encoded into `out`.
+    body: Vec<u8>,
+    /// The connection's output buffer; earlier pipelined responses come first.
+    out: Vec<u8>,
+    date: [u8; 29],
+    facts: Facts,
+    sent: Sent,
+}
+
+/// How much of the response has been encoded into the output buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// Nothing yet: the head is still open.
+    Nothing,
+    /// A head with `Transfer-Encoding: chunked`; body bytes follow as chunks.
+    Chunked,
+    /// A head without a length (HTTP/1.0); the body ends when the connection closes.
+    UntilClose,
+    /// A head for a response that has no body (HEAD, 1xx, 204, 304).
+    Bodiless,
+}
+
+/// The reusable buffers a `ResponseWriter` borrows from its loop and connection.
+#[derive(Debug, Default)]
+pub(crate) struct Parts {
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+    pub(crate) out: Vec<u8>,
+}
+
+impl ResponseWriter {
+    pub(crate) fn new(parts: Parts, facts: Facts, date: &[u8]) -> ResponseWriter {
+        let mut date_bytes = [b' '; 29];
+        date_bytes.copy_from_slice(&date[..29]);
+        ResponseWriter {
+            status: StatusCode::OK,
+            wrote_header: false,
+            headers: parts.headers,
+            body: parts.body,
+            out: parts.out,
+            date: date_bytes,
+            facts,
+            sent: Sent::Nothing,
+        }
+    }
+
+    /// The response header fields. Changes after the head is sent (on the first flush, or
+    /// when the handler returns) have no effect.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The response header fields, to change.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
+    /// Sets the status (Go's `WriteHeader`). Only the first call counts; a later one is
+    /// logged and ignored. Without a call, the first write implies `200 OK`.
+    /// Informational statuses (say `103 Early Hints`) are sent ahead of the final response,
+    /// with the headers set so far; `101` needs a connection takeover and is ignored.
+    pub fn write_header(&mut self, status: StatusCode) {
+        if status.is_informational() {
+            self.informational(status);
+            return;
+        }
+        if self.wrote_header {
+            log::warn!("superfluous write_header({status}), status is already {}", self.status);
+            return;
+        }
+        self.status = status;
+        self.wrote_header = true;
+    }
+
+    /// The status of the response (200 until `write_header` says otherwise).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn informational(&mut self, status: StatusCode) {
+        if status == StatusCode::SWITCHING_PROTOCOLS || self.facts.version == Version::HTTP_10 {
+            log::warn!("write_header({status}) is not supported here; ignored");
+            return;
+        }
+        if self.sent == Sent::Nothing && !self.wrote_header {
+            encode::status_line(&mut self.out, self.facts.version, status);
+            for (name, value) in &self.headers {
+                encode::header(&mut self.out, name, value);
+            }
+            self.out.extend_from_slice(b"\r\n");
+        }
+    }
+
+    /// Encodes the head now, with the body length unknown.
+    fn start_stream(&mut self) {
+        self.sent = if self.facts.head || !body_allowed(self.status) {
+            Sent::Bodiless
+        } else if self.facts.version == Version::HTTP_11 {
+            Sent::Chunked
+        } else {
+            Sent::UntilClose
+        };
+        self.encode_head(None);
+    }
+
+    /// Moves staged body bytes into the output, framed as the head promised.
+    fn emit_body(&mut self) {
+        match self.sent {
+            Sent::Chunked => encode::chunk(&mut self.out, &self.body),
+            Sent::UntilClose => self.out.extend_from_slice(&self.body),
+            Sent::Nothing | Sent::Bodiless => {}
+        }
+        self.body.clear();
+    }
+
+    /// Completes the response after the handler returned. Returns the buffers and whether
+    /// the connection must close after this response.
+    pub(crate) fn finish(mut self) -> (Parts, bool) {
+        let close = match self.sent {
+            Sent::Nothing => {
+                let length = self.known_length();
+                let close = self.encode_head(length);
+                if !self.facts.head && body_allowed(self.status) {
+                    self.out.extend_from_slice(&self.body);
+                }
+                close
+            }
+            Sent::Chunked => {
+                self.emit_body();
+                encode::last_chunk(&mut self.out);
+                self.must_close()
+            }
+            Sent::UntilClose => {
+                self.emit_body();
+                true
+            }
+            Sent::Bodiless => self.must_close(),
+        };
+        self.body.clear();
+        self.headers.clear();
+        let parts = Parts {
+            headers: self.headers,
+            body: self.body,
+            out: self.out,
+        };
+        (parts, close)
+    }
+
+    /// Ends a response whose handler panicked: a 500 if nothing was encoded yet, else the
+    /// connection must close (the client sees a truncated response).
+    pub(crate) fn abort(mut self) -> (Parts, bool) {
+        if self.sent != Sent::Nothing {
+            self.body.clear();
+            self.headers.clear();
+            let parts = Parts {
+                headers: self.headers,
+                body: self.body,
+                out: self.out,
+            };
+            return (parts, true);
+        }
+        self.headers.clear();
+        self.body.clear();
+        self.status = StatusCode::OK;
+        self.wrote_header = false;
+        error(&mut self, "Internal Server Error", StatusCode::INTERNAL_SERVER_ERROR);
+        self.finish()
+    }
+
+    /// The length for `Content-Length` when the whole body is known.
+    fn known_length(&self) -> Option<u64> {
+        let declared = self
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let actual = self.body.len() as u64;
+        if self.facts.head {
+            return declared.or((actual > 0).then_some(actual));
+        }
+        if declared.is_some_and(|d| d != actual) {
+            log::warn!("handler declared Content-Length {declared:?} but wrote {actual} bytes; sending {actual}");
+        }
+        Some(actual)
+    }
+
+    /// Appends the head. `length` is the body length if known. Returns whether the
+    /// connection must close after this response.
+    fn encode_head(&mut self, length: Option<u64>) -> bool {
+        let close = self.must_close() || self.sent == Sent::UntilClose;
+        let out = &mut self.out;
+        encode::status_line(out, self.facts.version, self.status);
+        let (mut has_date, mut has_type) = (false, false);
+        for (name, value) in &self.headers {
+            if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION {
+                continue; // framing and connection fields are the server's to write
+            }
+            if name == CONTENT_TYPE && self.status == StatusCode::NOT_MODIFIED {
+                continue;
+            }
+            has_date |= name == DATE;
+            has_type |= name == CONTENT_TYPE;
+            encode::header(out, name, value);
+        }
+        if !has_date {
+            encode::raw_header(out, b"Date", &self.date);
+        }
+        let bodied = body_allowed(self.status);
+        match (self.sent, length) {
+            (Sent::Chunked, _) => encode::raw_header(out, b"Transfer-Encoding", b"chunked"),
+            (_, Some(n)) if bodied => encode::content_length(out, n),
+            _ => {}
+        }
+        if !has_type && bodied && !self.body.is_empty() {
+            encode::raw_header(out, b"Content-Type", sniff(&self.body).as_bytes());
+        }
+        if close && self.facts.version == Version::HTTP_11 {
+            encode::raw_header(out, b"Connection", b"close");
+        } else if !close && self.facts.version == Version::HTTP_10 {
+            encode::raw_header(out, b"Connection", b"keep-alive");
+        }
+        out.extend_from_slice(b"\r\n");
+        close
+    }
+
+    /// The connection closes after this response: the client asked, or the handler did.
+    fn must_close(&self) -> bool {
+        self.facts.close
+            || self.headers.get_all(CONNECTION).iter().any(|v| {
+                v.as_bytes()
+                    .split(|&b| b == b',')
+                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
+            })
+    }
+}
+
+impl Write for ResponseWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.wrote_header = true;
+        if !body_allowed(self.status) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "response status does not allow a body",
+            ));
+        }
+        if self.sent != Sent::Bodiless {
+            self.body.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    /// Fixes the head (length unknown) and frames what is buffered as a chunk.
+    fn flush(&mut self) -> io::Result<()> {
+        self.wrote_header = true;
+        if self.sent == Sent::Nothing {
+            self.start_stream();
+        }
+        self.emit_body();
+        Ok(())
+    }
+}
+
+/// Statuses that carry no body (RFC 9110 §15): 1xx, 204 and 304.
+fn body_allowed(status: StatusCode) -> bool {
+    !(status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED)
+}
+
+/// A `Content-Type` for a body whose handler set none: HTML if it looks like HTML, plain
+/// text if it is UTF-8 without control bytes, else octet-stream.
+fn sniff(body: &[u8]) -> &'static str {
+    let start = &body[body.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0)..];
+    let prefix = &start[..start.len().min(14)];
+    if prefix.len() >= 5
+        && (prefix.eq_ignore_ascii_case(&b"<!doctype html"[..prefix.len()])
+            || prefix[..5].eq_ignore_ascii_case(b"<html"))
+    {
+        return "text/html; charset=utf-8";
+    }
+    let sample = &body[..body.len().min(512)];
+    let text = sample
+        .iter()
+        .all(|&b| b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r' | 0x0c));
+    let utf8 = match std::str::from_utf8(sample) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(), // cut in the middle of a character
+    };
+    if text && utf8 {
+        "text/plain; charset=utf-8"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+/// Replies with `code` and the plain-text message `msg` (Go's `http.Error`). The handler
+/// should write nothing more.
+///
+/// ```
+/// use nethttp::{Request, ResponseWriter};
+/// use http::StatusCode;
+///
+/// fn forbidden(w: &mut ResponseWriter, _r: &mut Request) {
+///     nethttp::error(w, "no entry", StatusCode::FORBIDDEN);
+/// }
+/// ```
+pub fn error(w: &mut ResponseWriter, msg: &str, code: StatusCode) {
+    let headers = w.headers_mut();
+    headers.remove(CONTENT_LENGTH);
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    w.write_header(code);
+    let _ = w.write_all(msg.as_bytes());
+    let _ = w.write_all(b"\n");
+}
+
+#[cfg(test)]
+mod tests;
