@@ -407,3 +407,16 @@ impl Conn {
         Next::Close
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slab holds one `Conn` per connection, idle or not: keep it small.
+    #[test]
+    fn a_connection_is_small() {
+        let size = std::mem::size_of::<Conn>();
+        assert!(size <= 192, "Conn is {size} bytes");
+        assert!(std::mem::size_of::<Slot>() <= 192);
+    }
+}

@@ -60,3 +60,57 @@ pub use server::{
 };
 
 pub use http;
+
+/// Entry points for the criterion benches in `benches/`: thin wrappers over the real
+/// parsing and encoding code. Not part of the API.
+#[doc(hidden)]
+pub mod bench {
+    use std::net::{Ipv4Addr, SocketAddr};
+
+    use http::{HeaderMap, Version};
+
+    use crate::encode::DateCache;
+    use crate::parse::{self, Facts};
+    use crate::response::{Parts, ResponseWriter};
+
+    /// Finds the end of `head` and parses it, as a connection does. True if it parsed.
+    pub fn parse_head(head: &[u8]) -> bool {
+        let peer = SocketAddr::from((Ipv4Addr::LOCALHOST, 1));
+        match parse::find_end(head, 0) {
+            Some(end) => parse::parse(&head[..end], peer).is_ok(),
+            None => false,
+        }
+    }
+
+    /// The reused per-loop state a response is encoded with.
+    #[derive(Default)]
+    pub struct Responder {
+        headers: HeaderMap,
+        body: Vec<u8>,
+        date: Option<DateCache>,
+    }
+
+    impl Responder {
+        /// Runs `f` as the handler of an HTTP/1.1 GET and appends its response to `out`.
+        pub fn respond(&mut self, out: &mut Vec<u8>, f: impl FnOnce(&mut ResponseWriter)) {
+            let date = self.date.get_or_insert_with(DateCache::new);
+            date.refresh();
+            let facts = Facts {
+                head: false,
+                version: Version::HTTP_11,
+                close: false,
+            };
+            let parts = Parts {
+                headers: std::mem::take(&mut self.headers),
+                body: std::mem::take(&mut self.body),
+                out: std::mem::take(out),
+            };
+            let mut w = ResponseWriter::new(parts, facts, date.get());
+            f(&mut w);
+            let (parts, _) = w.finish();
+            self.headers = parts.headers;
+            self.body = parts.body;
+            *out = parts.out;
+        }
+    }
+}
