@@ -94,6 +94,7 @@ impl<M: Machine> EventLoop<M> {
 
     /// Adopts a machine from this thread and calls its `start`. Returns its token.
     pub fn insert(&mut self, machine: M) -> Token {
+        self.now = Instant::now(); // outside a turn, so `Cx::now` must not be stale
         self.adopt(machine)
     }
 

@@ -40,7 +40,7 @@ pub(crate) struct Wake {
 }
 
 impl<M: Machine> Remote<M> {
-    /// Hands a new machine to the loop. Gives the machine back if the loop has stopped.
+    /// Hands a new machine to the loop. Gives the machine back if the loop has been dropped.
     pub fn spawn(&self, machine: M) -> Result<(), M> {
         match self.post(Envelope::Spawn(machine)) {
             Ok(()) => Ok(()),
@@ -49,12 +49,12 @@ impl<M: Machine> Remote<M> {
         }
     }
 
-    /// Posts `msg` to the machine at `token`. Returns false if the loop has stopped.
+    /// Posts `msg` to the machine at `token`. Returns false if the loop has been dropped.
     pub fn send(&self, token: Token, msg: M::Msg) -> bool {
         self.post(Envelope::Deliver(token, msg)).is_ok()
     }
 
-    /// Asks the loop to return from `run`. Returns false if it has already stopped.
+    /// Asks the loop to return from `run`. Returns false if the loop has been dropped.
     pub fn stop(&self) -> bool {
         self.post(Envelope::Stop).is_ok()
     }
