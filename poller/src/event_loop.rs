@@ -174,6 +174,12 @@ impl<M: Machine> EventLoop<M> {
                 Some(Envelope::Deliver(token, msg)) => {
                     self.call(token, |m, cx| m.message(cx, msg));
                 }
+                Some(Envelope::Broadcast(msg)) => {
+                    for token in self.slots.tokens() {
+                        let msg = msg.clone();
+                        self.call(token, |m, cx| m.message(cx, msg));
+                    }
+                }
                 Some(Envelope::Stop) => self.stopping = true,
             }
         }

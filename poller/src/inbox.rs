@@ -22,6 +22,8 @@ pub enum Envelope<M: Machine> {
     Spawn(M),
     /// A message for the machine at this token; dropped if the slot has moved on.
     Deliver(Token, M::Msg),
+    /// A message for every machine of the loop (a shutdown notice, say).
+    Broadcast(M::Msg),
     /// Return from [`EventLoop::run`](crate::EventLoop::run) at the end of this turn.
     Stop,
 }
@@ -52,6 +54,11 @@ impl<M: Machine> Remote<M> {
     /// Posts `msg` to the machine at `token`. Returns false if the loop has been dropped.
     pub fn send(&self, token: Token, msg: M::Msg) -> bool {
         self.post(Envelope::Deliver(token, msg)).is_ok()
+    }
+
+    /// Posts `msg` to every machine of the loop. Returns false if the loop has been dropped.
+    pub fn broadcast(&self, msg: M::Msg) -> bool {
+        self.post(Envelope::Broadcast(msg)).is_ok()
     }
 
     /// Asks the loop to return from `run`. Returns false if the loop has been dropped.

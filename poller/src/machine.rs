@@ -11,8 +11,9 @@ use crate::Cx;
 /// The loop is generic over one `Machine` type, so a program with several kinds of machine
 /// (a listener and its connections, say) makes that type an enum and dispatches with `match`.
 pub trait Machine: Sized {
-    /// A message other threads may post to one machine through a [`Remote`](crate::Remote).
-    type Msg: Send;
+    /// A message other threads may post to one machine, or to all, through a
+    /// [`Remote`](crate::Remote). Cloned once per machine for a broadcast.
+    type Msg: Send + Clone;
     /// State shared by every machine of one loop (buffer pools, caches, configuration).
     /// It never leaves the loop's thread, so it needs no locks.
     type Local;

@@ -75,6 +75,15 @@ impl<M> Slots<M> {
         }
     }
 
+    /// The tokens of every live machine, in slot order.
+    pub(crate) fn tokens(&self) -> Vec<Token> {
+        self.slab
+            .iter()
+            .filter(|(_, entry)| !entry.closed)
+            .map(|(index, entry)| Token(entry.generation << INDEX_BITS | index))
+            .collect()
+    }
+
     /// How many machines occupy slots (closed ones included until reaped).
     pub(crate) fn len(&self) -> usize {
         self.slab.len()

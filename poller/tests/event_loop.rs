@@ -400,6 +400,7 @@ struct Alarm {
     at: Option<Instant>,
 }
 
+#[derive(Clone)]
 enum AlarmMsg {
     MoveTo(Instant),
     Cancel,
