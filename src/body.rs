@@ -62,6 +62,14 @@ impl Decoder {
         }
     }
 
+    /// The whole body has been decoded.
+    pub(crate) fn is_done(&self) -> bool {
+        match self {
+            Decoder::Length(remaining) => *remaining == 0,
+            Decoder::Chunked(chunked) => chunked.state == State::Done,
+        }
+    }
+
     /// The trailer fields of a finished chunked body (empty for other bodies).
     pub(crate) fn trailers(&self) -> Result<HeaderMap, Reject> {
         match self {

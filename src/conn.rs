@@ -24,7 +24,8 @@
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use http::{HeaderValue, Method};
 use mio::net::TcpStream;
@@ -35,8 +36,13 @@ use crate::buf::{InBuf, OutBuf};
 use crate::error::{interrupted, log_io, would_block, Reject};
 use crate::parse::{self, Framing, Head};
 use crate::response::{Parts, ResponseWriter};
-use crate::server::{Local, Slot};
+use crate::server::{ConnState, Local, Msg, Slot};
 use crate::{encode, handler};
+
+mod stream;
+mod timing;
+
+use timing::Timing;
 
 /// Encoded response bytes allowed to wait for the socket before the connection stops
 /// reading and handling pipelined requests.
@@ -52,6 +58,10 @@ const LINGER: Duration = Duration::from_secs(2);
 /// Response bodies larger than this do not keep their staging buffer for the next request.
 const MAX_KEPT_BODY: usize = 64 * 1024;
 
+/// An inline handler that runs longer than this holds up its whole loop: it is logged with
+/// a hint to make it blocking.
+const SLOW_INLINE_HANDLER: Duration = Duration::from_millis(100);
+
 /// One connection.
 #[derive(Debug)]
 pub(crate) struct Conn {
@@ -63,11 +73,20 @@ pub(crate) struct Conn {
     /// The socket may hold unread bytes: set by a readable edge, cleared by a read that
     /// came back short or with `WouldBlock`.
     readable: bool,
+    /// The kernel reported the client's FIN: a short read no longer means drained, because
+    /// the end of file still waits to be read and no further edge will announce it.
+    read_closed: bool,
     /// The client has closed its sending side: no request will follow what is buffered.
     peer_done: bool,
     /// How far the search for the end of the current head got, so a head that arrives in
     /// pieces is scanned once in all.
     scanned: usize,
+    /// Which deadline the loop's timer holds for this connection.
+    timing: Timing,
+    /// A response was queued since the timer was last armed (the idle deadline moves on).
+    fresh: bool,
+    /// The state last reported to the `conn_state` hook.
+    state: ConnState,
 }
 
 /// Where the connection is in its request cycle.
@@ -75,8 +94,10 @@ pub(crate) struct Conn {
 enum Phase {
     /// Waiting for (the rest of) a request head.
     Head,
-    /// A head is parsed and its body is being collected.
+    /// A head is parsed and its body is being collected for an inline handler.
     Body(Box<Collecting>),
+    /// A blocking handler runs on the pool; body and response stream through channels.
+    Pool(Box<stream::Stream>),
     /// The last response is queued; the connection ends once it is written.
     Closing(Close),
 }
@@ -108,34 +129,68 @@ impl Conn {
             output: OutBuf::default(),
             phase: Phase::Head,
             readable: false,
+            read_closed: false,
             peer_done: false,
             scanned: 0,
+            timing: Timing::None,
+            fresh: false,
+            state: ConnState::New,
         }
     }
 
     pub(crate) fn start(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
         let interest = Interest::READABLE | Interest::WRITABLE;
-        match cx.register(&mut self.stream, interest) {
-            Ok(()) => Next::Continue,
-            Err(e) => {
-                log_io(&e, self.peer, "register");
-                Next::Close
-            }
-        }
+        self.report(cx, ConnState::New);
+        let next = match cx.register(&mut self.stream, interest) {
+            Ok(()) => self.settle(cx),
+            Err(e) => self.fail(&e, "register"),
+        };
+        self.after(cx, next)
     }
 
     pub(crate) fn ready(&mut self, cx: &mut Cx<'_, Slot>, readiness: Readiness) -> Next {
         if readiness.readable || readiness.hangup {
             self.readable = true;
         }
-        self.drive(cx)
+        self.read_closed |= readiness.read_closed;
+        let next = self.drive(cx);
+        self.after(cx, next)
     }
 
-    pub(crate) fn timeout(&mut self, _cx: &mut Cx<'_, Slot>) -> Next {
-        match self.phase {
-            Phase::Closing(_) => Next::Close,
-            _ => Next::Continue,
+    pub(crate) fn message(&mut self, cx: &mut Cx<'_, Slot>, msg: Msg) -> Next {
+        let next = match msg {
+            Msg::Shutdown if self.is_idle() => Next::Close,
+            Msg::Shutdown | Msg::Poke => self.drive(cx),
+        };
+        self.after(cx, next)
+    }
+
+    pub(crate) fn timeout(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
+        let next = self.expire(cx);
+        self.after(cx, next)
+    }
+
+    /// Reports the close of a connection to the `conn_state` hook.
+    fn after(&mut self, cx: &mut Cx<'_, Slot>, next: Next) -> Next {
+        if next == Next::Close {
+            self.report(cx, ConnState::Closed);
         }
+        next
+    }
+
+    /// Tells the `conn_state` hook about a change of state.
+    fn report(&mut self, cx: &mut Cx<'_, Slot>, state: ConnState) {
+        if self.state != state || state == ConnState::New {
+            self.state = state;
+            if let Some(hook) = &cx.local.config.conn_state {
+                hook(self.peer, state);
+            }
+        }
+    }
+
+    /// Between requests, with nothing buffered either way.
+    fn is_idle(&self) -> bool {
+        matches!(self.phase, Phase::Head) && self.input.is_empty() && self.output.pending() == 0
     }
 
     /// Reads, handles and writes until nothing more can happen without a new event.
@@ -162,10 +217,12 @@ impl Conn {
     }
 
     fn wants_input(&self) -> bool {
-        self.readable
-            && !self.peer_done
-            && self.output.pending() < OUT_HIGH_WATER
-            && !matches!(self.phase, Phase::Closing(Close::Clean))
+        let phase_reads = match &self.phase {
+            Phase::Closing(Close::Clean) => false,
+            Phase::Pool(stream) => stream.wants_input(),
+            _ => true,
+        };
+        phase_reads && self.readable && !self.peer_done && self.output.pending() < OUT_HIGH_WATER
     }
 
     /// One read into the input buffer. Returns whether it read anything (or saw EOF).
@@ -184,7 +241,7 @@ impl Conn {
                 }
                 Ok(n) => {
                     self.input.filled(n);
-                    self.readable = n == room;
+                    self.readable = n == room || self.read_closed;
                     return Ok(true);
                 }
                 Err(e) if would_block(&e) => {
@@ -204,6 +261,7 @@ impl Conn {
             let advanced = match self.phase {
                 Phase::Head => self.read_head(cx),
                 Phase::Body(_) => self.read_body(cx),
+                Phase::Pool(_) => self.pump(cx),
                 Phase::Closing(Close::Linger | Close::Lingering) => {
                     let dropped = !self.input.is_empty();
                     self.input.clear();
@@ -226,11 +284,17 @@ impl Conn {
         if buf.is_empty() {
             return false;
         }
+        if self.state != ConnState::Active {
+            self.report(cx, ConnState::Active);
+        }
+        let buf = self.input.data();
         let limit = cx.local.config.max_header_bytes;
         let end = match parse::find_end(buf, self.scanned) {
             Some(end) if end <= limit => end,
-            Some(_) => return self.reject(cx, Reject::HeaderTooLarge),
-            None if buf.len() >= limit => return self.reject(cx, parse::oversize(buf)),
+            // Over the limit: only the first `limit` bytes decide between 414 and 431 (the
+            // buffer may hold more, as reads fill at least `READ_BUF` bytes).
+            Some(_) => return self.reject(cx, parse::oversize(&buf[..limit])),
+            None if buf.len() >= limit => return self.reject(cx, parse::oversize(&buf[..limit])),
             None => {
                 self.scanned = buf.len();
                 return false;
@@ -247,7 +311,12 @@ impl Conn {
     }
 
     /// Answers a bodiless request at once; otherwise starts collecting its body.
-    fn begin_body(&mut self, cx: &mut Cx<'_, Slot>, head: Head) -> bool {
+    fn begin_body(&mut self, cx: &mut Cx<'_, Slot>, mut head: Head) -> bool {
+        let config = &cx.local.config;
+        head.facts.close |= config.shutting_down.load(Ordering::Relaxed);
+        if config.handler.is_blocking(&head.request) {
+            return self.dispatch(cx, head);
+        }
         match head.framing {
             Framing::Empty => self.respond(cx, head),
             Framing::Length(n) if n > cx.local.config.max_body_bytes as u64 => {
@@ -310,6 +379,7 @@ impl Conn {
             out: self.output.take(&mut local.pool),
         };
         let mut w = ResponseWriter::new(parts, facts, local.date.get());
+        let started = Instant::now();
         let outcome = if request.method == Method::OPTIONS && request.uri == "*" {
             let zero = HeaderValue::from_static("0");
             w.headers_mut().insert(http::header::CONTENT_LENGTH, zero);
@@ -317,6 +387,14 @@ impl Conn {
         } else {
             handler::call(&*local.config.handler, &mut w, &mut request)
         };
+        let elapsed = started.elapsed();
+        if elapsed > SLOW_INLINE_HANDLER {
+            let route = request.path();
+            log::warn!(
+                "handler for {route} ran {elapsed:?} on the event loop, stalling its other \
+                 connections; wrap it in nethttp::blocking(..)"
+            );
+        }
         let (parts, close) = match outcome {
             Ok(()) => w.finish(),
             Err(message) => {
@@ -330,6 +408,7 @@ impl Conn {
             local.body = Vec::new();
         }
         self.output.put(parts.out);
+        self.fresh = true;
         self.phase = match close {
             false => Phase::Head,
             true if self.input.is_empty() => Phase::Closing(Close::Clean),
@@ -392,9 +471,18 @@ impl Conn {
             if self.peer_done {
                 return Next::Close; // the client is gone and nothing is left to say
             }
+            if self.is_idle() {
+                if cx.local.config.shutting_down.load(Ordering::Relaxed) {
+                    return Next::Close;
+                }
+                if self.state == ConnState::Active {
+                    self.report(cx, ConnState::Idle);
+                }
+            }
         }
+        self.arm_timer(cx);
         let pool = &mut cx.local.pool;
-        if !matches!(self.phase, Phase::Body(_)) {
+        if matches!(self.phase, Phase::Head | Phase::Closing(_)) {
             self.input.release_if_empty(pool);
         }
         self.output.release_if_empty(pool);

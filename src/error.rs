@@ -24,6 +24,10 @@ pub(crate) enum Reject {
     UriTooLong,
     /// 417: an `Expect` other than `100-continue`.
     ExpectationFailed,
+    /// 408: the request was not received in time.
+    RequestTimeout,
+    /// 503: every blocking-handler thread is busy and the queue is full.
+    Overloaded,
     /// 431: the request head is larger than the header limit, or has too many fields.
     HeaderTooLarge,
     /// 501: a transfer coding other than `chunked`.
@@ -39,6 +43,8 @@ impl Reject {
             Reject::BadRequest(_) => StatusCode::BAD_REQUEST,
             Reject::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Reject::UriTooLong => StatusCode::URI_TOO_LONG,
+            Reject::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Reject::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Reject::ExpectationFailed => StatusCode::EXPECTATION_FAILED,
             Reject::HeaderTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Reject::UnsupportedTransferCoding => StatusCode::NOT_IMPLEMENTED,

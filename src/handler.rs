@@ -31,6 +31,64 @@ use crate::{Request, ResponseWriter};
 pub trait Handler: Send + Sync + 'static {
     /// Writes the response to `r` through `w`.
     fn serve_http(&self, w: &mut ResponseWriter, r: &mut Request);
+
+    /// True if this handler may block on `r` and must run on the blocking pool rather
+    /// than on the event loop (see [`blocking`]). Asked once the head has arrived, before
+    /// the body. Routers answer for the route `r` takes.
+    fn is_blocking(&self, _r: &Request) -> bool {
+        false
+    }
+}
+
+/// Marks `handler` as one that may block (Go's ordinary handler): it runs on a pool thread,
+/// so it may sleep, wait on a database, read a huge body as a stream or send a response
+/// piece by piece, while the event loop serves everyone else.
+///
+/// Its request body is read from the socket only as fast as the handler reads it, and its
+/// writes wait while the client is slow to read: memory stays flat either way. Each
+/// [`flush`](std::io::Write::flush) sends what is buffered at once (chunked to HTTP/1.1
+/// clients), which is how Server-Sent Events work.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use nethttp::{blocking, Request, ResponseWriter};
+///
+/// let count = blocking(|w: &mut ResponseWriter, r: &mut Request| {
+///     let n = std::io::copy(r.body(), &mut std::io::sink()).unwrap_or(0);
+///     let _ = write!(w, "{n} bytes");
+/// });
+/// # fn is_handler(_: impl nethttp::Handler) {}
+/// # is_handler(count);
+/// ```
+pub fn blocking<H: Handler>(handler: H) -> Blocking<H> {
+    Blocking(handler)
+}
+
+/// A handler that runs on the blocking pool; made by [`blocking`].
+#[derive(Debug, Clone)]
+pub struct Blocking<H>(H);
+
+impl<H: Handler> Handler for Blocking<H> {
+    fn serve_http(&self, w: &mut ResponseWriter, r: &mut Request) {
+        self.0.serve_http(w, r)
+    }
+
+    fn is_blocking(&self, _r: &Request) -> bool {
+        true
+    }
+}
+
+/// Wakes a connection's loop from a pool thread: "your channels changed, look again".
+#[derive(Debug, Clone)]
+pub(crate) struct Poke {
+    pub(crate) remote: poller::Remote<crate::server::Slot>,
+    pub(crate) token: poller::Token,
+}
+
+impl Poke {
+    pub(crate) fn poke(&self) {
+        self.remote.send(self.token, crate::server::Msg::Poke);
+    }
 }
 
 impl<F> Handler for F
@@ -45,6 +103,10 @@ where
 impl Handler for Box<dyn Handler> {
     fn serve_http(&self, w: &mut ResponseWriter, r: &mut Request) {
         (**self).serve_http(w, r)
+    }
+
+    fn is_blocking(&self, r: &Request) -> bool {
+        (**self).is_blocking(r)
     }
 }
 

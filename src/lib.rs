@@ -26,6 +26,9 @@
 //! | `http.Flusher` | `std::io::Write::flush` |
 //! | `*http.Request`: `Method`, `URL`, `Proto`, `Header`, `Host`, `RemoteAddr`, `Body`, `Trailer` | [`Request`]: `method()`, `uri()`, `version()`, `headers()`, `host()`, `remote_addr()`, `body()`, `trailers()` |
 //! | `http.Error` | [`error`] |
+//! | `http.NewServeMux()` | [`ServeMux::new`]`()` |
+//! | `mux.Handle(pattern, h)`, `mux.HandleFunc(pattern, f)` | [`ServeMux::handle`]`(pattern, h)` (panics like Go), [`ServeMux::try_handle`] |
+//! | `r.PathValue(name)`, `r.SetPathValue`, `r.Pattern` | [`Request::path_value`]`(name)` (an `Option`), [`Request::set_path_value`], [`Request::pattern`] |
 //!
 //! # The reading path of one request
 //!
@@ -41,22 +44,29 @@
 //! The event loop itself is the `poller` crate in this workspace.
 #![deny(missing_docs)]
 
+mod accept;
 mod body;
 mod buf;
 mod conn;
 mod encode;
 mod error;
 mod handler;
+mod lifecycle;
+mod mux;
 mod parse;
+mod pool;
 mod request;
 mod response;
 mod server;
 
-pub use handler::Handler;
+pub use handler::{blocking, Blocking, Handler};
 pub use request::{Body, Request};
 pub use response::{error, ResponseWriter};
+pub use mux::{PatternError, ServeMux};
+pub use lifecycle::{is_server_closed, shutdown_on_signals, Handle, Running, ServerClosed};
 pub use server::{
-    listen, listen_and_serve, Running, Server, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADER_BYTES,
+    listen, listen_and_serve, ConnState, Server, DEFAULT_BLOCKING_THREADS, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADER_BYTES, DEFAULT_READ_HEADER_TIMEOUT,
 };
 
 pub use http;
@@ -72,6 +82,20 @@ pub mod bench {
     use crate::encode::DateCache;
     use crate::parse::{self, Facts};
     use crate::response::{Parts, ResponseWriter};
+
+    /// Parses `METHOD target HTTP/1.1` with `Host: host` into a request, as a connection
+    /// does.
+    pub fn request(method: &str, target: &str, host: &str) -> crate::Request {
+        let head = format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        let peer = SocketAddr::from((Ipv4Addr::LOCALHOST, 1));
+        parse::parse(head.as_bytes(), peer).expect("a valid head").request
+    }
+
+    /// Runs the lookup `ServeMux` runs for each request (without calling the handler).
+    /// True if a pattern matched.
+    pub fn route(mux: &crate::ServeMux, r: &crate::Request) -> bool {
+        matches!(mux.lookup(r), crate::mux::Lookup::Found { .. })
+    }
 
     /// Finds the end of `head` and parses it, as a connection does. True if it parsed.
     pub fn parse_head(head: &[u8]) -> bool {

@@ -159,14 +159,18 @@ fn build(req: &httparse::Request<'_, '_>, peer: SocketAddr) -> Result<Head, Reje
         headers.append(name, value);
     }
 
-    if version == Version::HTTP_11 {
-        match fields.hosts {
-            0 => return Err(Reject::BadRequest("missing required Host header")),
-            1 => {}
-            _ => return Err(Reject::BadRequest("too many Host headers")),
+    // RFC 9112 §3.2: Host is required on 1.1, and more than one is refused on any version.
+    match fields.hosts {
+        0 if version == Version::HTTP_11 => {
+            return Err(Reject::BadRequest("missing required Host header"))
         }
+        0 | 1 => {}
+        _ => return Err(Reject::BadRequest("too many Host headers")),
     }
-    let framing = fields.framing(version)?;
+    let framing = match fields.framing(version)? {
+        Framing::Length(0) => Framing::Empty,
+        other => other,
+    };
     let expect_continue = match fields.expect {
         None => false,
         Some(true) => version == Version::HTTP_11 && framing != Framing::Empty,
@@ -190,13 +194,11 @@ fn build(req: &httparse::Request<'_, '_>, peer: SocketAddr) -> Result<Head, Reje
         trailers: HeaderMap::new(),
         remote_addr: peer,
         body: Body::default(),
+        route: None,
     };
     Ok(Head {
         request,
-        framing: match framing {
-            Framing::Length(0) => Framing::Empty,
-            other => other,
-        },
+        framing,
         expect_continue,
         facts,
     })
@@ -294,7 +296,9 @@ fn is_host_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!$%&'()*+,-.:;=[]_~".contains(&b)
 }
 
-fn trim(bytes: &[u8]) -> &[u8] {
+/// `bytes` without leading and trailing ASCII whitespace (`<[u8]>::trim_ascii` needs Rust
+/// 1.80; the MSRV is 1.75).
+pub(crate) fn trim(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
     let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace());
     match (start, end) {

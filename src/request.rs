@@ -5,8 +5,14 @@
 
 use std::io::{self, BufRead, Read};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::Receiver;
 
 use http::{HeaderMap, Method, Uri, Version};
+
+use crate::handler::Poke;
 
 /// An HTTP request as the server received it (Go's `*http.Request`, server side).
 ///
@@ -36,6 +42,20 @@ pub struct Request {
     pub(crate) trailers: HeaderMap,
     pub(crate) remote_addr: SocketAddr,
     pub(crate) body: Body,
+    /// What a [`ServeMux`](crate::ServeMux) matched; `None` until one routes the request
+    /// (or [`set_path_value`](Request::set_path_value) is called).
+    pub(crate) route: Option<Route>,
+}
+
+/// The pattern a [`ServeMux`](crate::ServeMux) matched for a request, and the values of
+/// its wildcards.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Route {
+    /// The pattern as registered; `None` if only `set_path_value` made this route.
+    pub(crate) pattern: Option<Arc<str>>,
+    /// Wildcard names and their percent-decoded values, in pattern order, then any added
+    /// by `set_path_value`. Names are unique.
+    pub(crate) values: Vec<(Arc<str>, String)>,
 }
 
 impl Request {
@@ -91,34 +111,131 @@ impl Request {
     pub fn body(&mut self) -> &mut Body {
         &mut self.body
     }
+
+    /// The value of the wildcard `name` in the [`ServeMux`](crate::ServeMux) pattern that
+    /// matched, percent-decoded (Go's `r.PathValue`). `None` if the pattern has no such
+    /// wildcard, or no mux routed the request.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use nethttp::{Request, ResponseWriter, ServeMux};
+    ///
+    /// let mut mux = ServeMux::new();
+    /// mux.handle("GET /users/{id}/files/{path...}", |w: &mut ResponseWriter, r: &mut Request| {
+    ///     let id = r.path_value("id").unwrap_or_default();
+    ///     let path = r.path_value("path").unwrap_or_default();
+    ///     let _ = write!(w, "user {id}, file {path}");
+    /// });
+    /// ```
+    pub fn path_value(&self, name: &str) -> Option<&str> {
+        let route = self.route.as_ref()?;
+        let (_, value) = route.values.iter().find(|(n, _)| &**n == name)?;
+        Some(value)
+    }
+
+    /// Sets the path value `name` (Go's `r.SetPathValue`), replacing the wildcard's value
+    /// if the pattern has one by that name: for middleware, and for testing handlers
+    /// without a mux.
+    pub fn set_path_value(&mut self, name: &str, value: impl Into<String>) {
+        let route = self.route.get_or_insert_with(Route::default);
+        let value = value.into();
+        match route.values.iter_mut().find(|(n, _)| &**n == name) {
+            Some((_, old)) => *old = value,
+            None => route.values.push((Arc::from(name), value)),
+        }
+    }
+
+    /// The [`ServeMux`](crate::ServeMux) pattern that matched, as registered (Go's
+    /// `r.Pattern`), e.g. `GET /users/{id}`. `None` if no mux routed the request.
+    pub fn pattern(&self) -> Option<&str> {
+        self.route.as_ref()?.pattern.as_deref()
+    }
 }
 
 /// A request body: a reader over the bytes received.
+///
+/// For an inline handler the whole body has arrived before the handler runs. For a
+/// [blocking](crate::blocking) handler it streams: a read waits for the client's next bytes,
+/// and the server reads from the socket only as fast as the handler reads from the body.
 #[derive(Debug, Default)]
 pub struct Body {
+    /// The received bytes: the whole body, or the current piece of a streamed one.
     pub(crate) bytes: Vec<u8>,
     pub(crate) pos: usize,
+    /// Where the rest of a streamed body comes from; `None` once it has all arrived.
+    pub(crate) stream: Option<Box<Incoming>>,
+}
+
+/// The handler's end of a streamed body.
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    pub(crate) rx: Receiver<Feed>,
+    /// Wakes the connection after each piece taken, so it reads the socket again.
+    pub(crate) poke: Poke,
+    /// Set at the first read: the handler wants the body (`100 Continue` may go out).
+    pub(crate) asked: Arc<AtomicBool>,
+}
+
+/// What the loop sends a blocking handler's body reader.
+#[derive(Debug)]
+pub(crate) enum Feed {
+    /// The next piece of the body.
+    Data(Vec<u8>),
+    /// The body is complete.
+    End,
 }
 
 impl Body {
-    /// The bytes not yet read.
+    /// The bytes received and not yet read (for a streamed body, of the current piece).
     pub fn remaining(&self) -> &[u8] {
         &self.bytes[self.pos..]
     }
 
-    /// The body's whole length in bytes.
+    /// How many bytes are held: the whole body for an inline handler.
     pub fn len(&self) -> usize {
         self.bytes.len()
     }
 
-    /// True if the request had no body.
+    /// True if no body bytes are held (and, for an inline handler, the request had none).
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.bytes.is_empty() && self.stream.is_none()
+    }
+
+    /// Takes the next piece of a streamed body, waiting for it. Returns false at the end.
+    fn next_piece(&mut self) -> io::Result<bool> {
+        let Some(incoming) = &self.stream else {
+            return Ok(false);
+        };
+        if !incoming.asked.swap(true, Ordering::AcqRel) {
+            incoming.poke.poke(); // the first read: the connection may send 100 Continue
+        }
+        match incoming.rx.recv() {
+            Ok(Feed::Data(piece)) => {
+                incoming.poke.poke(); // room in the channel: read the socket again
+                self.bytes = piece;
+                self.pos = 0;
+                Ok(true)
+            }
+            Ok(Feed::End) => {
+                self.stream = None;
+                Ok(false)
+            }
+            Err(_) => {
+                self.stream = None;
+                Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the connection ended before the request body was complete",
+                ))
+            }
+        }
     }
 }
 
 impl Read for Body {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.remaining().is_empty() && !self.next_piece()? {
+            return Ok(0);
+        }
         let n = self.remaining().len().min(buf.len());
         buf[..n].copy_from_slice(&self.bytes[self.pos..self.pos + n]);
         self.pos += n;
@@ -128,6 +245,9 @@ impl Read for Body {
 
 impl BufRead for Body {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.remaining().is_empty() {
+            self.next_piece()?;
+        }
         Ok(self.remaining())
     }
 

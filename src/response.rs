@@ -53,7 +53,32 @@ pub struct ResponseWriter {
     date: [u8; 29],
     facts: Facts,
     sent: Sent,
+    /// For a blocking handler: where encoded bytes go instead of a connection's buffer.
+    sink: Option<Box<Outgoing>>,
 }
+
+/// A blocking handler's way back to its connection: a bounded channel of encoded bytes.
+/// A full channel blocks the handler's writes, so a slow client slows the handler.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    pub(crate) tx: crossbeam_channel::Sender<Out>,
+    pub(crate) poke: crate::handler::Poke,
+    /// The server's configuration, to see a shutdown that begins while the handler runs.
+    pub(crate) config: std::sync::Arc<crate::server::Config>,
+}
+
+/// What a blocking handler's response sends its connection.
+#[derive(Debug)]
+pub(crate) enum Out {
+    /// Encoded response bytes, in order.
+    Bytes(Vec<u8>),
+    /// The response is complete; `close` says the connection must close after it.
+    End { close: bool },
+}
+
+/// A blocking handler's writes are sent to the connection in pieces of about this size,
+/// even without a flush, so a large response streams instead of piling up.
+const STREAM_PIECE: usize = 32 * 1024;
 
 /// How much of the response has been encoded into the output buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +114,41 @@ impl ResponseWriter {
             date: date_bytes,
             facts,
             sent: Sent::Nothing,
+            sink: None,
+        }
+    }
+
+    /// A writer for a blocking handler: its bytes go to the connection through `sink`.
+    pub(crate) fn streaming(facts: Facts, date: &[u8], sink: Outgoing) -> ResponseWriter {
+        let mut w = ResponseWriter::new(Parts::default(), facts, date);
+        w.sink = Some(Box::new(sink));
+        w
+    }
+
+    /// Sends the encoded bytes to the connection (blocking writers only). An error means
+    /// the connection is gone.
+    fn send_out(&mut self) -> io::Result<()> {
+        let Some(sink) = &self.sink else {
+            return Ok(());
+        };
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let bytes = std::mem::take(&mut self.out);
+        sink.tx
+            .send(Out::Bytes(bytes))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the connection is closed"))?;
+        sink.poke.poke();
+        Ok(())
+    }
+
+    /// Sends what is left and the end mark (blocking writers only).
+    fn send_end(&mut self, close: bool) {
+        if self.send_out().is_ok() {
+            if let Some(sink) = &self.sink {
+                let _ = sink.tx.send(Out::End { close });
+                sink.poke.poke();
+            }
         }
     }
 
@@ -186,6 +246,7 @@ impl ResponseWriter {
         };
         self.body.clear();
         self.headers.clear();
+        self.send_end(close);
         let parts = Parts {
             headers: self.headers,
             body: self.body,
@@ -200,6 +261,7 @@ impl ResponseWriter {
         if self.sent != Sent::Nothing {
             self.body.clear();
             self.headers.clear();
+            self.send_end(true);
             let parts = Parts {
                 headers: self.headers,
                 body: self.body,
@@ -272,11 +334,17 @@ impl ResponseWriter {
 
     /// The connection closes after this response: the client asked, or the handler did.
     fn must_close(&self) -> bool {
+        let shutting_down = self.sink.as_ref().is_some_and(|sink| {
+            sink.config
+                .shutting_down
+                .load(std::sync::atomic::Ordering::Relaxed)
+        });
         self.facts.close
+            || shutting_down
             || self.headers.get_all(CONNECTION).iter().any(|v| {
                 v.as_bytes()
                     .split(|&b| b == b',')
-                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
+                    .any(|t| crate::parse::trim(t).eq_ignore_ascii_case(b"close"))
             })
     }
 }
@@ -293,6 +361,9 @@ impl Write for ResponseWriter {
         if self.sent != Sent::Bodiless {
             self.body.extend_from_slice(buf);
         }
+        if self.sink.is_some() && self.body.len() >= STREAM_PIECE {
+            self.flush()?;
+        }
         Ok(buf.len())
     }
 
@@ -303,7 +374,7 @@ impl Write for ResponseWriter {
             self.start_stream();
         }
         self.emit_body();
-        Ok(())
+        self.send_out()
     }
 }
 

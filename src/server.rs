@@ -1,50 +1,74 @@
-//! [`Server`]: configuration, `listen_and_serve`, the loop threads and the accepting loop.
+//! [`Server`]: configuration, `listen_and_serve`, and the loop threads.
 //!
-//! The first step of a request's journey: loop 0 owns the listener, accepts until the
-//! kernel has no more connections (bounded per turn), and hands each socket round-robin to
-//! a loop. Next: `conn.rs` reads it.
+//! The first step of a request's journey. `start` builds one event loop per thread; loop 0
+//! also holds the listener (`accept.rs`), which hands connections out round-robin. Next:
+//! `conn.rs` reads them. Stopping is `lifecycle.rs`.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::Duration;
 
 use http::HeaderMap;
-use poller::{Cx, EventLoop, Interest, Machine, Next, Readiness, Remote, Stats};
+use poller::{Cx, EventLoop, Machine, Next, Readiness, Remote};
 
+use crate::accept::Acceptor;
 use crate::buf::Pool;
 use crate::conn::Conn;
 use crate::encode::DateCache;
-use crate::error::{interrupted, is_resource_exhaustion, would_block};
+use crate::lifecycle::{Control, Running};
+use crate::pool::Workers;
 use crate::Handler;
 
 /// Default for [`Server::max_header_bytes`]: 64 KiB, enough for large cookies; Go allows
 /// 1 MiB, which lets every slow client pin a megabyte.
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
 
-/// Default for [`Server::max_body_bytes`]: 8 MiB, received whole before the handler runs.
+/// Default for [`Server::max_body_bytes`]: 8 MiB, received whole before an inline handler runs.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
-/// Connections accepted per readiness call, so a connection storm cannot starve the
-/// requests of connections already open on loop 0.
-const ACCEPTS_PER_TURN: usize = 128;
+/// Default for [`Server::read_header_timeout`]: 10 s to send a request head, which ends
+/// slowloris attacks (a head dribbled a byte at a time) without troubling real clients.
+pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// First and last pause of the listener when the process is out of descriptors (Go's).
-const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
-const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// Default for [`Server::idle_timeout`]: 60 s of keep-alive silence, then the connection
+/// closes, so a flood of idle sockets drains by itself.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Default for [`Server::blocking_threads`]: threads for blocking handlers.
+pub const DEFAULT_BLOCKING_THREADS: usize = 64;
+
+/// A connection's state, reported to the [`Server::conn_state`] hook (Go's `ConnState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnState {
+    /// Just accepted; no request byte yet.
+    New,
+    /// Bytes of a request have arrived; it is being read, handled or answered.
+    Active,
+    /// Between requests on a keep-alive connection.
+    Idle,
+    /// Closed; the last report for this connection.
+    Closed,
+}
+
+/// A hook called on a connection's loop thread at each state change.
+pub(crate) type ConnStateHook = Box<dyn Fn(SocketAddr, ConnState) + Send + Sync>;
 
 /// An HTTP/1.1 server (Go's `http.Server`), configured builder-style.
 ///
 /// ```no_run
 /// use std::io::Write;
+/// use std::time::Duration;
 /// use nethttp::{Request, ResponseWriter, Server};
 ///
 /// Server::new(|w: &mut ResponseWriter, _r: &mut Request| {
 ///     let _ = w.write_all(b"Hello, World!");
 /// })
 /// .addr(":8080")
-/// .threads(2)
+/// .read_header_timeout(Duration::from_secs(5))
+/// .idle_timeout(Duration::from_secs(30))
 /// .listen_and_serve()?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -52,13 +76,34 @@ pub struct Server {
     addr: String,
     threads: usize,
     config: Config,
+    control: Arc<Control>,
 }
 
-/// What every loop of a server shares, read-only.
+/// What every loop of a server shares.
 pub(crate) struct Config {
     pub(crate) handler: Box<dyn Handler>,
     pub(crate) max_header_bytes: usize,
     pub(crate) max_body_bytes: usize,
+    pub(crate) read_header_timeout: Option<Duration>,
+    pub(crate) read_timeout: Option<Duration>,
+    pub(crate) write_timeout: Option<Duration>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) conn_state: Option<ConnStateHook>,
+    /// The pool blocking handlers run on.
+    pub(crate) workers: Workers,
+    /// Set once by a graceful shutdown: every response from then on closes its connection.
+    pub(crate) shutting_down: AtomicBool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("max_header_bytes", &self.max_header_bytes)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Server {
@@ -71,7 +116,16 @@ impl Server {
                 handler: Box::new(handler),
                 max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+                read_header_timeout: Some(DEFAULT_READ_HEADER_TIMEOUT),
+                read_timeout: None,
+                write_timeout: None,
+                idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+                max_connections: None,
+                conn_state: None,
+                workers: Workers::new(DEFAULT_BLOCKING_THREADS),
+                shutting_down: AtomicBool::new(false),
             },
+            control: Arc::default(),
         }
     }
 
@@ -95,21 +149,80 @@ impl Server {
         self
     }
 
-    /// Largest request body accepted; a larger one is answered with 413. Handlers receive
-    /// the whole body before they run, so this bounds a request's memory.
+    /// Largest request body an inline handler receives; a larger one is answered with 413.
+    /// Inline handlers receive the whole body before they run, so this bounds a request's
+    /// memory. [Blocking](crate::blocking) handlers stream their bodies and are not limited.
     pub fn max_body_bytes(mut self, n: usize) -> Server {
         self.config.max_body_bytes = n;
         self
     }
 
+    /// Time allowed from the first byte of a request (or from accepting the connection) to
+    /// the end of its head. `None` disables it. Default: [`DEFAULT_READ_HEADER_TIMEOUT`].
+    /// On expiry the client gets `408 Request Timeout` and the connection closes.
+    pub fn read_header_timeout(mut self, t: impl Into<Option<Duration>>) -> Server {
+        self.config.read_header_timeout = t.into();
+        self
+    }
+
+    /// Time allowed to read a whole request, head and body, for inline handlers.
+    /// Default: none (the header timeout still applies to the head).
+    pub fn read_timeout(mut self, t: impl Into<Option<Duration>>) -> Server {
+        self.config.read_timeout = t.into();
+        self
+    }
+
+    /// Time allowed for a response of an inline handler to reach the client once it is
+    /// queued; a client that reads too slowly is disconnected. Default: none.
+    pub fn write_timeout(mut self, t: impl Into<Option<Duration>>) -> Server {
+        self.config.write_timeout = t.into();
+        self
+    }
+
+    /// How long a keep-alive connection may sit idle between requests before it is closed
+    /// (silently, as Go does). Default: [`DEFAULT_IDLE_TIMEOUT`].
+    pub fn idle_timeout(mut self, t: impl Into<Option<Duration>>) -> Server {
+        self.config.idle_timeout = t.into();
+        self
+    }
+
+    /// Most connections open at once. At the cap the listener pauses (the kernel's backlog
+    /// holds newcomers) until a connection closes. Default: no cap.
+    pub fn max_connections(mut self, n: usize) -> Server {
+        self.config.max_connections = Some(n.max(1));
+        self
+    }
+
+    /// Threads for [blocking](crate::blocking) handlers (default
+    /// [`DEFAULT_BLOCKING_THREADS`]), started as needed. When every thread is busy, up to as
+    /// many requests again wait in a queue; past that, requests get `503 Service Unavailable`.
+    pub fn blocking_threads(mut self, n: usize) -> Server {
+        self.config.workers = Workers::new(n.max(1));
+        self
+    }
+
+    /// Calls `hook` at each state change of every connection (Go's `ConnState`), on the
+    /// connection's event-loop thread: keep it quick.
+    pub fn conn_state(mut self, hook: impl Fn(SocketAddr, ConnState) + Send + Sync + 'static) -> Server {
+        self.config.conn_state = Some(Box::new(hook));
+        self
+    }
+
+    /// A handle to shut this server down from any thread, once it is serving.
+    pub fn handle(&self) -> crate::Handle {
+        crate::Handle::new(Arc::clone(&self.control))
+    }
+
     /// Binds the configured address and serves until the server is closed or fails.
+    /// After a [`shutdown`](crate::Handle::shutdown) or `close` it returns an error for which
+    /// [`is_server_closed`](crate::is_server_closed) is true (Go's `ErrServerClosed`).
     pub fn listen_and_serve(self) -> io::Result<()> {
         let listener = listen(&self.addr)?;
         self.serve(listener)
     }
 
-    /// Serves connections from an already bound listener, on this thread and `threads - 1`
-    /// more, until the server is closed or fails.
+    /// Serves connections from an already bound listener until the server is closed or
+    /// fails; see [`listen_and_serve`](Server::listen_and_serve) for the result.
     pub fn serve(self, listener: TcpListener) -> io::Result<()> {
         self.start(listener)?.wait()
     }
@@ -138,17 +251,15 @@ impl Server {
         let config = Arc::new(self.config);
         let mut loops = Vec::with_capacity(self.threads);
         for _ in 0..self.threads {
-            loops.push(EventLoop::new(Local::new(Arc::clone(&config)))?);
+            let mut event_loop: EventLoop<Slot> = EventLoop::new(Local::new(Arc::clone(&config)))?;
+            let remote = event_loop.remote();
+            event_loop.local().remote = Some(remote);
+            loops.push(event_loop);
         }
         let remotes: Vec<Remote<Slot>> = loops.iter().map(EventLoop::remote).collect();
-        let acceptor = Acceptor {
-            listener: mio::net::TcpListener::from_std(listener),
-            loops: remotes[1..].to_vec(),
-            next: 0,
-            backoff: None,
-        };
+        let counters: Vec<_> = loops.iter().map(EventLoop::counters).collect();
+        let acceptor = Acceptor::new(listener, remotes[1..].to_vec(), counters.clone());
         loops[0].insert(Slot::Acceptor(acceptor));
-        let counters = loops.iter().map(EventLoop::counters).collect();
         let mut threads = Vec::with_capacity(loops.len());
         for (i, mut event_loop) in loops.into_iter().enumerate() {
             let thread = thread::Builder::new()
@@ -156,12 +267,8 @@ impl Server {
                 .spawn(move || event_loop.run())?;
             threads.push(thread);
         }
-        Ok(Running {
-            local_addr,
-            remotes,
-            threads,
-            counters,
-        })
+        self.control.started(config, remotes.clone(), counters.clone());
+        Ok(Running::new(local_addr, self.control, threads))
     }
 }
 
@@ -198,51 +305,6 @@ pub fn listen(addr: &str) -> io::Result<TcpListener> {
     }
 }
 
-/// A server started with [`Server::start`].
-#[derive(Debug)]
-pub struct Running {
-    local_addr: SocketAddr,
-    remotes: Vec<Remote<Slot>>,
-    threads: Vec<JoinHandle<io::Result<()>>>,
-    counters: Vec<Arc<poller::Counters>>,
-}
-
-impl Running {
-    /// The address the listener is bound to (the port the system chose for port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    /// Counters of each event loop's work (turns, events, wake-ups, accepted and closed
-    /// connections), loop 0 first.
-    pub fn stats(&self) -> Vec<Stats> {
-        self.counters.iter().map(|c| c.snapshot()).collect()
-    }
-
-    /// Stops every loop now, closing the listener and every connection, and waits for the
-    /// threads to end.
-    pub fn close(self) -> io::Result<()> {
-        for remote in &self.remotes {
-            remote.stop();
-        }
-        self.wait()
-    }
-
-    /// Waits until every loop has stopped; returns the first loop error.
-    pub fn wait(self) -> io::Result<()> {
-        let mut result = Ok(());
-        for thread in self.threads {
-            let outcome = thread
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("event loop thread panicked")));
-            if result.is_ok() {
-                result = outcome;
-            }
-        }
-        result
-    }
-}
-
 /// What one loop's machines share: configuration, the `Date` cache, buffers.
 pub(crate) struct Local {
     pub(crate) config: Arc<Config>,
@@ -252,6 +314,9 @@ pub(crate) struct Local {
     pub(crate) headers: HeaderMap,
     /// Response body staging buffer, reused likewise.
     pub(crate) body: Vec<u8>,
+    /// This loop's own inbox, for blocking handlers to reach their connection.
+    /// Set right after the loop is created.
+    pub(crate) remote: Option<Remote<Slot>>,
 }
 
 impl Local {
@@ -262,8 +327,18 @@ impl Local {
             pool: Pool::default(),
             headers: HeaderMap::new(),
             body: Vec::new(),
+            remote: None,
         }
     }
+}
+
+/// Messages a loop's machines receive from other threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Msg {
+    /// A blocking handler moved data through its channels: look again.
+    Poke,
+    /// A graceful shutdown began (broadcast to every machine).
+    Shutdown,
 }
 
 /// What a loop's slab holds: the listener (loop 0 only) or a connection.
@@ -274,7 +349,7 @@ pub(crate) enum Slot {
 }
 
 impl Machine for Slot {
-    type Msg = ();
+    type Msg = Msg;
     type Local = Local;
 
     fn start(&mut self, cx: &mut Cx<'_, Self>) -> Next {
@@ -298,99 +373,10 @@ impl Machine for Slot {
         }
     }
 
-    fn message(&mut self, _cx: &mut Cx<'_, Self>, _msg: ()) -> Next {
-        Next::Continue
-    }
-}
-
-/// The listening socket and where its connections go.
-#[derive(Debug)]
-pub(crate) struct Acceptor {
-    listener: mio::net::TcpListener,
-    /// The other loops; connections go round-robin to this loop and these.
-    loops: Vec<Remote<Slot>>,
-    /// Which loop gets the next connection (0 is this one).
-    next: usize,
-    /// The current pause after running out of descriptors; `None` while accepting.
-    backoff: Option<Duration>,
-}
-
-impl Acceptor {
-    fn start(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
-        match cx.register(&mut self.listener, Interest::READABLE) {
-            Ok(()) => Next::Continue,
-            Err(e) => {
-                log::error!("registering the listener failed: {e}");
-                Next::Close
-            }
-        }
-    }
-
-    /// Accepts until the kernel has no more connections, or the per-turn bound.
-    fn accept(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
-        if self.backoff.is_some() {
-            return Next::Continue; // paused: the timer resumes accepting
-        }
-        for _ in 0..ACCEPTS_PER_TURN {
-            match self.listener.accept() {
-                Ok((stream, peer)) => self.hand_out(cx, stream, peer),
-                Err(e) if would_block(&e) => return Next::Continue,
-                Err(e) if interrupted(&e) => continue,
-                Err(e) if is_resource_exhaustion(&e) => {
-                    log::error!("accept: {e}; pausing the listener");
-                    self.pause(cx, ACCEPT_BACKOFF_MIN);
-                    return Next::Continue;
-                }
-                Err(e) => log::debug!("accept: {e}"), // the connection failed; go on
-            }
-        }
-        cx.again();
-        Next::Continue
-    }
-
-    fn hand_out(&mut self, cx: &mut Cx<'_, Slot>, stream: mio::net::TcpStream, peer: SocketAddr) {
-        if let Err(e) = stream.set_nodelay(true) {
-            log::debug!("{peer}: TCP_NODELAY: {e}");
-        }
-        let conn = Slot::Conn(Conn::new(stream, peer));
-        let target = self.next;
-        self.next = (self.next + 1) % (self.loops.len() + 1);
-        match target {
-            0 => cx.spawn(conn),
-            n => {
-                if let Err(Slot::Conn(_)) = self.loops[n - 1].spawn(conn) {
-                    log::warn!("{peer}: loop {n} has stopped; connection dropped");
-                }
-            }
-        }
-    }
-
-    /// Pauses accepting for `delay` (5 ms doubling to 1 s, as Go does).
-    fn pause(&mut self, cx: &mut Cx<'_, Slot>, delay: Duration) {
-        self.backoff = Some(delay);
-        cx.set_timer(cx.now() + delay);
-    }
-
-    /// Tries accepting again after a pause; pauses longer if still out of descriptors.
-    fn resume(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
-        let Some(delay) = self.backoff.take() else {
-            return Next::Continue;
-        };
-        match self.listener.accept() {
-            Ok((stream, peer)) => {
-                log::info!("accept: recovered after running out of resources");
-                self.hand_out(cx, stream, peer);
-                self.accept(cx)
-            }
-            Err(e) if would_block(&e) => Next::Continue,
-            Err(e) if is_resource_exhaustion(&e) => {
-                self.pause(cx, (delay * 2).min(ACCEPT_BACKOFF_MAX));
-                Next::Continue
-            }
-            Err(e) => {
-                log::debug!("accept: {e}");
-                self.accept(cx)
-            }
+    fn message(&mut self, cx: &mut Cx<'_, Self>, msg: Msg) -> Next {
+        match self {
+            Slot::Acceptor(a) => a.message(cx, msg),
+            Slot::Conn(c) => c.message(cx, msg),
         }
     }
 }

@@ -287,13 +287,15 @@ impl Counters {
     /// Reads every counter.
     pub fn snapshot(&self) -> Stats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        // Closes are read before spawns, so `spawns - closes` never underflows.
+        let closes = get(&self.closes);
         Stats {
             turns: get(&self.turns),
             events: get(&self.events),
             wakeups: get(&self.wakeups),
             timers: get(&self.timers),
             spawns: get(&self.spawns),
-            closes: get(&self.closes),
+            closes,
         }
     }
 }

@@ -47,6 +47,10 @@ pub enum Next {
 pub struct Readiness {
     /// Bytes (or a connection) can be read, or the peer closed its side.
     pub readable: bool,
+    /// The peer has closed its sending side: once the bytes already received are read, a
+    /// read returns end of file. No later edge announces that end of file, so a reader
+    /// that takes a short read for "drained" must keep reading until it sees it.
+    pub read_closed: bool,
     /// The send buffer has room again.
     pub writable: bool,
     /// The peer hung up or the socket is in error; a read or write will say which.
@@ -57,6 +61,7 @@ impl Readiness {
     /// Nothing ready: what a machine sees when it asked to run again.
     pub const NONE: Readiness = Readiness {
         readable: false,
+        read_closed: false,
         writable: false,
         hangup: false,
     };
@@ -64,6 +69,7 @@ impl Readiness {
     pub(crate) fn of(event: &mio::event::Event) -> Readiness {
         Readiness {
             readable: event.is_readable() || event.is_read_closed(),
+            read_closed: event.is_read_closed(),
             writable: event.is_writable() || event.is_write_closed(),
             hangup: event.is_error() || (event.is_read_closed() && event.is_write_closed()),
         }

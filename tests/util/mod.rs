@@ -21,10 +21,8 @@ pub fn start(server: Server) -> Running {
 
 /// The handler of the hello example.
 pub fn hello(w: &mut ResponseWriter, _r: &mut Request) {
-    w.headers_mut().insert(
-        "content-type",
-        "text/plain; charset=utf-8".parse().unwrap(),
-    );
+    w.headers_mut()
+        .insert("content-type", "text/plain; charset=utf-8".parse().unwrap());
     w.write_all(b"Hello, World!").unwrap();
 }
 
@@ -135,7 +133,9 @@ pub fn read_response(r: &mut impl BufRead, head_request: bool) -> io::Result<Res
             }
         }
     } else if let Some(length) = response.header("content-length") {
-        let n: usize = length.parse().map_err(|_| bad("bad Content-Length".into()))?;
+        let n: usize = length
+            .parse()
+            .map_err(|_| bad("bad Content-Length".into()))?;
         response.framing = "length";
         response.body.resize(n, 0);
         r.read_exact(&mut response.body)?;
@@ -168,7 +168,10 @@ fn read_line(r: &mut impl BufRead) -> io::Result<String> {
         return Err(io::ErrorKind::UnexpectedEof.into());
     }
     if line.pop() != Some(b'\n') || line.pop() != Some(b'\r') {
-        return Err(bad(format!("line not ended by CRLF: {:?}", String::from_utf8_lossy(&line))));
+        return Err(bad(format!(
+            "line not ended by CRLF: {:?}",
+            String::from_utf8_lossy(&line)
+        )));
     }
     Ok(String::from_utf8_lossy(&line).into_owned())
 }

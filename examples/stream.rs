@@ -1,0 +1,63 @@
+//! Blocking handlers that stream: `cargo run --release --example stream [ADDR]`.
+//!
+//! * `POST /upload` counts the bytes of a body of any size, read as a stream:
+//!   `head -c 1G /dev/zero | curl -T - http://127.0.0.1:8080/upload`
+//! * `GET /events` sends five Server-Sent Events, one a second:
+//!   `curl -N http://127.0.0.1:8080/events`
+//! * `GET /big?mb=N` streams N MiB: `curl -o /dev/null http://127.0.0.1:8080/big?mb=200`
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use nethttp::{blocking, Request, ResponseWriter, Server};
+
+fn route(w: &mut ResponseWriter, r: &mut Request) {
+    match r.path() {
+        "/upload" => {
+            let n = io::copy(r.body(), &mut io::sink());
+            let _ = match n {
+                Ok(n) => writeln!(w, "{n}"),
+                Err(e) => writeln!(w, "error after a partial body: {e}"),
+            };
+        }
+        "/events" => {
+            w.headers_mut()
+                .insert("content-type", "text/event-stream".parse().unwrap());
+            for i in 1..=5 {
+                if write!(w, "data: event {i}\n\n").and_then(|_| w.flush()).is_err() {
+                    return; // the client left
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+        "/big" => {
+            let mb: usize = r
+                .uri()
+                .query()
+                .and_then(|q| q.strip_prefix("mb="))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            let block = vec![b'x'; 1 << 20];
+            for _ in 0..mb {
+                if w.write_all(&block).is_err() {
+                    return;
+                }
+            }
+        }
+        _ => nethttp::error(w, "404 page not found", http::StatusCode::NOT_FOUND),
+    }
+}
+
+fn main() -> io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let listener = nethttp::listen(&addr)?;
+    println!("listening on http://{}", listener.local_addr()?);
+    let server = Server::new(blocking(route));
+    nethttp::shutdown_on_signals(server.handle(), Duration::from_secs(10))?;
+    match server.serve(listener) {
+        Err(e) if nethttp::is_server_closed(&e) => Ok(()),
+        other => other,
+    }
+}

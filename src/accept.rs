@@ -1,0 +1,177 @@
+//! The listener: accepting connections on loop 0 and handing them out.
+//!
+//! Part of the first step of a request's journey (`server.rs`). Loop 0 accepts until the
+//! kernel has no more connections, at most `ACCEPTS_PER_TURN` per turn, and hands each
+//! socket round-robin to a loop (itself included) through that loop's `Remote`.
+//!
+//! When the process runs out of descriptors (`EMFILE`), the waiting connection stays in the
+//! kernel's backlog and the listener would be reported readable again and again. So the
+//! listener *parks*: it ignores readiness and retries on a timer, 5 ms doubling to 1 s as Go
+//! does, until an accept succeeds. The same pause holds the listener at the connection cap.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use poller::{Counters, Cx, Interest, Next, Remote};
+
+use crate::conn::Conn;
+use crate::error::{interrupted, is_resource_exhaustion, would_block};
+use crate::server::{Msg, Slot};
+
+/// Connections accepted per readiness call, so a connection storm cannot starve the
+/// requests of connections already open on loop 0.
+const ACCEPTS_PER_TURN: usize = 128;
+
+/// First and last pause of the listener when the process is out of descriptors (Go's).
+const BACKOFF_MIN: Duration = Duration::from_millis(5);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// How often a listener held at the connection cap looks again.
+const CAP_RECHECK: Duration = Duration::from_millis(20);
+
+/// The listening socket and where its connections go.
+#[derive(Debug)]
+pub(crate) struct Acceptor {
+    listener: mio::net::TcpListener,
+    /// The other loops; connections go round-robin to this loop and these.
+    loops: Vec<Remote<Slot>>,
+    /// Every loop's counters, to count open connections against the cap.
+    counters: Vec<Arc<Counters>>,
+    /// Which loop gets the next connection (0 is this one).
+    next: usize,
+    /// Connections accepted so far.
+    accepted: u64,
+    /// Why the listener is paused, with the current delay; `Accepting` otherwise.
+    state: State,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Accepting,
+    /// Out of descriptors; retrying after this delay.
+    Exhausted(Duration),
+    /// At the connection cap.
+    AtCap,
+}
+
+impl Acceptor {
+    pub(crate) fn new(
+        listener: std::net::TcpListener,
+        loops: Vec<Remote<Slot>>,
+        counters: Vec<Arc<Counters>>,
+    ) -> Acceptor {
+        Acceptor {
+            listener: mio::net::TcpListener::from_std(listener),
+            loops,
+            counters,
+            next: 0,
+            accepted: 0,
+            state: State::Accepting,
+        }
+    }
+
+    pub(crate) fn start(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
+        match cx.register(&mut self.listener, Interest::READABLE) {
+            Ok(()) => Next::Continue,
+            Err(e) => {
+                log::error!("registering the listener failed: {e}");
+                Next::Close
+            }
+        }
+    }
+
+    /// A shutdown closes the listener: the slot is dropped and the socket with it.
+    pub(crate) fn message(&mut self, _cx: &mut Cx<'_, Slot>, msg: Msg) -> Next {
+        match msg {
+            Msg::Shutdown => Next::Close,
+            Msg::Poke => Next::Continue,
+        }
+    }
+
+    /// Accepts until the kernel has no more connections, or the per-turn bound.
+    pub(crate) fn accept(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
+        if self.state != State::Accepting {
+            return Next::Continue; // paused: the timer resumes accepting
+        }
+        for _ in 0..ACCEPTS_PER_TURN {
+            if self.at_cap(cx) {
+                self.state = State::AtCap;
+                cx.set_timer(cx.now() + CAP_RECHECK);
+                return Next::Continue;
+            }
+            match self.listener.accept() {
+                Ok((stream, peer)) => self.hand_out(cx, stream, peer),
+                Err(e) if would_block(&e) => return Next::Continue,
+                Err(e) if interrupted(&e) => continue,
+                Err(e) if is_resource_exhaustion(&e) => {
+                    log::error!("accept: {e}; pausing the listener until descriptors free up");
+                    self.state = State::Exhausted(BACKOFF_MIN);
+                    cx.set_timer(cx.now() + BACKOFF_MIN);
+                    return Next::Continue;
+                }
+                Err(e) => log::debug!("accept: {e}"), // that connection failed; go on
+            }
+        }
+        cx.again();
+        Next::Continue
+    }
+
+    /// Open connections have reached `max_connections`.
+    fn at_cap(&self, cx: &Cx<'_, Slot>) -> bool {
+        let Some(cap) = cx.local.config.max_connections else {
+            return false;
+        };
+        let closed: u64 = self.counters.iter().map(|c| c.snapshot().closes).sum();
+        self.accepted.saturating_sub(closed) >= cap as u64
+    }
+
+    fn hand_out(&mut self, cx: &mut Cx<'_, Slot>, stream: mio::net::TcpStream, peer: SocketAddr) {
+        self.accepted += 1;
+        if let Err(e) = stream.set_nodelay(true) {
+            log::debug!("{peer}: TCP_NODELAY: {e}");
+        }
+        let conn = Slot::Conn(Conn::new(stream, peer));
+        let target = self.next;
+        self.next = (self.next + 1) % (self.loops.len() + 1);
+        match target {
+            0 => cx.spawn(conn),
+            n => {
+                if self.loops[n - 1].spawn(conn).is_err() {
+                    log::warn!("{peer}: loop {n} has stopped; connection dropped");
+                }
+            }
+        }
+    }
+
+    /// The pause is over: try accepting again, pausing longer if still out of descriptors.
+    pub(crate) fn resume(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
+        let state = std::mem::replace(&mut self.state, State::Accepting);
+        let State::Exhausted(delay) = state else {
+            return self.accept(cx); // at the cap, or a stray timer
+        };
+        match self.listener.accept() {
+            Ok((stream, peer)) => {
+                log::info!("accept: descriptors available again; listener resumed");
+                self.hand_out(cx, stream, peer);
+                self.accept(cx)
+            }
+            Err(e) if would_block(&e) => Next::Continue,
+            Err(e) if is_resource_exhaustion(&e) => {
+                let delay = (delay * 2).min(BACKOFF_MAX);
+                self.state = State::Exhausted(delay);
+                cx.set_timer(cx.now() + delay);
+                Next::Continue
+            }
+            Err(e) => {
+                log_accept_error(&e);
+                self.accept(cx)
+            }
+        }
+    }
+}
+
+fn log_accept_error(e: &io::Error) {
+    log::debug!("accept: {e}");
+}

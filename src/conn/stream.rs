@@ -1,0 +1,271 @@
+//! The loop's side of a blocking handler: feeding its body, forwarding its response.
+//!
+//! [`Conn::dispatch`] hands the request to the pool with two bounded channels: body pieces
+//! go to the handler through one, encoded response bytes come back through the other. The
+//! handler pokes the connection (a `Msg::Poke` through the loop's inbox) whenever it takes a
+//! piece or sends one, and [`Conn::pump`] moves what it can:
+//!
+//! * **Body.** While the handler has not taken the last piece, the connection does not read
+//!   the socket: TCP's window closes and the client waits. `100 Continue` goes out at the
+//!   handler's first read. A body the handler leaves unread is drained if it ends within
+//!   `MAX_DRAIN` bytes (the connection stays open), else the connection closes (Go's rule).
+//! * **Response.** Bytes move from the channel to the output buffer while it is below its
+//!   high-water mark, so a slow client fills the channel and blocks the handler's writes.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
+use poller::Cx;
+
+use super::{Close, Conn, Phase, OUT_HIGH_WATER};
+use crate::body::Decoder;
+use crate::error::Reject;
+use crate::handler::{self, Poke};
+use crate::parse::{Framing, Head};
+use crate::request::{Feed, Incoming};
+use crate::response::{Out, Outgoing, ResponseWriter};
+use crate::server::Slot;
+
+/// Pieces in flight each way between a connection and its blocking handler.
+const CHANNEL_PIECES: usize = 4;
+
+/// Most unread body bytes drained after a blocking handler returns to keep the connection.
+const MAX_DRAIN: u64 = 256 * 1024;
+
+/// A request being served by a blocking handler.
+#[derive(Debug)]
+pub(crate) struct Stream {
+    /// The body still on its way to the handler; `None` once it is complete.
+    body: Option<BodyFeed>,
+    /// Encoded response bytes from the handler.
+    rx: Receiver<Out>,
+    /// Set when the handler has finished: whether the connection must close.
+    ended: Option<bool>,
+}
+
+/// The loop's end of a streamed request body.
+#[derive(Debug)]
+struct BodyFeed {
+    decoder: Decoder,
+    tx: Sender<Feed>,
+    /// Pieces the channel had no room for, in order; the socket is not read while any wait.
+    pending: VecDeque<Feed>,
+    /// The handler has read (so `100 Continue` may go out, and the body may be read).
+    asked: Arc<AtomicBool>,
+    /// The client waits for `100 Continue` before sending the body.
+    continue_due: bool,
+    /// The handler dropped its reader: the rest is drained and counted here.
+    discarded: Option<u64>,
+}
+
+impl Stream {
+    /// The connection may read the socket: body bytes are wanted and there is room for them.
+    pub(super) fn wants_input(&self) -> bool {
+        match &self.body {
+            Some(feed) => {
+                feed.pending.is_empty()
+                    && !(feed.continue_due && !feed.asked.load(Ordering::Acquire))
+            }
+            None => false,
+        }
+    }
+}
+
+impl Conn {
+    /// Hands the request to the blocking pool, or answers 503 if the pool is full.
+    pub(super) fn dispatch(&mut self, cx: &mut Cx<'_, Slot>, head: Head) -> bool {
+        let Head {
+            mut request,
+            framing,
+            expect_continue,
+            facts,
+        } = head;
+        let token = cx.token();
+        let Some(remote) = cx.local.remote.clone() else {
+            return self.reject(cx, Reject::Overloaded);
+        };
+        let poke = Poke { remote, token };
+        let local = &mut *cx.local;
+        let (out_tx, out_rx) = crossbeam_channel::bounded(CHANNEL_PIECES);
+        let body = (framing != Framing::Empty).then(|| {
+            let (tx, rx) = crossbeam_channel::bounded(CHANNEL_PIECES);
+            let asked = Arc::new(AtomicBool::new(false));
+            request.body.stream = Some(Box::new(Incoming {
+                rx,
+                poke: poke.clone(),
+                asked: Arc::clone(&asked),
+            }));
+            BodyFeed {
+                decoder: Decoder::new(framing),
+                tx,
+                pending: VecDeque::new(),
+                asked,
+                continue_due: expect_continue && self.input.is_empty(),
+                discarded: None,
+            }
+        });
+        local.date.refresh();
+        let config = Arc::clone(&local.config);
+        let sink = Outgoing {
+            tx: out_tx,
+            poke,
+            config: Arc::clone(&config),
+        };
+        let mut w = ResponseWriter::streaming(facts, local.date.get(), sink);
+        let peer = self.peer;
+        let job = Box::new(move || {
+            let outcome = handler::call(&*config.handler, &mut w, &mut request);
+            drop(request); // the body reader goes: the loop drains or closes what is left
+            match outcome {
+                Ok(()) => w.finish(),
+                Err(message) => {
+                    log::error!("panic serving {peer} (blocking handler): {message}");
+                    w.abort()
+                }
+            };
+        });
+        if local.config.workers.submit(job).is_err() {
+            log::warn!("{}: every blocking-handler thread is busy; 503", self.peer);
+            return self.reject(cx, Reject::Overloaded);
+        }
+        self.phase = Phase::Pool(Box::new(Stream {
+            body,
+            rx: out_rx,
+            ended: None,
+        }));
+        true
+    }
+
+    /// Moves body bytes to the handler and response bytes to the output; ends the request
+    /// when the handler is done and the body is settled. Returns whether anything moved.
+    pub(super) fn pump(&mut self, cx: &mut Cx<'_, Slot>) -> bool {
+        let Phase::Pool(stream) = &mut self.phase else {
+            return false;
+        };
+        let mut progress = false;
+        let mut out = self.output.take(&mut cx.local.pool);
+        if let Some(feed) = &mut stream.body {
+            if feed.continue_due && feed.asked.load(Ordering::Acquire) {
+                feed.continue_due = false;
+                out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                progress = true;
+            }
+            match feed.feed(&mut self.input) {
+                Ok(moved) => progress |= moved,
+                Err(_) => stream.ended = stream.ended.or(Some(true)),
+            }
+            if feed.finished() {
+                stream.body = None;
+            }
+        }
+        while stream.ended.is_none() && out.len() - self.output.pos < OUT_HIGH_WATER {
+            match stream.rx.try_recv() {
+                Ok(Out::Bytes(bytes)) => {
+                    out.extend_from_slice(&bytes);
+                    progress = true;
+                }
+                Ok(Out::End { close }) => {
+                    let keep = stream.body.as_mut().map_or(true, BodyFeed::abandon);
+                    stream.ended = Some(close || !keep);
+                    progress = true;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => stream.ended = Some(true),
+            }
+        }
+        self.output.put(out);
+        let done = match (stream.ended, &stream.body) {
+            (Some(close), None) => Some(close),
+            (Some(true), Some(_)) => Some(true), // no point draining a closing connection
+            _ => None,
+        };
+        if let Some(close) = done {
+            self.fresh = true;
+            self.phase = match close {
+                false => Phase::Head,
+                true => Phase::Closing(Close::Linger),
+            };
+            progress = true;
+        }
+        progress
+    }
+}
+
+impl BodyFeed {
+    /// Sends what the input holds (or drains it, if the handler stopped reading).
+    /// Returns whether anything moved; an error means the body is malformed or too long
+    /// to drain, and the connection must close.
+    fn feed(&mut self, input: &mut crate::buf::InBuf) -> Result<bool, Reject> {
+        let mut moved = self.retry_pending();
+        while self.pending.is_empty() && !self.decoder.is_done() && !input.is_empty() {
+            let mut piece = Vec::new();
+            let progress = self.decoder.decode(input.data(), &mut piece)?;
+            input.consume(progress.consumed);
+            moved = true;
+            if let Some(drained) = &mut self.discarded {
+                *drained += piece.len() as u64;
+                if *drained > MAX_DRAIN {
+                    return Err(Reject::BodyTooLarge);
+                }
+            } else if !piece.is_empty() {
+                self.send(Feed::Data(piece));
+            }
+            if progress.done {
+                self.send(Feed::End);
+            }
+        }
+        Ok(moved)
+    }
+
+    /// The handler has returned with the body unread: drain the rest if it is small (Go's
+    /// rule), else give up on the connection. Returns false to close.
+    fn abandon(&mut self) -> bool {
+        self.pending.clear();
+        self.discarded.get_or_insert(0);
+        let too_long = matches!(self.decoder, Decoder::Length(n) if n > MAX_DRAIN);
+        !self.continue_due && !too_long
+    }
+
+    /// Retries the pieces the channel had no room for, in order.
+    fn retry_pending(&mut self) -> bool {
+        let mut moved = false;
+        while let Some(feed) = self.pending.pop_front() {
+            match self.tx.try_send(feed) {
+                Ok(()) => moved = true,
+                Err(TrySendError::Full(feed)) => {
+                    self.pending.push_front(feed);
+                    break;
+                }
+                Err(TrySendError::Disconnected(_)) => {
+                    self.discarded = Some(0);
+                    self.pending.clear();
+                }
+            }
+        }
+        moved
+    }
+
+    /// Sends one piece, queueing it behind earlier ones if the channel is full. A gone
+    /// reader means the handler returned: from then on the body is drained.
+    fn send(&mut self, feed: Feed) {
+        if self.discarded.is_some() {
+            return;
+        }
+        if !self.pending.is_empty() {
+            self.pending.push_back(feed);
+            return;
+        }
+        match self.tx.try_send(feed) {
+            Ok(()) => {}
+            Err(TrySendError::Full(feed)) => self.pending.push_back(feed),
+            Err(TrySendError::Disconnected(_)) => self.discarded = Some(0),
+        }
+    }
+
+    /// The body has fully arrived and been handed over (or drained).
+    fn finished(&self) -> bool {
+        self.pending.is_empty() && self.decoder.is_done()
+    }
+}

@@ -1,0 +1,261 @@
+//! Stopping a server: graceful [`Handle::shutdown`], immediate [`Handle::close`], signals,
+//! and Go's `ErrServerClosed`.
+//!
+//! A graceful shutdown marks the server as shutting down (every response from then on carries
+//! `Connection: close`), broadcasts `Msg::Shutdown` to every machine of every loop (the
+//! listener closes; idle connections close at once; busy ones finish their current request),
+//! then waits until no connection is left, or the deadline passes, and stops the loops.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use poller::{Counters, Remote};
+
+use crate::server::{Config, Msg, Slot};
+
+/// How often a graceful shutdown checks whether the last connection has closed.
+const DRAIN_POLL: Duration = Duration::from_millis(5);
+
+/// The error `serve` returns after a shutdown or close (Go's `http.ErrServerClosed`).
+/// Test for it with [`is_server_closed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerClosed;
+
+impl fmt::Display for ServerClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("http: Server closed")
+    }
+}
+
+impl std::error::Error for ServerClosed {}
+
+/// True if `e` says the server was shut down or closed on purpose, not that it failed.
+pub fn is_server_closed(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<ServerClosed>())
+}
+
+/// What a handle needs of a started server; empty until it starts.
+#[derive(Default)]
+pub(crate) struct Control {
+    started: Mutex<Option<Started>>,
+}
+
+struct Started {
+    config: Arc<Config>,
+    remotes: Vec<Remote<Slot>>,
+    counters: Vec<Arc<Counters>>,
+    /// Set by `shutdown` or `close`, so `serve` reports `ServerClosed`.
+    closed: bool,
+}
+
+impl Control {
+    pub(crate) fn started(
+        &self,
+        config: Arc<Config>,
+        remotes: Vec<Remote<Slot>>,
+        counters: Vec<Arc<Counters>>,
+    ) {
+        *self.lock() = Some(Started {
+            config,
+            remotes,
+            counters,
+            closed: false,
+        });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Started>> {
+        self.started.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn was_closed(&self) -> bool {
+        self.lock().as_ref().is_some_and(|s| s.closed)
+    }
+}
+
+/// A cloneable handle that stops a server from any thread (from [`Server::handle`] or
+/// [`Running::handle`]).
+///
+/// [`Server::handle`]: crate::Server::handle
+#[derive(Clone)]
+pub struct Handle {
+    control: Arc<Control>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").finish_non_exhaustive()
+    }
+}
+
+impl Handle {
+    pub(crate) fn new(control: Arc<Control>) -> Handle {
+        Handle { control }
+    }
+
+    /// Shuts down gracefully (Go's `Shutdown`): stops accepting, closes idle connections
+    /// at once, lets in-flight requests finish (their responses carry `Connection: close`),
+    /// and returns when no connection is left. Connections still busy after `timeout` are
+    /// closed, and the result is a `TimedOut` error. Does nothing if the server has not
+    /// started.
+    pub fn shutdown(&self, timeout: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + timeout;
+        let counters = {
+            let mut guard = self.control.lock();
+            let Some(started) = guard.as_mut() else {
+                return Ok(());
+            };
+            started.closed = true;
+            started.config.shutting_down.store(true, Ordering::SeqCst);
+            for remote in &started.remotes {
+                remote.broadcast(Msg::Shutdown);
+            }
+            started.counters.clone()
+        };
+        let mut drained = false;
+        while Instant::now() < deadline {
+            let live: u64 = counters
+                .iter()
+                .map(|c| {
+                    let s = c.snapshot();
+                    s.spawns - s.closes
+                })
+                .sum();
+            if live == 0 {
+                drained = true;
+                break;
+            }
+            thread::sleep(DRAIN_POLL);
+        }
+        self.close();
+        match drained {
+            true => Ok(()),
+            false => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "shutdown: connections still busy at the deadline were closed",
+            )),
+        }
+    }
+
+    /// Closes the listener and every connection now (Go's `Close`).
+    pub fn close(&self) {
+        if let Some(started) = self.control.lock().as_mut() {
+            started.closed = true;
+            for remote in &started.remotes {
+                remote.stop();
+            }
+        }
+    }
+}
+
+/// Shuts `handle`'s server down gracefully, allowing `timeout`, when the process receives
+/// SIGINT or SIGTERM. Spawns one thread that waits for the signal.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// # use nethttp::{Request, ResponseWriter};
+/// # let hello = |_: &mut ResponseWriter, _: &mut Request| {};
+/// let server = nethttp::Server::new(hello).addr(":8080");
+/// nethttp::shutdown_on_signals(server.handle(), Duration::from_secs(10))?;
+/// match server.listen_and_serve() {
+///     Err(e) if nethttp::is_server_closed(&e) => println!("bye"),
+///     other => other?,
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn shutdown_on_signals(handle: Handle, timeout: Duration) -> io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    thread::Builder::new()
+        .name("nethttp-signals".to_string())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                log::info!("signal {signal}: shutting down");
+                if let Err(e) = handle.shutdown(timeout) {
+                    log::warn!("{e}");
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// A server started with [`Server::start`](crate::Server::start).
+#[derive(Debug)]
+pub struct Running {
+    local_addr: SocketAddr,
+    handle: Handle,
+    threads: Vec<JoinHandle<io::Result<()>>>,
+}
+
+impl Running {
+    pub(crate) fn new(
+        local_addr: SocketAddr,
+        control: Arc<Control>,
+        threads: Vec<JoinHandle<io::Result<()>>>,
+    ) -> Running {
+        Running {
+            local_addr,
+            handle: Handle::new(control),
+            threads,
+        }
+    }
+
+    /// The address the listener is bound to (the port the system chose for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A handle to stop the server from another thread.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// Counters of each event loop's work (turns, events, wake-ups, connections adopted and
+    /// closed), loop 0 first.
+    pub fn stats(&self) -> Vec<poller::Stats> {
+        match self.handle.control.lock().as_ref() {
+            Some(started) => started.counters.iter().map(|c| c.snapshot()).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Shuts down gracefully (see [`Handle::shutdown`]) and waits for the threads.
+    pub fn shutdown(self, timeout: Duration) -> io::Result<()> {
+        let drained = self.handle.shutdown(timeout);
+        let _ = self.wait();
+        drained
+    }
+
+    /// Stops every loop now, closing the listener and every connection, and waits for the
+    /// threads to end.
+    pub fn close(self) -> io::Result<()> {
+        self.handle.close();
+        match self.wait() {
+            Err(e) if is_server_closed(&e) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Waits until every loop has stopped. Returns the first loop error, or
+    /// [`ServerClosed`] after a shutdown or close.
+    pub fn wait(self) -> io::Result<()> {
+        let mut result = Ok(());
+        for thread in self.threads {
+            let outcome = thread
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("event loop thread panicked")));
+            if result.is_ok() {
+                result = outcome;
+            }
+        }
+        result?;
+        match self.handle.control.was_closed() {
+            true => Err(io::Error::other(ServerClosed)),
+            false => Ok(()),
+        }
+    }
+}
