@@ -85,6 +85,10 @@ pub struct ServeMux {
     tree: Tree,
     /// Registered routes, numbered by position; the tree's leaves hold these numbers.
     routes: Vec<Registered>,
+    /// Bit `n` is set if some pattern ending in a slash (`/dir/`, `{x...}` or `{$}`) has
+    /// `n` segments (bit 63: 63 or more). Only such a pattern can answer the redirect from
+    /// `/dir` to `/dir/`, so most paths skip that second search (and its allocation).
+    subtree_lengths: u64,
 }
 
 /// One registered pattern with its handler.
@@ -153,6 +157,9 @@ impl ServeMux {
             });
         }
         self.tree.insert(&pattern, self.routes.len());
+        if pattern.ends_in_slash() {
+            self.subtree_lengths |= length_bit(pattern.segments.len());
+        }
         self.routes.push(Registered {
             pattern,
             handler: Box::new(handler),
@@ -218,6 +225,10 @@ impl ServeMux {
         found: Option<usize>,
     ) -> Option<String> {
         if path.is_empty() || path.ends_with('/') || self.is_exact(found, path) {
+            return None;
+        }
+        // `path + "/"` has one segment per slash in `path`, plus one.
+        if self.subtree_lengths & length_bit(path.matches('/').count() + 1) == 0 {
             return None;
         }
         let with_slash = format!("{path}/");
@@ -293,6 +304,11 @@ impl fmt::Debug for ServeMux {
             .field("patterns", &patterns.collect::<Vec<_>>())
             .finish()
     }
+}
+
+/// The bit for patterns of `segments` segments in `ServeMux::subtree_lengths`.
+fn length_bit(segments: usize) -> u64 {
+    1 << segments.min(63)
 }
 
 fn with_query(mut path: String, query: Option<&str>) -> String {

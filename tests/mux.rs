@@ -63,7 +63,11 @@ fn routes_to_the_most_specific_pattern_with_path_values() {
     ];
     for (method, target, want) in cases {
         let response = get(addr, method, target, "example.com");
-        assert_eq!((response.status, response.text().as_str()), (200, want), "{method} {target}");
+        assert_eq!(
+            (response.status, response.text().as_str()),
+            (200, want),
+            "{method} {target}"
+        );
     }
 }
 
@@ -79,7 +83,11 @@ fn rest_wildcard_takes_the_rest_of_the_path() {
     ];
     for (target, want) in cases {
         let response = get(addr, "GET", target, "example.com");
-        assert_eq!((response.status, response.text().as_str()), (200, want), "{target}");
+        assert_eq!(
+            (response.status, response.text().as_str()),
+            (200, want),
+            "{target}"
+        );
     }
 }
 
@@ -96,7 +104,10 @@ fn not_found_is_gos_plain_text() {
     let response = get(server.local_addr(), "GET", "/missing", "example.com");
     assert_eq!(response.status, 404);
     assert_eq!(response.text(), "404 page not found\n");
-    assert_eq!(response.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
     assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
 }
 
@@ -111,7 +122,11 @@ fn wrong_method_gets_405_with_sorted_allow() {
 
     let response = get(addr, "DELETE", "/users/7", "example.com");
     assert_eq!(response.status, 405);
-    assert_eq!(response.header("allow"), Some("GET, HEAD, POST"), "GET brings HEAD");
+    assert_eq!(
+        response.header("allow"),
+        Some("GET, HEAD, POST"),
+        "GET brings HEAD"
+    );
 }
 
 #[test]
@@ -122,11 +137,20 @@ fn subtree_root_without_slash_redirects_keeping_the_query() {
     assert_eq!(response.status, 301);
     assert_eq!(response.reason, "Moved Permanently");
     assert_eq!(response.header("location"), Some("/docs/?page=2"));
-    assert_eq!(response.header("content-type"), Some("text/html; charset=utf-8"));
-    assert_eq!(response.text(), "<a href=\"/docs/?page=2\">Moved Permanently</a>.\n\n");
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(
+        response.text(),
+        "<a href=\"/docs/?page=2\">Moved Permanently</a>.\n\n"
+    );
 
     let response = get(addr, "POST", "/docs", "example.com");
-    assert_eq!((response.status, response.header("location")), (301, Some("/docs/")));
+    assert_eq!(
+        (response.status, response.header("location")),
+        (301, Some("/docs/"))
+    );
     assert_eq!(response.header("content-type"), None);
     assert!(response.body.is_empty(), "no note for POST");
 }
@@ -144,10 +168,17 @@ fn unclean_paths_redirect_to_the_clean_path() {
     ];
     for (target, location) in cases {
         let response = get(addr, "GET", target, "example.com");
-        assert_eq!((response.status, response.header("location")), (301, Some(location)), "{target}");
+        assert_eq!(
+            (response.status, response.header("location")),
+            (301, Some(location)),
+            "{target}"
+        );
     }
     let response = get(addr, "GET", "/users/x/../42", "example.com");
-    assert_eq!(response.text(), "<a href=\"/users/42\">Moved Permanently</a>.\n\n");
+    assert_eq!(
+        response.text(),
+        "<a href=\"/users/42\">Moved Permanently</a>.\n\n"
+    );
 }
 
 #[test]
@@ -155,7 +186,9 @@ fn head_is_served_by_get_patterns() {
     let server = serve(app());
     let mut stream = connect(server.local_addr());
     stream
-        .write_all(b"HEAD /users/42 HTTP/1.1\r\nHost: x\r\n\r\nHEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n")
+        .write_all(
+            b"HEAD /users/42 HTTP/1.1\r\nHost: x\r\n\r\nHEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
         .unwrap();
     let mut reader = BufReader::new(stream);
     let response = read_response(&mut reader, true).unwrap();
@@ -163,7 +196,10 @@ fn head_is_served_by_get_patterns() {
     let full = "GET /users/{id} id=42".len().to_string();
     assert_eq!(response.header("content-length"), Some(full.as_str()));
     let response = read_response(&mut reader, true).unwrap();
-    assert_eq!(response.status, 404, "the 404 kept the connection and had no body");
+    assert_eq!(
+        response.status, 404,
+        "the 404 kept the connection and had no body"
+    );
 }
 
 #[test]
@@ -173,7 +209,11 @@ fn host_patterns_win_over_hostless_ones() {
     let response = get(addr, "GET", "/v1/widgets", "api.example.com:8080");
     assert_eq!(response.text(), "api.example.com/v1/{thing} thing=widgets");
     let response = get(addr, "GET", "/users/5", "api.example.com");
-    assert_eq!(response.text(), "api.example.com/", "the host's catch-all beats /users/{id}");
+    assert_eq!(
+        response.text(),
+        "api.example.com/",
+        "the host's catch-all beats /users/{{id}}"
+    );
     let response = get(addr, "GET", "/users/5", "www.example.com");
     assert_eq!(response.text(), "GET /users/{id} id=5");
 }
@@ -200,5 +240,8 @@ fn blocking_routes_run_with_their_path_values() {
     let server = serve(mux);
     let addr = server.local_addr();
     assert_eq!(get(addr, "GET", "/pool/7", "x").text(), "GET /pool/{x} x=7");
-    assert_eq!(get(addr, "GET", "/inline/8", "x").text(), "GET /inline/{x} x=8");
+    assert_eq!(
+        get(addr, "GET", "/inline/8", "x").text(),
+        "GET /inline/{x} x=8"
+    );
 }

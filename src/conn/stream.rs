@@ -65,8 +65,9 @@ impl Stream {
     pub(super) fn wants_input(&self) -> bool {
         match &self.body {
             Some(feed) => {
-                feed.pending.is_empty()
-                    && !(feed.continue_due && !feed.asked.load(Ordering::Acquire))
+                let waiting_for_continue =
+                    feed.continue_due && !feed.asked.load(Ordering::Acquire);
+                feed.pending.is_empty() && !waiting_for_continue
             }
             None => false,
         }

@@ -162,6 +162,14 @@ impl Pattern {
         matches!(self.segments.last(), Some(Segment::Multi(_)))
     }
 
+    /// Ends in a multi wildcard or `{$}`: its paths may end with a slash.
+    pub(crate) fn ends_in_slash(&self) -> bool {
+        matches!(
+            self.segments.last(),
+            Some(Segment::Multi(_) | Segment::EndSlash)
+        )
+    }
+
     /// Whether this pattern, having matched `path`, matched it exactly: its multi wildcard
     /// (if any) took nothing. `/a/` matches `/a/` exactly, but `/a/b` only as a subtree.
     /// This decides the trailing-slash redirect (`/a` → `/a/`).

@@ -166,7 +166,8 @@ fn conflicts_are_refused_with_both_patterns_named() {
         "a host wins"
     );
     assert!(m.try_handle("GET /a/b", noop).is_ok(), "more specific");
-    assert_eq!(decide(&m, "GET", "/a/b"), "GET /a/b");
+    assert_eq!(decide_for_host(&m, "GET", "/a/b", "other.com"), "GET /a/b");
+    assert_eq!(decide(&m, "GET", "/a/b"), r#"example.com/a/{z} ["b"]"#);
 }
 
 #[test]
