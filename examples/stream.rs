@@ -24,7 +24,10 @@ fn route(w: &mut ResponseWriter, r: &mut Request) {
             w.headers_mut()
                 .insert("content-type", "text/event-stream".parse().unwrap());
             for i in 1..=5 {
-                if write!(w, "data: event {i}\n\n").and_then(|_| w.flush()).is_err() {
+                if write!(w, "data: event {i}\n\n")
+                    .and_then(|_| w.flush())
+                    .is_err()
+                {
                     return; // the client left
                 }
                 std::thread::sleep(Duration::from_secs(1));

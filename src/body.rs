@@ -50,7 +50,9 @@ impl Decoder {
     pub(crate) fn decode(&mut self, input: &[u8], body: &mut Vec<u8>) -> Result<Progress, Reject> {
         match self {
             Decoder::Length(remaining) => {
-                let n = input.len().min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+                let n = input
+                    .len()
+                    .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
                 body.extend_from_slice(&input[..n]);
                 *remaining -= n as u64;
                 Ok(Progress {
@@ -155,7 +157,10 @@ impl Chunked {
     /// The state after one framing byte.
     fn step(&mut self, b: u8) -> Result<State, Reject> {
         use State::*;
-        if matches!(self.state, Size { .. } | SizeSpace { .. } | Extension { .. }) {
+        if matches!(
+            self.state,
+            Size { .. } | SizeSpace { .. } | Extension { .. }
+        ) {
             self.line_len += 1;
             if self.line_len > MAX_CHUNK_LINE {
                 return Err(MALFORMED);
@@ -177,9 +182,7 @@ impl Chunked {
             (Size { size, .. } | SizeSpace { size } | Extension { size }, b';') => {
                 Extension { size }
             }
-            (Size { size, .. } | SizeSpace { size } | Extension { size }, b'\r') => {
-                SizeLf { size }
-            }
+            (Size { size, .. } | SizeSpace { size } | Extension { size }, b'\r') => SizeLf { size },
             (Extension { size }, _) if b == b'\t' || (b' '..0x7f).contains(&b) || b >= 0x80 => {
                 Extension { size }
             }
@@ -288,11 +291,11 @@ mod tests {
     #[test]
     fn malformed_chunked_is_refused() {
         for bad in [
-            &b"x\r\n"[..],                   // not hex
-            b"\r\n",                         // empty size
-            b"5\nhello\r\n0\r\n\r\n",        // bare LF after size
-            b"5\r\nhelloX\r\n",              // no CRLF after data
-            b"11111111111111111\r\n",        // 17 hex digits
+            &b"x\r\n"[..],                     // not hex
+            b"\r\n",                           // empty size
+            b"5\nhello\r\n0\r\n\r\n",          // bare LF after size
+            b"5\r\nhelloX\r\n",                // no CRLF after data
+            b"11111111111111111\r\n",          // 17 hex digits
             b"0\r\nContent-Length: 5\r\n\r\n", // forbidden trailer
         ] {
             let mut decoder = Decoder::new(Framing::Chunked);

@@ -192,7 +192,10 @@ mod tests {
         input.filled(READ_BUF);
         assert_eq!(input.spare(&mut pool, 20_000).len(), 20_000 - 2 * READ_BUF);
         input.filled(20_000 - 2 * READ_BUF);
-        assert!(input.spare(&mut pool, 20_000).is_empty(), "full at the limit");
+        assert!(
+            input.spare(&mut pool, 20_000).is_empty(),
+            "full at the limit"
+        );
     }
 
     #[test]

@@ -227,7 +227,9 @@ impl Conn {
 
     /// One read into the input buffer. Returns whether it read anything (or saw EOF).
     fn fill(&mut self, local: &mut Local) -> io::Result<bool> {
-        let spare = self.input.spare(&mut local.pool, local.config.max_header_bytes);
+        let spare = self
+            .input
+            .spare(&mut local.pool, local.config.max_header_bytes);
         if spare.is_empty() {
             return Ok(false); // full at the header limit: `process` refuses the head
         }
@@ -419,7 +421,12 @@ impl Conn {
 
     /// Queues the server's own answer to a refused request; the connection then closes.
     fn reject(&mut self, cx: &mut Cx<'_, Slot>, reject: Reject) -> bool {
-        log::debug!("{}: refused: {} {}", self.peer, reject.status(), reject.detail());
+        log::debug!(
+            "{}: refused: {} {}",
+            self.peer,
+            reject.status(),
+            reject.detail()
+        );
         let local = &mut *cx.local;
         local.date.refresh();
         let mut out = self.output.take(&mut local.pool);

@@ -163,7 +163,11 @@ mod tests {
         let mut out = Vec::new();
         status_line(&mut out, Version::HTTP_11, StatusCode::OK);
         status_line(&mut out, Version::HTTP_10, StatusCode::NOT_FOUND);
-        status_line(&mut out, Version::HTTP_11, StatusCode::from_u16(299).unwrap());
+        status_line(
+            &mut out,
+            Version::HTTP_11,
+            StatusCode::from_u16(299).unwrap(),
+        );
         assert_eq!(
             out,
             b"HTTP/1.1 200 OK\r\nHTTP/1.0 404 Not Found\r\nHTTP/1.1 299 status code 299\r\n"
@@ -202,7 +206,11 @@ mod tests {
     #[test]
     fn reject_body_length_matches() {
         let mut out = Vec::new();
-        reject(&mut out, Reject::BadRequest("missing required Host header"), b"D");
+        reject(
+            &mut out,
+            Reject::BadRequest("missing required Host header"),
+            b"D",
+        );
         let text = String::from_utf8(out).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"));

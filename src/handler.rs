@@ -111,7 +111,11 @@ impl Handler for Box<dyn Handler> {
 }
 
 /// Calls `handler`, catching a panic. `Err` carries the panic's message.
-pub(crate) fn call(handler: &dyn Handler, w: &mut ResponseWriter, r: &mut Request) -> Result<(), String> {
+pub(crate) fn call(
+    handler: &dyn Handler,
+    w: &mut ResponseWriter,
+    r: &mut Request,
+) -> Result<(), String> {
     panic::catch_unwind(AssertUnwindSafe(|| handler.serve_http(w, r))).map_err(panic_message)
 }
 

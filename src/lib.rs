@@ -60,10 +60,10 @@ mod response;
 mod server;
 
 pub use handler::{blocking, Blocking, Handler};
+pub use lifecycle::{is_server_closed, shutdown_on_signals, Handle, Running, ServerClosed};
+pub use mux::{PatternError, ServeMux};
 pub use request::{Body, Request};
 pub use response::{error, ResponseWriter};
-pub use mux::{PatternError, ServeMux};
-pub use lifecycle::{is_server_closed, shutdown_on_signals, Handle, Running, ServerClosed};
 pub use server::{
     listen, listen_and_serve, ConnState, Server, DEFAULT_BLOCKING_THREADS, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADER_BYTES, DEFAULT_READ_HEADER_TIMEOUT,
@@ -88,7 +88,9 @@ pub mod bench {
     pub fn request(method: &str, target: &str, host: &str) -> crate::Request {
         let head = format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\n\r\n");
         let peer = SocketAddr::from((Ipv4Addr::LOCALHOST, 1));
-        parse::parse(head.as_bytes(), peer).expect("a valid head").request
+        parse::parse(head.as_bytes(), peer)
+            .expect("a valid head")
+            .request
     }
 
     /// Runs the lookup `ServeMux` runs for each request (without calling the handler).

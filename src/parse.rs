@@ -110,7 +110,9 @@ fn sort_parse_error(e: httparse::Error) -> Reject {
 /// anything that is not `HTTP/d.d` gets 400.
 fn later_minor_version(buf: &[u8], peer: SocketAddr) -> Result<Head, Reject> {
     let line_end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
-    let line = buf[..line_end].strip_suffix(b"\r").unwrap_or(&buf[..line_end]);
+    let line = buf[..line_end]
+        .strip_suffix(b"\r")
+        .unwrap_or(&buf[..line_end]);
     let start = line.len().saturating_sub(8);
     match &line[start..] {
         [b'H', b'T', b'T', b'P', b'/', b'1', b'.', minor] if minor.is_ascii_digit() => {
@@ -266,7 +268,9 @@ impl Fields {
             return Ok(self.content_length.map_or(Framing::Empty, Framing::Length));
         }
         if version == Version::HTTP_10 {
-            return Err(Reject::BadRequest("Transfer-Encoding in an HTTP/1.0 request"));
+            return Err(Reject::BadRequest(
+                "Transfer-Encoding in an HTTP/1.0 request",
+            ));
         }
         if self.content_length.is_some() {
             return Err(Reject::BadRequest(

@@ -173,7 +173,10 @@ impl ResponseWriter {
             return;
         }
         if self.wrote_header {
-            log::warn!("superfluous write_header({status}), status is already {}", self.status);
+            log::warn!(
+                "superfluous write_header({status}), status is already {}",
+                self.status
+            );
             return;
         }
         self.status = status;
@@ -273,7 +276,11 @@ impl ResponseWriter {
         self.body.clear();
         self.status = StatusCode::OK;
         self.wrote_header = false;
-        error(&mut self, "Internal Server Error", StatusCode::INTERNAL_SERVER_ERROR);
+        error(
+            &mut self,
+            "Internal Server Error",
+            StatusCode::INTERNAL_SERVER_ERROR,
+        );
         self.finish()
     }
 
@@ -388,7 +395,10 @@ fn body_allowed(status: StatusCode) -> bool {
 /// A `Content-Type` for a body whose handler set none: HTML if it looks like HTML, plain
 /// text if it is UTF-8 without control bytes, else octet-stream.
 fn sniff(body: &[u8]) -> &'static str {
-    let start = &body[body.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0)..];
+    let start = &body[body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0)..];
     let prefix = &start[..start.len().min(14)];
     if prefix.len() >= 5
         && (prefix.eq_ignore_ascii_case(&b"<!doctype html"[..prefix.len()])

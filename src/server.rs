@@ -203,7 +203,10 @@ impl Server {
 
     /// Calls `hook` at each state change of every connection (Go's `ConnState`), on the
     /// connection's event-loop thread: keep it quick.
-    pub fn conn_state(mut self, hook: impl Fn(SocketAddr, ConnState) + Send + Sync + 'static) -> Server {
+    pub fn conn_state(
+        mut self,
+        hook: impl Fn(SocketAddr, ConnState) + Send + Sync + 'static,
+    ) -> Server {
         self.config.conn_state = Some(Box::new(hook));
         self
     }
@@ -267,7 +270,8 @@ impl Server {
                 .spawn(move || event_loop.run())?;
             threads.push(thread);
         }
-        self.control.started(config, remotes.clone(), counters.clone());
+        self.control
+            .started(config, remotes.clone(), counters.clone());
         Ok(Running::new(local_addr, self.control, threads))
     }
 }

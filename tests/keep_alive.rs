@@ -13,9 +13,15 @@ fn ten_thousand_sequential_requests_on_one_connection() {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
     for i in 0..10_000 {
-        writer.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        writer
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
         let response = read_response(&mut reader, false).unwrap();
-        assert_eq!((response.status, response.text().as_str()), (200, "Hello, World!"), "request {i}");
+        assert_eq!(
+            (response.status, response.text().as_str()),
+            (200, "Hello, World!"),
+            "request {i}"
+        );
     }
     server.close().unwrap();
 }
@@ -34,7 +40,10 @@ fn http11_close_is_honoured_and_echoed() {
 #[test]
 fn http10_closes_unless_keep_alive_is_asked() {
     let server = serve(hello);
-    let responses = exchange_all(server.local_addr(), b"GET / HTTP/1.0\r\n\r\nGET / HTTP/1.0\r\n\r\n");
+    let responses = exchange_all(
+        server.local_addr(),
+        b"GET / HTTP/1.0\r\n\r\nGET / HTTP/1.0\r\n\r\n",
+    );
     assert_eq!(responses.len(), 1);
     assert_eq!(responses[0].version, "HTTP/1.0");
     assert_eq!(responses[0].header("connection"), None);
@@ -50,10 +59,13 @@ fn http10_closes_unless_keep_alive_is_asked() {
 
 #[test]
 fn handler_can_close_the_connection() {
-    let server = serve(|w: &mut nethttp::ResponseWriter, _r: &mut nethttp::Request| {
-        w.headers_mut().insert("connection", "close".parse().unwrap());
-        w.write_all(b"bye").unwrap();
-    });
+    let server = serve(
+        |w: &mut nethttp::ResponseWriter, _r: &mut nethttp::Request| {
+            w.headers_mut()
+                .insert("connection", "close".parse().unwrap());
+            w.write_all(b"bye").unwrap();
+        },
+    );
     let responses = exchange_all(
         server.local_addr(),
         b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",

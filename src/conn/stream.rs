@@ -65,8 +65,7 @@ impl Stream {
     pub(super) fn wants_input(&self) -> bool {
         match &self.body {
             Some(feed) => {
-                let waiting_for_continue =
-                    feed.continue_due && !feed.asked.load(Ordering::Acquire);
+                let waiting_for_continue = feed.continue_due && !feed.asked.load(Ordering::Acquire);
                 feed.pending.is_empty() && !waiting_for_continue
             }
             None => false,
