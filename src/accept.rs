@@ -18,6 +18,7 @@ use poller::{Counters, Cx, Interest, Next, Remote};
 
 use crate::conn::Conn;
 use crate::error::{interrupted, is_resource_exhaustion, would_block};
+use crate::listener::{Listening, Socket};
 use crate::server::{Msg, Slot};
 
 /// Connections accepted per readiness call, so a connection storm cannot starve the
@@ -34,7 +35,7 @@ const CAP_RECHECK: Duration = Duration::from_millis(20);
 /// The listening socket and where its connections go.
 #[derive(Debug)]
 pub(crate) struct Acceptor {
-    listener: mio::net::TcpListener,
+    listener: Listening,
     /// The other loops; connections go round-robin to this loop and these.
     loops: Vec<Remote<Slot>>,
     /// Every loop's counters, to count open connections against the cap.
@@ -58,12 +59,12 @@ enum State {
 
 impl Acceptor {
     pub(crate) fn new(
-        listener: std::net::TcpListener,
+        listener: Listening,
         loops: Vec<Remote<Slot>>,
         counters: Vec<Arc<Counters>>,
     ) -> Acceptor {
         Acceptor {
-            listener: mio::net::TcpListener::from_std(listener),
+            listener,
             loops,
             counters,
             next: 0,
@@ -73,7 +74,7 @@ impl Acceptor {
     }
 
     pub(crate) fn start(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
-        match cx.register(&mut self.listener, Interest::READABLE) {
+        match cx.register(self.listener.source(), Interest::READABLE) {
             Ok(()) => Next::Continue,
             Err(e) => {
                 log::error!("registering the listener failed: {e}");
@@ -127,11 +128,8 @@ impl Acceptor {
         self.accepted.saturating_sub(closed) >= cap as u64
     }
 
-    fn hand_out(&mut self, cx: &mut Cx<'_, Slot>, stream: mio::net::TcpStream, peer: SocketAddr) {
+    fn hand_out(&mut self, cx: &mut Cx<'_, Slot>, stream: Socket, peer: SocketAddr) {
         self.accepted += 1;
-        if let Err(e) = stream.set_nodelay(true) {
-            log::debug!("{peer}: TCP_NODELAY: {e}");
-        }
         let conn = Slot::Conn(Conn::new(stream, peer));
         let target = self.next;
         self.next = (self.next + 1) % (self.loops.len() + 1);

@@ -28,11 +28,11 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use http::{HeaderValue, Method};
-use mio::net::TcpStream;
 use poller::{Cx, Interest, Next, Readiness};
 
 use crate::body::Decoder;
 use crate::buf::{InBuf, OutBuf};
+use crate::listener::Socket;
 use crate::error::{interrupted, log_io, would_block, Reject};
 use crate::parse::{self, Framing, Head};
 use crate::response::{Parts, ResponseWriter};
@@ -65,7 +65,7 @@ const SLOW_INLINE_HANDLER: Duration = Duration::from_millis(100);
 /// One connection.
 #[derive(Debug)]
 pub(crate) struct Conn {
-    stream: TcpStream,
+    stream: Socket,
     peer: SocketAddr,
     input: InBuf,
     output: OutBuf,
@@ -121,7 +121,7 @@ enum Close {
 }
 
 impl Conn {
-    pub(crate) fn new(stream: TcpStream, peer: SocketAddr) -> Conn {
+    pub(crate) fn new(stream: Socket, peer: SocketAddr) -> Conn {
         Conn {
             stream,
             peer,

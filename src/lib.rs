@@ -52,6 +52,7 @@ mod encode;
 mod error;
 mod handler;
 mod lifecycle;
+mod listener;
 mod mux;
 mod parse;
 mod pool;
@@ -60,6 +61,7 @@ mod response;
 mod server;
 
 pub use handler::{blocking, Blocking, Handler};
+pub use listener::{systemd_listener, Listener};
 pub use lifecycle::{is_server_closed, shutdown_on_signals, Handle, Running, ServerClosed};
 pub use mux::{PatternError, ServeMux};
 pub use request::{Body, Request};

@@ -169,8 +169,8 @@ impl ServeMux {
     }
 
     /// Decides what to do with `r`: the route, a redirect, or a refusal (Go's
-    /// `findHandler`). Allocates only for a redirect, a refusal, or a percent-escaped
-    /// wildcard value.
+    /// `findHandler`). Allocates only to hold wildcard values (and to decode escaped
+    /// ones), or for a redirect or a refusal.
     pub(crate) fn lookup<'r>(&self, r: &'r Request) -> Lookup<'r> {
         if r.uri() == "*" {
             return Lookup::BadRequest;

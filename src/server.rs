@@ -18,6 +18,7 @@ use crate::accept::Acceptor;
 use crate::buf::Pool;
 use crate::conn::Conn;
 use crate::encode::DateCache;
+use crate::listener::{Listener, Listening};
 use crate::lifecycle::{Control, Running};
 use crate::pool::Workers;
 use crate::Handler;
@@ -226,7 +227,7 @@ impl Server {
 
     /// Serves connections from an already bound listener until the server is closed or
     /// fails; see [`listen_and_serve`](Server::listen_and_serve) for the result.
-    pub fn serve(self, listener: TcpListener) -> io::Result<()> {
+    pub fn serve(self, listener: impl Into<Listener>) -> io::Result<()> {
         self.start(listener)?.wait()
     }
 
@@ -248,9 +249,8 @@ impl Server {
     /// running.close()?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn start(self, listener: TcpListener) -> io::Result<Running> {
-        listener.set_nonblocking(true)?;
-        let local_addr = listener.local_addr()?;
+    pub fn start(self, listener: impl Into<Listener>) -> io::Result<Running> {
+        let (listener, local_addr) = Listening::new(listener.into())?;
         let config = Arc::new(self.config);
         let mut loops = Vec::with_capacity(self.threads);
         for _ in 0..self.threads {

@@ -38,17 +38,25 @@ impl<'a, M: Machine> Cx<'a, M> {
     }
 
     /// Registers `source` for `interest` under this machine's token.
-    pub fn register(&self, source: &mut impl Source, interest: Interest) -> io::Result<()> {
+    pub fn register(
+        &self,
+        source: &mut (impl Source + ?Sized),
+        interest: Interest,
+    ) -> io::Result<()> {
         self.registry.register(source, self.token, interest)
     }
 
     /// Changes the interest of an already registered `source`.
-    pub fn reregister(&self, source: &mut impl Source, interest: Interest) -> io::Result<()> {
+    pub fn reregister(
+        &self,
+        source: &mut (impl Source + ?Sized),
+        interest: Interest,
+    ) -> io::Result<()> {
         self.registry.reregister(source, self.token, interest)
     }
 
     /// Stops events for `source` (for a source the machine keeps but no longer wants to hear).
-    pub fn deregister(&self, source: &mut impl Source) -> io::Result<()> {
+    pub fn deregister(&self, source: &mut (impl Source + ?Sized)) -> io::Result<()> {
         self.registry.deregister(source)
     }
 

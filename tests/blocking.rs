@@ -1,0 +1,635 @@
+//! Blocking handlers: they run off the event loop, stream bodies both ways with flat memory,
+//! flush piece by piece, send `100 Continue` late, survive panics, drain or refuse unread
+//! bodies, and are refused with 503 when the pool is full.
+
+mod util;
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nethttp::{blocking, Handler, Request, ResponseWriter, Server};
+use util::{connect, read_response, start};
+
+/// Serialises the tests that measure the process's resident memory, so one's buffers do
+/// not show up in the other's figures.
+static MEMORY: Mutex<()> = Mutex::new(());
+
+/// The resident set size of this process (server and client both), in bytes.
+fn rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .expect("VmRSS line");
+    let kib: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("VmRSS value");
+    kib * 1024
+}
+
+/// Samples the RSS every few milliseconds on a thread until stopped; reports the peak.
+struct RssSampler {
+    stop: Arc<AtomicBool>,
+    thread: thread::JoinHandle<u64>,
+}
+
+impl RssSampler {
+    fn start() -> RssSampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = thread::spawn(move || {
+            let mut peak = rss();
+            while !flag.load(Ordering::Relaxed) {
+                peak = peak.max(rss());
+                thread::sleep(Duration::from_millis(5));
+            }
+            peak.max(rss())
+        });
+        RssSampler { stop, thread }
+    }
+
+    fn peak(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap()
+    }
+}
+
+const MIB: u64 = 1024 * 1024;
+
+/// Reads a response head; returns the status code and the header fields (names lowercased).
+fn read_head(r: &mut impl BufRead) -> io::Result<(u16, Vec<(String, String)>)> {
+    let mut line = String::new();
+    r.read_line(&mut line)?;
+    let status = line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("status line {line:?}"))
+        })?;
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        if r.read_line(&mut line)? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let field = line.trim_end();
+        if field.is_empty() {
+            return Ok((status, headers));
+        }
+        let (name, value) = field.split_once(':').expect("header field");
+        headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
+    }
+}
+
+/// Decodes a chunked body as it arrives, handing each piece of chunk data (at most
+/// `piece` bytes) to `each`, without holding the body. Returns the body's length.
+fn read_chunked(
+    r: &mut impl BufRead,
+    piece: usize,
+    mut each: impl FnMut(&[u8]),
+) -> io::Result<u64> {
+    let mut total = 0;
+    let mut buf = vec![0; piece];
+    let mut line = String::new();
+    loop {
+        line.clear();
+        r.read_line(&mut line)?;
+        let size =
+            u64::from_str_radix(line.trim_end().split(';').next().unwrap(), 16).map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("chunk size {line:?}"))
+            })?;
+        if size == 0 {
+            loop {
+                line.clear();
+                r.read_line(&mut line)?;
+                if line == "\r\n" {
+                    return Ok(total);
+                }
+            }
+        }
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(piece as u64) as usize;
+            r.read_exact(&mut buf[..n])?;
+            each(&buf[..n]);
+            left -= n as u64;
+        }
+        total += size;
+        line.clear();
+        r.read_line(&mut line)?;
+        assert_eq!(line, "\r\n", "chunk data not followed by CRLF");
+    }
+}
+
+fn get(path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes()
+}
+
+/// `/sleep` blocks for 2 s on the pool; everything else answers inline.
+struct SleepOrHello {
+    sleeping: Arc<AtomicUsize>,
+}
+
+impl Handler for SleepOrHello {
+    fn serve_http(&self, w: &mut ResponseWriter, r: &mut Request) {
+        if r.path() == "/sleep" {
+            self.sleeping.fetch_add(1, Ordering::SeqCst);
+            thread::sleep(Duration::from_secs(2));
+            let _ = w.write_all(b"slept");
+        } else {
+            let _ = w.write_all(b"hello");
+        }
+    }
+
+    fn is_blocking(&self, r: &Request) -> bool {
+        r.path() == "/sleep"
+    }
+}
+
+#[test]
+fn sleeping_blocking_handlers_do_not_stall_inline_requests() {
+    let sleeping = Arc::new(AtomicUsize::new(0));
+    let handler = SleepOrHello {
+        sleeping: Arc::clone(&sleeping),
+    };
+    let server = start(Server::new(handler).threads(2));
+    let addr = server.local_addr();
+
+    let mut sleepers: Vec<TcpStream> = (0..4).map(|_| connect(addr)).collect();
+    for s in &mut sleepers {
+        s.write_all(&get("/sleep")).unwrap();
+    }
+    let waiting = Instant::now();
+    while sleeping.load(Ordering::SeqCst) < 4 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(1),
+            "the sleepers did not start"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+
+    let stream = connect(addr);
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut worst = Duration::ZERO;
+    let all = Instant::now();
+    for i in 0..200 {
+        let sent = Instant::now();
+        writer.write_all(&get("/")).unwrap();
+        let response = read_response(&mut reader, false).unwrap();
+        worst = worst.max(sent.elapsed());
+        assert_eq!(
+            (response.status, response.text().as_str()),
+            (200, "hello"),
+            "request {i}"
+        );
+    }
+    println!(
+        "200 inline requests beside 4 sleepers: {:?}, worst {worst:?}",
+        all.elapsed()
+    );
+    assert!(
+        worst < Duration::from_millis(100),
+        "an inline request took {worst:?}"
+    );
+    assert!(
+        all.elapsed() < Duration::from_millis(1500),
+        "the inline requests waited for the sleepers"
+    );
+
+    for s in sleepers {
+        let response = read_response(&mut BufReader::new(s), false).unwrap();
+        assert_eq!((response.status, response.text().as_str()), (200, "slept"));
+    }
+    server.close().unwrap();
+}
+
+#[test]
+fn a_one_gib_upload_streams_with_flat_memory() {
+    const SIZE: u64 = 1 << 30;
+    let _memory = MEMORY.lock().unwrap_or_else(|e| e.into_inner());
+    let counter = blocking(|w: &mut ResponseWriter, r: &mut Request| {
+        let mut buf = vec![0u8; 64 * 1024];
+        let (mut n, mut nonzero) = (0u64, 0u64);
+        loop {
+            match r.body().read(&mut buf) {
+                Ok(0) => break,
+                Ok(k) => {
+                    n += k as u64;
+                    nonzero += buf[..k].iter().filter(|&&b| b != 0).count() as u64;
+                }
+                Err(e) => {
+                    let _ = write!(w, "error after {n}: {e}");
+                    return;
+                }
+            }
+        }
+        let _ = write!(w, "{n} {nonzero}");
+    });
+    let server = start(Server::new(counter).threads(2));
+    let stream = connect(server.local_addr());
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+
+    let before = rss();
+    let sampler = RssSampler::start();
+    let started = Instant::now();
+    let mut writer = stream.try_clone().unwrap();
+    let upload = thread::spawn(move || -> io::Result<()> {
+        writer.write_all(
+            format!("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: {SIZE}\r\n\r\n")
+                .as_bytes(),
+        )?;
+        let zeros = vec![0u8; 64 * 1024];
+        for _ in 0..SIZE / zeros.len() as u64 {
+            writer.write_all(&zeros)?;
+        }
+        Ok(())
+    });
+    let response = read_response(&mut BufReader::new(stream), false).unwrap();
+    let elapsed = started.elapsed();
+    let peak = sampler.peak();
+    upload.join().unwrap().unwrap();
+    let growth = peak.saturating_sub(before);
+    println!(
+        "1 GiB upload: {elapsed:?} ({:.0} MB/s); RSS {} MiB before, peak growth {:.1} MiB",
+        SIZE as f64 / 1e6 / elapsed.as_secs_f64(),
+        before / MIB,
+        growth as f64 / MIB as f64
+    );
+    assert_eq!(
+        (response.status, response.text()),
+        (200, format!("{SIZE} 0"))
+    );
+    assert!(
+        growth < 64 * MIB,
+        "RSS grew by {} MiB during the upload",
+        growth / MIB
+    );
+    server.close().unwrap();
+}
+
+#[test]
+fn a_slow_reader_of_a_200_mb_response_costs_no_memory() {
+    const BLOCKS: u64 = 200;
+    let _memory = MEMORY.lock().unwrap_or_else(|e| e.into_inner());
+    let big = blocking(|w: &mut ResponseWriter, _r: &mut Request| {
+        let mut block = vec![0u8; MIB as usize];
+        for i in 0..BLOCKS {
+            block.fill(i as u8);
+            if w.write_all(&block).is_err() {
+                return;
+            }
+        }
+    });
+    let server = start(Server::new(big).threads(2));
+    let mut stream = connect(server.local_addr());
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+
+    let before = rss();
+    let sampler = RssSampler::start();
+    let started = Instant::now();
+    stream.write_all(&get("/big")).unwrap();
+    let mut reader = BufReader::with_capacity(64 * 1024, stream);
+    let (status, headers) = read_head(&mut reader).unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        headers.contains(&("transfer-encoding".to_string(), "chunked".to_string())),
+        "{headers:?}"
+    );
+    let (mut offset, mut wrong) = (0u64, 0u64);
+    let total = read_chunked(&mut reader, 64 * 1024, |piece| {
+        // Slow for the first two seconds: 64 KiB a millisecond at most.
+        if started.elapsed() < Duration::from_secs(2) {
+            thread::sleep(Duration::from_millis(1));
+        }
+        let block = (offset / MIB) as u8;
+        let end = offset + piece.len() as u64;
+        if block == ((end - 1) / MIB) as u8 {
+            wrong += piece.iter().filter(|&&b| b != block).count() as u64;
+        } else {
+            for (k, &b) in piece.iter().enumerate() {
+                wrong += u64::from(b != ((offset + k as u64) / MIB) as u8);
+            }
+        }
+        offset = end;
+    })
+    .unwrap();
+    let elapsed = started.elapsed();
+    let peak = sampler.peak();
+    let growth = peak.saturating_sub(before);
+    println!(
+        "200 MB slow read: {elapsed:?}; RSS {} MiB before, peak growth {:.1} MiB",
+        before / MIB,
+        growth as f64 / MIB as f64
+    );
+    assert_eq!(total, BLOCKS * MIB);
+    assert_eq!(wrong, 0, "bytes out of place");
+    assert!(
+        growth < 32 * MIB,
+        "RSS grew by {} MiB during the slow read",
+        growth / MIB
+    );
+    server.close().unwrap();
+}
+
+#[test]
+fn flushed_events_arrive_one_by_one() {
+    let events = blocking(|w: &mut ResponseWriter, _r: &mut Request| {
+        w.headers_mut()
+            .insert("content-type", "text/event-stream".parse().unwrap());
+        for i in 1..=4 {
+            if write!(w, "data: event {i}\n\n")
+                .and_then(|_| w.flush())
+                .is_err()
+            {
+                return;
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let server = start(Server::new(events).threads(2));
+    let mut stream = connect(server.local_addr());
+    let sent = Instant::now();
+    stream.write_all(&get("/events")).unwrap();
+    let mut reader = BufReader::new(stream);
+    let (status, headers) = read_head(&mut reader).unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        headers.contains(&("transfer-encoding".to_string(), "chunked".to_string())),
+        "{headers:?}"
+    );
+    let mut arrivals = Vec::new();
+    let mut texts = Vec::new();
+    read_chunked(&mut reader, 1024, |piece| {
+        arrivals.push(sent.elapsed());
+        texts.push(String::from_utf8_lossy(piece).into_owned());
+    })
+    .unwrap();
+    println!("events arrived at {arrivals:?}");
+    let expected: Vec<String> = (1..=4).map(|i| format!("data: event {i}\n\n")).collect();
+    assert_eq!(texts, expected, "one chunk per flush");
+    assert!(
+        arrivals[0] < Duration::from_millis(150),
+        "first event at {:?}",
+        arrivals[0]
+    );
+    for pair in arrivals.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap > Duration::from_millis(150) && gap < Duration::from_millis(400),
+            "events {arrivals:?} were not ~200 ms apart"
+        );
+    }
+    server.close().unwrap();
+}
+
+#[test]
+fn continue_is_sent_only_once_the_handler_reads() {
+    let reading_at: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let at = Arc::clone(&reading_at);
+    let echo = blocking(move |w: &mut ResponseWriter, r: &mut Request| {
+        thread::sleep(Duration::from_millis(300));
+        *at.lock().unwrap() = Some(Instant::now());
+        let mut body = String::new();
+        let _ = r.body().read_to_string(&mut body);
+        let _ = write!(w, "got {body}");
+    });
+    let server = start(Server::new(echo).threads(2));
+    let mut stream = connect(server.local_addr());
+    let sent = Instant::now();
+    stream
+        .write_all(
+            b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+        )
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let interim = read_response(&mut reader, false).unwrap();
+    let arrived = Instant::now();
+    assert_eq!(interim.status, 100);
+    let reading = reading_at
+        .lock()
+        .unwrap()
+        .expect("100 Continue came before the handler read");
+    assert!(
+        arrived >= reading,
+        "100 Continue came before the handler read"
+    );
+    assert!(
+        arrived - sent >= Duration::from_millis(300),
+        "100 Continue after {:?}",
+        arrived - sent
+    );
+    stream.write_all(b"hello").unwrap();
+    let response = read_response(&mut reader, false).unwrap();
+    assert_eq!(
+        (response.status, response.text().as_str()),
+        (200, "got hello")
+    );
+    server.close().unwrap();
+}
+
+#[test]
+fn a_panicking_blocking_handler_costs_a_500_and_nothing_more() {
+    let handler = blocking(|w: &mut ResponseWriter, r: &mut Request| {
+        if r.path() == "/panic" {
+            panic!("boom (expected by the test)");
+        }
+        let _ = w.write_all(b"fine");
+    });
+    // One pool thread: had the panic killed it, the next request would never be served.
+    let server = start(Server::new(handler).threads(2).blocking_threads(1));
+    let addr = server.local_addr();
+    for round in 0..3 {
+        let stream = connect(addr);
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        writer.write_all(&get("/panic")).unwrap();
+        let response = read_response(&mut reader, false).unwrap();
+        assert_eq!(response.status, 500, "round {round}");
+        let stream = connect(addr);
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        writer.write_all(&get("/")).unwrap();
+        let response = read_response(&mut reader, false).unwrap();
+        assert_eq!(
+            (response.status, response.text().as_str()),
+            (200, "fine"),
+            "round {round}"
+        );
+    }
+    server.close().unwrap();
+}
+
+/// A blocking handler that never reads the body.
+fn ignore_body(w: &mut ResponseWriter, _r: &mut Request) {
+    let _ = w.write_all(b"ignored");
+}
+
+#[test]
+fn a_small_unread_body_is_drained_and_the_connection_kept() {
+    let server = start(Server::new(blocking(ignore_body)).threads(2));
+    let stream = connect(server.local_addr());
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let body = vec![b'a'; 100 * 1024];
+    for i in 0..3 {
+        writer
+            .write_all(
+                format!(
+                    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            )
+            .unwrap();
+        writer.write_all(&body).unwrap();
+        let response = read_response(&mut reader, false).unwrap();
+        assert_eq!(
+            (response.status, response.text().as_str()),
+            (200, "ignored"),
+            "request {i}"
+        );
+        assert!(!response.closes(), "request {i}");
+    }
+    writer.write_all(&get("/after")).unwrap();
+    let response = read_response(&mut reader, false).unwrap();
+    assert_eq!(
+        (response.status, response.text().as_str()),
+        (200, "ignored")
+    );
+    server.close().unwrap();
+}
+
+#[test]
+fn a_large_unread_body_ends_keep_alive() {
+    let server = start(Server::new(blocking(ignore_body)).threads(2));
+    let stream = connect(server.local_addr());
+    let mut writer = stream.try_clone().unwrap();
+    // The body is announced at 100 MiB; only its first 64 KiB is sent.
+    writer
+        .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\n")
+        .unwrap();
+    writer.write_all(&[b'a'; 64 * 1024]).unwrap();
+    let mut reader = BufReader::new(stream);
+    let response = read_response(&mut reader, false).unwrap();
+    assert_eq!(
+        (response.status, response.text().as_str()),
+        (200, "ignored")
+    );
+    // The connection then closes: end of file (or a reset), not another response.
+    let _ = writer.write_all(&get("/after"));
+    let mut rest = Vec::new();
+    match reader.read_to_end(&mut rest) {
+        Ok(_) => assert!(
+            rest.is_empty(),
+            "more after the response: {:?}",
+            String::from_utf8_lossy(&rest)
+        ),
+        Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}"),
+    }
+    server.close().unwrap();
+}
+
+/// A gate blocking handlers wait at until the test opens it.
+#[derive(Default)]
+struct Gate {
+    open: Mutex<bool>,
+    opened: Condvar,
+    waiting: AtomicUsize,
+}
+
+impl Gate {
+    fn wait(&self) {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.opened.wait(open).unwrap();
+        }
+    }
+
+    fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+}
+
+#[test]
+fn a_full_pool_answers_503() {
+    let gate = Arc::new(Gate::default());
+    let served = Arc::new(AtomicU64::new(0));
+    let (g, s) = (Arc::clone(&gate), Arc::clone(&served));
+    let handler = blocking(move |w: &mut ResponseWriter, _r: &mut Request| {
+        g.wait();
+        s.fetch_add(1, Ordering::SeqCst);
+        let _ = w.write_all(b"through");
+    });
+    // One thread, so one request runs and one waits in the queue; the rest get 503.
+    let server = start(Server::new(handler).threads(2).blocking_threads(1));
+    let addr = server.local_addr();
+
+    let mut first = connect(addr);
+    first.write_all(&get("/")).unwrap();
+    let waiting = Instant::now();
+    while gate.waiting.load(Ordering::SeqCst) < 1 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(2),
+            "the first request never ran"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+    // Two more: one fits in the queue, the other finds it full.
+    let mut others: Vec<TcpStream> = (0..2).map(|_| connect(addr)).collect();
+    for s in &mut others {
+        s.write_all(&get("/")).unwrap();
+    }
+    let mut refused = None;
+    for (i, s) in others.iter().enumerate() {
+        s.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut peek = [0u8; 1];
+        if s.peek(&mut peek).is_ok() {
+            assert!(
+                refused.is_none(),
+                "both extra requests were answered while the pool was busy"
+            );
+            refused = Some(i);
+        }
+    }
+    let refused = refused.expect("no request was refused although the pool was full");
+    let mut refused_stream = others.remove(refused);
+    refused_stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let response = read_response(&mut BufReader::new(&mut refused_stream), false).unwrap();
+    assert_eq!(response.status, 503);
+    assert_eq!(served.load(Ordering::SeqCst), 0);
+
+    gate.open();
+    for s in [first, others.remove(0)] {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let response = read_response(&mut BufReader::new(s), false).unwrap();
+        assert_eq!(
+            (response.status, response.text().as_str()),
+            (200, "through")
+        );
+    }
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+    // The pool is free again.
+    let mut again = connect(addr);
+    again.write_all(&get("/")).unwrap();
+    let response = read_response(&mut BufReader::new(again), false).unwrap();
+    assert_eq!(response.status, 200);
+    let _ = refused_stream.shutdown(Shutdown::Both);
+    server.close().unwrap();
+}
