@@ -228,7 +228,8 @@ impl ServeMux {
             return None;
         }
         // `path + "/"` has one segment per slash in `path`, plus one.
-        if self.subtree_lengths & length_bit(path.matches('/').count() + 1) == 0 {
+        let slashes = path.bytes().filter(|&b| b == b'/').count();
+        if self.subtree_lengths & length_bit(slashes + 1) == 0 {
             return None;
         }
         let with_slash = format!("{path}/");

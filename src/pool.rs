@@ -28,8 +28,8 @@ pub(crate) struct Workers {
 struct Counts {
     /// Threads started.
     started: AtomicUsize,
-    /// Threads waiting for a job.
-    idle: AtomicUsize,
+    /// Jobs submitted and not yet finished: queued or running.
+    pending: AtomicUsize,
 }
 
 impl Workers {
@@ -43,34 +43,44 @@ impl Workers {
         }
     }
 
-    /// Queues `job`, starting a thread if none is idle and the pool is not at its size.
-    /// Gives the job back if the queue is full.
+    /// Queues `job`, starting a thread if there are more jobs than threads and the pool is
+    /// not at its size. Gives the job back if the queue is full.
+    ///
+    /// Jobs are counted against threads rather than asking whether a thread is idle: a
+    /// thread idle now may be about to take an earlier job, and this one would then wait
+    /// behind a handler that may block for seconds.
     pub(crate) fn submit(&self, job: Job) -> Result<(), Job> {
-        if self.counts.idle.load(Ordering::Acquire) == 0 {
+        let pending = self.counts.pending.fetch_add(1, Ordering::AcqRel) + 1;
+        if pending > self.counts.started.load(Ordering::Acquire) {
             self.grow();
         }
-        self.tx.try_send(job).map_err(|e| match e {
-            TrySendError::Full(job) | TrySendError::Disconnected(job) => job,
+        self.tx.try_send(job).map_err(|e| {
+            self.counts.pending.fetch_sub(1, Ordering::AcqRel);
+            match e {
+                TrySendError::Full(job) | TrySendError::Disconnected(job) => job,
+            }
         })
     }
 
     fn grow(&self) {
-        let started = self.counts.started.load(Ordering::Acquire);
-        if started >= self.size {
-            return;
-        }
-        self.counts.started.fetch_add(1, Ordering::AcqRel);
+        let (size, started) = (self.size, &self.counts.started);
+        let reserved = started.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < size).then_some(n + 1)
+        });
+        let Ok(started) = reserved else {
+            return; // at the pool's size
+        };
         let rx = self.rx.clone();
         let counts = Arc::clone(&self.counts);
         let spawned = thread::Builder::new()
             .name(format!("nethttp-blocking-{started}"))
             .spawn(move || {
                 loop {
-                    counts.idle.fetch_add(1, Ordering::AcqRel);
-                    let job = rx.recv();
-                    counts.idle.fetch_sub(1, Ordering::AcqRel);
-                    match job {
-                        Ok(job) => job(),
+                    match rx.recv() {
+                        Ok(job) => {
+                            job();
+                            counts.pending.fetch_sub(1, Ordering::AcqRel);
+                        }
                         Err(_) => return, // the server is gone
                     }
                 }

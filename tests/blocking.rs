@@ -7,16 +7,25 @@ mod util;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use nethttp::{blocking, Handler, Request, ResponseWriter, Server};
 use util::{connect, read_response, start};
 
-/// Serialises the tests that measure the process's resident memory, so one's buffers do
-/// not show up in the other's figures.
-static MEMORY: Mutex<()> = Mutex::new(());
+/// The tests that measure the process's resident memory run alone (they take this lock to
+/// write), so no other test's buffers, threads or panic backtraces show up in their
+/// figures; the others share it (and their timings are spared the uploads' CPU load).
+static MEMORY: RwLock<()> = RwLock::new(());
+
+fn alone() -> RwLockWriteGuard<'static, ()> {
+    MEMORY.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn shared() -> RwLockReadGuard<'static, ()> {
+    MEMORY.read().unwrap_or_else(|e| e.into_inner())
+}
 
 /// The resident set size of this process (server and client both), in bytes.
 fn rss() -> u64 {
@@ -155,6 +164,7 @@ impl Handler for SleepOrHello {
 
 #[test]
 fn sleeping_blocking_handlers_do_not_stall_inline_requests() {
+    let _shared = shared();
     let sleeping = Arc::new(AtomicUsize::new(0));
     let handler = SleepOrHello {
         sleeping: Arc::clone(&sleeping),
@@ -214,24 +224,21 @@ fn sleeping_blocking_handlers_do_not_stall_inline_requests() {
 #[test]
 fn a_one_gib_upload_streams_with_flat_memory() {
     const SIZE: u64 = 1 << 30;
-    let _memory = MEMORY.lock().unwrap_or_else(|e| e.into_inner());
+    let _alone = alone();
     let counter = blocking(|w: &mut ResponseWriter, r: &mut Request| {
         let mut buf = vec![0u8; 64 * 1024];
-        let (mut n, mut nonzero) = (0u64, 0u64);
+        let mut n = 0u64;
         loop {
             match r.body().read(&mut buf) {
                 Ok(0) => break,
-                Ok(k) => {
-                    n += k as u64;
-                    nonzero += buf[..k].iter().filter(|&&b| b != 0).count() as u64;
-                }
+                Ok(k) => n += k as u64,
                 Err(e) => {
                     let _ = write!(w, "error after {n}: {e}");
                     return;
                 }
             }
         }
-        let _ = write!(w, "{n} {nonzero}");
+        let _ = write!(w, "{n}");
     });
     let server = start(Server::new(counter).threads(2));
     let stream = connect(server.local_addr());
@@ -265,10 +272,7 @@ fn a_one_gib_upload_streams_with_flat_memory() {
         before / MIB,
         growth as f64 / MIB as f64
     );
-    assert_eq!(
-        (response.status, response.text()),
-        (200, format!("{SIZE} 0"))
-    );
+    assert_eq!((response.status, response.text()), (200, SIZE.to_string()));
     assert!(
         growth < 64 * MIB,
         "RSS grew by {} MiB during the upload",
@@ -280,7 +284,7 @@ fn a_one_gib_upload_streams_with_flat_memory() {
 #[test]
 fn a_slow_reader_of_a_200_mb_response_costs_no_memory() {
     const BLOCKS: u64 = 200;
-    let _memory = MEMORY.lock().unwrap_or_else(|e| e.into_inner());
+    let _alone = alone();
     let big = blocking(|w: &mut ResponseWriter, _r: &mut Request| {
         let mut block = vec![0u8; MIB as usize];
         for i in 0..BLOCKS {
@@ -308,15 +312,19 @@ fn a_slow_reader_of_a_200_mb_response_costs_no_memory() {
         "{headers:?}"
     );
     let (mut offset, mut wrong) = (0u64, 0u64);
+    let mut expected = vec![0u8; 64 * 1024];
     let total = read_chunked(&mut reader, 64 * 1024, |piece| {
-        // Slow for the first two seconds: 64 KiB a millisecond at most.
+        // Slow for the first two seconds (64 KiB every 4 ms, some 30 MB), then as fast as it goes.
         if started.elapsed() < Duration::from_secs(2) {
-            thread::sleep(Duration::from_millis(1));
+            thread::sleep(Duration::from_millis(4));
         }
         let block = (offset / MIB) as u8;
         let end = offset + piece.len() as u64;
         if block == ((end - 1) / MIB) as u8 {
-            wrong += piece.iter().filter(|&&b| b != block).count() as u64;
+            if expected[0] != block {
+                expected.fill(block);
+            }
+            wrong += u64::from(piece != &expected[..piece.len()]);
         } else {
             for (k, &b) in piece.iter().enumerate() {
                 wrong += u64::from(b != ((offset + k as u64) / MIB) as u8);
@@ -334,7 +342,7 @@ fn a_slow_reader_of_a_200_mb_response_costs_no_memory() {
         growth as f64 / MIB as f64
     );
     assert_eq!(total, BLOCKS * MIB);
-    assert_eq!(wrong, 0, "bytes out of place");
+    assert_eq!(wrong, 0, "body bytes out of place");
     assert!(
         growth < 32 * MIB,
         "RSS grew by {} MiB during the slow read",
@@ -345,6 +353,7 @@ fn a_slow_reader_of_a_200_mb_response_costs_no_memory() {
 
 #[test]
 fn flushed_events_arrive_one_by_one() {
+    let _shared = shared();
     let events = blocking(|w: &mut ResponseWriter, _r: &mut Request| {
         w.headers_mut()
             .insert("content-type", "text/event-stream".parse().unwrap());
@@ -396,6 +405,7 @@ fn flushed_events_arrive_one_by_one() {
 
 #[test]
 fn continue_is_sent_only_once_the_handler_reads() {
+    let _shared = shared();
     let reading_at: Arc<Mutex<Option<Instant>>> = Arc::default();
     let at = Arc::clone(&reading_at);
     let echo = blocking(move |w: &mut ResponseWriter, r: &mut Request| {
@@ -441,6 +451,7 @@ fn continue_is_sent_only_once_the_handler_reads() {
 
 #[test]
 fn a_panicking_blocking_handler_costs_a_500_and_nothing_more() {
+    let _shared = shared();
     let handler = blocking(|w: &mut ResponseWriter, r: &mut Request| {
         if r.path() == "/panic" {
             panic!("boom (expected by the test)");
@@ -478,6 +489,7 @@ fn ignore_body(w: &mut ResponseWriter, _r: &mut Request) {
 
 #[test]
 fn a_small_unread_body_is_drained_and_the_connection_kept() {
+    let _shared = shared();
     let server = start(Server::new(blocking(ignore_body)).threads(2));
     let stream = connect(server.local_addr());
     let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -513,6 +525,7 @@ fn a_small_unread_body_is_drained_and_the_connection_kept() {
 
 #[test]
 fn a_large_unread_body_ends_keep_alive() {
+    let _shared = shared();
     let server = start(Server::new(blocking(ignore_body)).threads(2));
     let stream = connect(server.local_addr());
     let mut writer = stream.try_clone().unwrap();
@@ -566,6 +579,7 @@ impl Gate {
 
 #[test]
 fn a_full_pool_answers_503() {
+    let _shared = shared();
     let gate = Arc::new(Gate::default());
     let served = Arc::new(AtomicU64::new(0));
     let (g, s) = (Arc::clone(&gate), Arc::clone(&served));

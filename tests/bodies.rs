@@ -47,7 +47,7 @@ fn app(w: &mut ResponseWriter, r: &mut Request) {
     }
 }
 
-/// Starts `app` on `server`-like settings and counts the handler's calls.
+/// Starts `app` (two loops, then `configure`) and counts the handler's calls.
 fn start_counting(configure: impl FnOnce(Server) -> Server) -> (Running, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&calls);

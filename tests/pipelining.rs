@@ -226,7 +226,7 @@ fn wait_for_stall(counter: &AtomicUsize, end: usize) -> usize {
         if now != last {
             last = now;
             still_since = Instant::now();
-        } else if still_since.elapsed() >= Duration::from_millis(100) {
+        } else if still_since.elapsed() >= Duration::from_millis(150) {
             return now;
         }
         assert!(

@@ -42,10 +42,10 @@ fn is_clean(path: &str) -> bool {
     let Some(rest) = path.strip_prefix('/') else {
         return false;
     };
-    let mut segments = rest.split('/').peekable();
+    let mut segments = rest.as_bytes().split(|&b| b == b'/').peekable();
     while let Some(segment) = segments.next() {
         let last = segments.peek().is_none();
-        if segment == "." || segment == ".." || (segment.is_empty() && !last) {
+        if segment == b"." || segment == b".." || (segment.is_empty() && !last) {
             return false;
         }
     }
@@ -56,7 +56,7 @@ fn is_clean(path: &str) -> bool {
 /// Text that is not validly escaped, or does not decode to UTF-8, is used as it is, as
 /// Go does with an invalid escape.
 pub(crate) fn unescape(segment: &str) -> Cow<'_, str> {
-    if !segment.contains('%') {
+    if !segment.as_bytes().contains(&b'%') {
         return Cow::Borrowed(segment);
     }
     let bytes = segment.as_bytes();

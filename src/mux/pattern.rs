@@ -177,7 +177,7 @@ impl Pattern {
         if !self.ends_in_multi() {
             return true;
         }
-        path.ends_with('/') && self.segments.len() == path.matches('/').count()
+        path.ends_with('/') && self.segments.len() == path.bytes().filter(|&b| b == b'/').count()
     }
 }
 
