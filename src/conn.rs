@@ -303,7 +303,7 @@ impl Conn {
             }
         };
         self.scanned = 0;
-        match parse::parse(&buf[..end], self.peer) {
+        match parse::parse_into(&buf[..end], self.peer, std::mem::take(&mut cx.local.request_headers)) {
             Err(reject) => self.reject(cx, reject),
             Ok(head) => {
                 self.input.consume(end);
@@ -406,6 +406,8 @@ impl Conn {
         };
         local.headers = parts.headers;
         local.body = parts.body;
+        local.request_headers = std::mem::take(&mut request.headers);
+        local.request_headers.clear();
         if local.body.capacity() > MAX_KEPT_BODY {
             local.body = Vec::new();
         }

@@ -69,14 +69,41 @@ pub(crate) fn status_line(out: &mut Vec<u8>, version: Version, status: StatusCod
 /// Appends `Name: value\r\n`, with the name in the canonical case Go writes
 /// (`content-type` becomes `Content-Type`); the `http` crate stores names lower-cased.
 pub(crate) fn header(out: &mut Vec<u8>, name: &HeaderName, value: &HeaderValue) {
-    let mut upper = true;
-    for &b in name.as_str().as_bytes() {
-        out.push(if upper { b.to_ascii_uppercase() } else { b });
-        upper = b == b'-';
+    match canonical(name.as_str()) {
+        Some(known) => out.extend_from_slice(known.as_bytes()),
+        None => {
+            let mut upper = true;
+            for &b in name.as_str().as_bytes() {
+                out.push(if upper { b.to_ascii_uppercase() } else { b });
+                upper = b == b'-';
+            }
+        }
     }
     out.extend_from_slice(b": ");
     out.extend_from_slice(value.as_bytes());
     out.extend_from_slice(b"\r\n");
+}
+
+/// The canonical spelling of the response fields handlers set most, copied whole instead of
+/// re-cased byte by byte.
+fn canonical(lower: &str) -> Option<&'static str> {
+    Some(match lower {
+        "content-type" => "Content-Type",
+        "content-length" => "Content-Length",
+        "cache-control" => "Cache-Control",
+        "location" => "Location",
+        "set-cookie" => "Set-Cookie",
+        "etag" => "ETag",
+        "last-modified" => "Last-Modified",
+        "content-encoding" => "Content-Encoding",
+        "vary" => "Vary",
+        "server" => "Server",
+        "allow" => "Allow",
+        "accept-ranges" => "Accept-Ranges",
+        "content-range" => "Content-Range",
+        "x-content-type-options" => "X-Content-Type-Options",
+        _ => return None,
+    })
 }
 
 /// Appends a header whose name is already in canonical case.

@@ -29,6 +29,10 @@
 //! | `http.NewServeMux()` | [`ServeMux::new`]`()` |
 //! | `mux.Handle(pattern, h)`, `mux.HandleFunc(pattern, f)` | [`ServeMux::handle`]`(pattern, h)` (panics like Go), [`ServeMux::try_handle`] |
 //! | `r.PathValue(name)`, `r.SetPathValue`, `r.Pattern` | [`Request::path_value`]`(name)` (an `Option`), [`Request::set_path_value`], [`Request::pattern`] |
+//! | `http.FileServer(http.Dir(root))` | [`file_server`]`(root)` → [`FileServer`] (runs on the blocking pool) |
+//! | `http.Dir(root)` | the `root` path given to [`file_server`] (links leading outside it are refused) |
+//! | `http.ServeFile(w, r, name)` | [`serve_file`]`(w, r, path)` |
+//! | `http.ServeContent(w, r, name, modtime, content)` | [`serve_content`]`(w, r, name, Option<SystemTime>, impl Read + Seek)` |
 //!
 //! # The reading path of one request
 //!
@@ -50,6 +54,7 @@ mod buf;
 mod conn;
 mod encode;
 mod error;
+mod fs;
 mod handler;
 mod lifecycle;
 mod listener;
@@ -60,6 +65,7 @@ mod request;
 mod response;
 mod server;
 
+pub use fs::{file_server, serve_content, serve_file, FileServer};
 pub use handler::{blocking, Blocking, Handler};
 pub use listener::{systemd_listener, Listener};
 pub use lifecycle::{is_server_closed, shutdown_on_signals, Handle, Running, ServerClosed};

@@ -15,7 +15,7 @@
 //! `mux/path.rs` holds the string helpers (cleaning, unescaping).
 
 mod conflict;
-mod path;
+pub(crate) mod path;
 mod pattern;
 mod tree;
 

@@ -12,6 +12,7 @@
 
 use std::net::SocketAddr;
 
+use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 
@@ -85,12 +86,25 @@ pub(crate) fn oversize(buf: &[u8]) -> Reject {
 
 /// Parses one complete head (`buf` ends at the blank line) from the client at `peer`.
 pub(crate) fn parse(buf: &[u8], peer: SocketAddr) -> Result<Head, Reject> {
+    parse_into(buf, peer, HeaderMap::new())
+}
+
+/// [`parse`], filling `headers` (an empty map whose capacity is reused).
+///
+/// The head is copied once into a shared buffer, and the target and every field value are
+/// views into it: one allocation per request instead of one per field.
+pub(crate) fn parse_into(
+    buf: &[u8],
+    peer: SocketAddr,
+    headers: HeaderMap,
+) -> Result<Head, Reject> {
+    let head = Bytes::copy_from_slice(buf);
     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut fields);
-    match req.parse(buf) {
-        Ok(httparse::Status::Complete(_)) => build(&req, peer),
+    match req.parse(&head) {
+        Ok(httparse::Status::Complete(_)) => build(&req, &head, peer, headers),
         Ok(httparse::Status::Partial) => Err(Reject::BadRequest("malformed request head")),
-        Err(httparse::Error::Version) => later_minor_version(buf, peer),
+        Err(httparse::Error::Version) => later_minor_version(buf, peer, headers),
         Err(e) => Err(sort_parse_error(e)),
     }
 }
@@ -108,7 +122,7 @@ fn sort_parse_error(e: httparse::Error) -> Reject {
 
 /// `HTTP/1.2` and later minors are served as 1.1 (RFC 9110 §2.5); other majors get 505,
 /// anything that is not `HTTP/d.d` gets 400.
-fn later_minor_version(buf: &[u8], peer: SocketAddr) -> Result<Head, Reject> {
+fn later_minor_version(buf: &[u8], peer: SocketAddr, headers: HeaderMap) -> Result<Head, Reject> {
     let line_end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
     let line = buf[..line_end]
         .strip_suffix(b"\r")
@@ -118,10 +132,11 @@ fn later_minor_version(buf: &[u8], peer: SocketAddr) -> Result<Head, Reject> {
         [b'H', b'T', b'T', b'P', b'/', b'1', b'.', minor] if minor.is_ascii_digit() => {
             let mut patched = buf.to_vec();
             patched[start..start + 8].copy_from_slice(b"HTTP/1.1");
+            let patched = Bytes::from(patched);
             let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut req = httparse::Request::new(&mut fields);
             match req.parse(&patched) {
-                Ok(httparse::Status::Complete(_)) => build(&req, peer),
+                Ok(httparse::Status::Complete(_)) => build(&req, &patched, peer, headers),
                 Ok(httparse::Status::Partial) => Err(Reject::BadRequest("malformed request")),
                 Err(e) => Err(sort_parse_error(e)),
             }
@@ -137,7 +152,12 @@ fn later_minor_version(buf: &[u8], peer: SocketAddr) -> Result<Head, Reject> {
 
 /// Turns httparse's view of a complete head into a [`Head`], checking what httparse leaves
 /// to us: the target's form, `Host`, and the framing fields.
-fn build(req: &httparse::Request<'_, '_>, peer: SocketAddr) -> Result<Head, Reject> {
+fn build(
+    req: &httparse::Request<'_, '_>,
+    head: &Bytes,
+    peer: SocketAddr,
+    mut headers: HeaderMap,
+) -> Result<Head, Reject> {
     let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
         return Err(Reject::BadRequest("malformed request line"));
     };
@@ -148,14 +168,14 @@ fn build(req: &httparse::Request<'_, '_>, peer: SocketAddr) -> Result<Head, Reje
     } else {
         Version::HTTP_11
     };
-    let uri = parse_target(&method, target)?;
+    let uri = parse_target(&method, head.slice_ref(target.as_bytes()))?;
 
-    let mut headers = HeaderMap::with_capacity(req.headers.len());
+    headers.reserve(req.headers.len());
     let mut fields = Fields::default();
     for field in req.headers.iter() {
         let name = HeaderName::from_bytes(field.name.as_bytes())
             .map_err(|_| Reject::BadRequest("invalid header name"))?;
-        let value = HeaderValue::from_bytes(field.value)
+        let value = HeaderValue::from_maybe_shared(head.slice_ref(field.value))
             .map_err(|_| Reject::BadRequest("invalid header value"))?;
         fields.note(&name, &value)?;
         headers.append(name, value);
@@ -208,17 +228,17 @@ fn build(req: &httparse::Request<'_, '_>, peer: SocketAddr) -> Result<Head, Reje
 
 /// Checks the form of the request target (RFC 9112 §3.2): origin form (`/path`), absolute
 /// form (`http://host/path`), authority form for CONNECT, asterisk form for OPTIONS.
-fn parse_target(method: &Method, target: &str) -> Result<Uri, Reject> {
-    let form_ok = match target.as_bytes() {
+fn parse_target(method: &Method, target: Bytes) -> Result<Uri, Reject> {
+    let form_ok = match &target[..] {
         [b'/', ..] => true,
         b"*" => method == Method::OPTIONS,
         _ if method == Method::CONNECT => true,
-        _ => target.contains("://"),
+        _ => target.windows(3).any(|w| w == b"://"),
     };
     if !form_ok {
         return Err(Reject::BadRequest("invalid request target"));
     }
-    Uri::try_from(target).map_err(|_| Reject::BadRequest("invalid request target"))
+    Uri::from_maybe_shared(target).map_err(|_| Reject::BadRequest("invalid request target"))
 }
 
 /// The header fields that decide framing and connection handling, as seen so far.

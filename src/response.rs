@@ -7,8 +7,9 @@
 //!    does) and writes body bytes, which collect in a per-loop buffer.
 //! 2. **Head decided.** The head is fixed the first time bytes must leave the buffer: when
 //!    the handler returns (the whole body is known, so it gets `Content-Length`) or when it
-//!    calls [`flush`](std::io::Write::flush) first (then the length is unknown: chunked for
-//!    HTTP/1.1, delimited by closing the connection for HTTP/1.0). HEAD, 1xx, 204 and 304
+//!    calls [`flush`](std::io::Write::flush) first (then the length is the handler's
+//!    `Content-Length` if it set one, else unknown: chunked for HTTP/1.1, delimited by
+//!    closing the connection for HTTP/1.0). HEAD, 1xx, 204 and 304
 //!    responses never carry a body.
 //! 3. **Encoded.** `encode.rs` appends the head and framed body to the connection's output
 //!    buffer, after any earlier pipelined responses.
@@ -85,6 +86,9 @@ const STREAM_PIECE: usize = 32 * 1024;
 enum Sent {
     /// Nothing yet: the head is still open.
     Nothing,
+    /// A head with the handler's `Content-Length`; body bytes follow as they are. `left`
+    /// is how many the head still promises, never less than the bytes staged in `body`.
+    Fixed { left: u64 },
     /// A head with `Transfer-Encoding: chunked`; body bytes follow as chunks.
     Chunked,
     /// A head without a length (HTTP/1.0); the body ends when the connection closes.
@@ -202,16 +206,26 @@ impl ResponseWriter {
         }
     }
 
-    /// Encodes the head now, with the body length unknown.
+    /// Encodes the head now, before the body is complete: with the handler's
+    /// `Content-Length` if it declared one that the staged bytes fit (Go honours an
+    /// explicit length), else chunked or until close.
     fn start_stream(&mut self) {
+        let declared = self
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .filter(|&n| n >= self.body.len() as u64);
         self.sent = if self.facts.head || !body_allowed(self.status) {
             Sent::Bodiless
+        } else if let Some(left) = declared {
+            Sent::Fixed { left }
         } else if self.facts.version == Version::HTTP_11 {
             Sent::Chunked
         } else {
             Sent::UntilClose
         };
-        self.encode_head(None);
+        let length = matches!(self.sent, Sent::Fixed { .. }).then_some(declared);
+        self.encode_head(length.flatten());
     }
 
     /// Moves staged body bytes into the output, framed as the head promised.
@@ -219,6 +233,12 @@ impl ResponseWriter {
         match self.sent {
             Sent::Chunked => encode::chunk(&mut self.out, &self.body),
             Sent::UntilClose => self.out.extend_from_slice(&self.body),
+            Sent::Fixed { left } => {
+                self.out.extend_from_slice(&self.body);
+                self.sent = Sent::Fixed {
+                    left: left - self.body.len() as u64,
+                };
+            }
             Sent::Nothing | Sent::Bodiless => {}
         }
         self.body.clear();
@@ -244,6 +264,14 @@ impl ResponseWriter {
             Sent::UntilClose => {
                 self.emit_body();
                 true
+            }
+            Sent::Fixed { .. } => {
+                self.emit_body();
+                let short = matches!(self.sent, Sent::Fixed { left } if left > 0);
+                if short {
+                    log::warn!("handler wrote less than its Content-Length; closing the connection");
+                }
+                short || self.must_close()
             }
             Sent::Bodiless => self.must_close(),
         };
@@ -365,6 +393,14 @@ impl Write for ResponseWriter {
                 "response status does not allow a body",
             ));
         }
+        if let Sent::Fixed { left } = self.sent {
+            if (self.body.len() + buf.len()) as u64 > left {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "write exceeds the declared Content-Length",
+                ));
+            }
+        }
         if self.sent != Sent::Bodiless {
             self.body.extend_from_slice(buf);
         }
@@ -374,7 +410,8 @@ impl Write for ResponseWriter {
         Ok(buf.len())
     }
 
-    /// Fixes the head (length unknown) and frames what is buffered as a chunk.
+    /// Fixes the head (with the declared `Content-Length`, else chunked) and sends what is
+    /// buffered.
     fn flush(&mut self) -> io::Result<()> {
         self.wrote_header = true;
         if self.sent == Sent::Nothing {
@@ -394,7 +431,7 @@ fn body_allowed(status: StatusCode) -> bool {
 
 /// A `Content-Type` for a body whose handler set none: HTML if it looks like HTML, plain
 /// text if it is UTF-8 without control bytes, else octet-stream.
-fn sniff(body: &[u8]) -> &'static str {
+pub(crate) fn sniff(body: &[u8]) -> &'static str {
     let start = &body[body
         .iter()
         .position(|b| !b.is_ascii_whitespace())

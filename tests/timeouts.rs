@@ -1,0 +1,233 @@
+//! Each timeout firing: the request head's, an idle keep-alive connection's, an inline
+//! body's, a response's; and the documented defaults.
+
+mod util;
+
+use std::io::{self, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nethttp::{Request, ResponseWriter, Server};
+use util::{connect, hello, read_response, start};
+
+/// Reads until the server closes: the bytes, and when the close came. A reset counts as
+/// a close; a read timeout (5 s, from `connect`) fails the test.
+fn read_until_closed(stream: &mut TcpStream) -> (Vec<u8>, Instant) {
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return (bytes, Instant::now()),
+            Ok(n) => bytes.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return (bytes, Instant::now()),
+            Err(e) => panic!(
+                "the server did not close the connection: {e} after {} bytes",
+                bytes.len()
+            ),
+        }
+    }
+}
+
+/// Sends `bytes` one at a time, `gap` apart, on a thread, until done or the server is gone.
+fn dribble(stream: &TcpStream, bytes: &'static [u8], gap: Duration) -> thread::JoinHandle<()> {
+    let mut writer = stream.try_clone().unwrap();
+    thread::spawn(move || {
+        for b in bytes {
+            if writer.write_all(&[*b]).is_err() {
+                return;
+            }
+            thread::sleep(gap);
+        }
+    })
+}
+
+fn within(elapsed: Duration, low: u64, high: u64) -> bool {
+    elapsed >= Duration::from_millis(low) && elapsed <= Duration::from_millis(high)
+}
+
+#[test]
+fn a_head_dribbled_too_slowly_gets_408_then_close() {
+    let server = start(
+        Server::new(hello)
+            .threads(2)
+            .read_header_timeout(Duration::from_millis(300)),
+    );
+    let mut stream = connect(server.local_addr());
+    let started = Instant::now();
+    // 40 bytes at 50 ms each: 2 s, far past the deadline, and never a whole head.
+    let writer = dribble(
+        &stream,
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: yes\r\n",
+        Duration::from_millis(50),
+    );
+    let (bytes, closed) = read_until_closed(&mut stream);
+    let elapsed = closed - started;
+    let answer = String::from_utf8_lossy(&bytes);
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer:?}");
+    let response = read_response(&mut BufReader::new(&bytes[..]), false).unwrap();
+    assert_eq!(response.status, 408);
+    assert!(within(elapsed, 280, 1000), "closed after {elapsed:?}");
+    writer.join().unwrap();
+    server.close().unwrap();
+}
+
+#[test]
+fn a_connection_that_sends_nothing_is_closed_without_a_word() {
+    let server = start(
+        Server::new(hello)
+            .threads(2)
+            .read_header_timeout(Duration::from_millis(300)),
+    );
+    let mut stream = connect(server.local_addr());
+    let started = Instant::now();
+    let (bytes, closed) = read_until_closed(&mut stream);
+    let elapsed = closed - started;
+    assert!(bytes.is_empty(), "{:?}", String::from_utf8_lossy(&bytes));
+    assert!(within(elapsed, 280, 1000), "closed after {elapsed:?}");
+    server.close().unwrap();
+}
+
+#[test]
+fn idle_timeout_closes_a_quiet_keep_alive_connection_silently() {
+    let server = start(
+        Server::new(hello)
+            .threads(2)
+            .read_header_timeout(Duration::from_secs(5))
+            .idle_timeout(Duration::from_millis(300)),
+    );
+    let mut stream = connect(server.local_addr());
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let response = read_response(&mut reader, false).unwrap();
+    let answered = Instant::now();
+    assert_eq!(response.status, 200);
+    assert!(!response.closes());
+    assert!(reader.buffer().is_empty());
+    let (bytes, closed) = read_until_closed(&mut stream);
+    let elapsed = closed - answered;
+    assert!(bytes.is_empty(), "{:?}", String::from_utf8_lossy(&bytes));
+    // Well before the 5 s header timeout: the idle timeout closed it.
+    assert!(within(elapsed, 250, 1000), "closed after {elapsed:?} idle");
+    server.close().unwrap();
+}
+
+#[test]
+fn a_busy_keep_alive_connection_outlives_the_idle_timeout() {
+    let server = start(
+        Server::new(hello)
+            .threads(2)
+            .idle_timeout(Duration::from_millis(300)),
+    );
+    let stream = connect(server.local_addr());
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let started = Instant::now();
+    let mut i = 0;
+    // A request every 100 ms for 1.2 s: four times the idle timeout in all.
+    while started.elapsed() < Duration::from_millis(1200) {
+        writer
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let response = read_response(&mut reader, false).unwrap_or_else(|e| {
+            panic!("request {i}, {:?} in: {e}", started.elapsed());
+        });
+        assert_eq!(response.status, 200, "request {i}");
+        i += 1;
+        thread::sleep(Duration::from_millis(100));
+    }
+    assert!(i >= 8, "only {i} requests");
+    server.close().unwrap();
+}
+
+#[test]
+fn read_timeout_cuts_off_a_slow_inline_body_with_408() {
+    let server = start(
+        Server::new(|w: &mut ResponseWriter, r: &mut Request| {
+            let _ = write!(w, "{} bytes", r.body().len());
+        })
+        .threads(2)
+        .read_header_timeout(Duration::from_secs(5))
+        .read_timeout(Duration::from_millis(300)),
+    );
+    let mut stream = connect(server.local_addr());
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n")
+        .unwrap();
+    let started = Instant::now();
+    // 40 body bytes at 50 ms each would take 2 s.
+    let writer = dribble(&stream, &[b'a'; 40], Duration::from_millis(50));
+    let (bytes, closed) = read_until_closed(&mut stream);
+    let elapsed = closed - started;
+    let response = read_response(&mut BufReader::new(&bytes[..]), false).unwrap();
+    assert_eq!(
+        response.status,
+        408,
+        "{:?}",
+        String::from_utf8_lossy(&bytes)
+    );
+    assert!(within(elapsed, 280, 1000), "closed after {elapsed:?}");
+    writer.join().unwrap();
+    server.close().unwrap();
+}
+
+#[test]
+fn write_timeout_drops_a_client_that_never_reads() {
+    const SIZE: usize = 32 << 20;
+    let server = start(
+        Server::new(|w: &mut ResponseWriter, _r: &mut Request| {
+            let _ = w.write_all(&vec![b'x'; SIZE]);
+        })
+        .threads(2)
+        .write_timeout(Duration::from_millis(300)),
+    );
+    let mut stream = connect(server.local_addr());
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    // Read nothing for a second: far more than the socket buffers hold is queued.
+    thread::sleep(Duration::from_secs(1));
+    let reading = Instant::now();
+    let (bytes, closed) = read_until_closed(&mut stream);
+    println!(
+        "received {} of {} bytes after the write timeout, close seen in {:?}",
+        bytes.len(),
+        SIZE,
+        closed - reading
+    );
+    assert!(
+        bytes.len() < SIZE,
+        "the whole response arrived: the connection was not cut off"
+    );
+    assert!(closed - reading < Duration::from_secs(2));
+    server.close().unwrap();
+}
+
+#[test]
+fn default_timeouts_are_the_documented_ones() {
+    assert_eq!(
+        nethttp::DEFAULT_READ_HEADER_TIMEOUT,
+        Duration::from_secs(10)
+    );
+    assert_eq!(nethttp::DEFAULT_IDLE_TIMEOUT, Duration::from_secs(60));
+    assert_eq!(nethttp::DEFAULT_MAX_HEADER_BYTES, 64 * 1024);
+    assert_eq!(nethttp::DEFAULT_MAX_BODY_BYTES, 8 * 1024 * 1024);
+    assert_eq!(nethttp::DEFAULT_BLOCKING_THREADS, 64);
+}
+
+#[test]
+fn without_options_a_silent_connection_is_kept_past_short_timeouts() {
+    // The defaults are seconds, not milliseconds: a client that connects and thinks for
+    // half a second is still served.
+    let server = start(Server::new(hello).threads(2));
+    let mut stream = connect(server.local_addr());
+    thread::sleep(Duration::from_millis(500));
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let response = read_response(&mut BufReader::new(&mut stream), false).unwrap();
+    assert_eq!(response.status, 200);
+    server.close().unwrap();
+}
