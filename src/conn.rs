@@ -303,7 +303,7 @@ impl Conn {
             }
         };
         self.scanned = 0;
-        match parse::parse_into(&buf[..end], self.peer, std::mem::take(&mut cx.local.request_headers)) {
+        match parse::parse_into(&buf[..end], self.peer, std::mem::take(&mut cx.local.request_fields)) {
             Err(reject) => self.reject(cx, reject),
             Ok(head) => {
                 self.input.consume(end);
@@ -406,8 +406,7 @@ impl Conn {
         };
         local.headers = parts.headers;
         local.body = parts.body;
-        local.request_headers = std::mem::take(&mut request.headers);
-        local.request_headers.clear();
+        local.request_fields = std::mem::take(&mut request.fields);
         if local.body.capacity() > MAX_KEPT_BODY {
             local.body = Vec::new();
         }

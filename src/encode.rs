@@ -93,7 +93,7 @@ fn canonical(lower: &str) -> Option<&'static str> {
         "cache-control" => "Cache-Control",
         "location" => "Location",
         "set-cookie" => "Set-Cookie",
-        "etag" => "ETag",
+        "etag" => "Etag",
         "last-modified" => "Last-Modified",
         "content-encoding" => "Content-Encoding",
         "vary" => "Vary",

@@ -64,6 +64,7 @@ mod pool;
 mod request;
 mod response;
 mod server;
+mod sniff;
 
 pub use fs::{file_server, serve_content, serve_file, FileServer};
 pub use handler::{blocking, Blocking, Handler};
@@ -76,6 +77,7 @@ pub use server::{
     listen, listen_and_serve, ConnState, Server, DEFAULT_BLOCKING_THREADS, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADER_BYTES, DEFAULT_READ_HEADER_TIMEOUT,
 };
+pub use sniff::detect_content_type;
 
 pub use http;
 

@@ -12,12 +12,13 @@
 
 use std::net::SocketAddr;
 
+use std::cell::OnceCell;
+
 use bytes::Bytes;
-use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
+use http::{HeaderMap, Method, Uri, Version};
 
 use crate::error::Reject;
-use crate::request::{Body, Request};
+use crate::request::{Body, RawField, Request};
 
 /// Most header fields one request may carry; more is answered with 431. Browsers send
 /// about 20; the array lives on the stack while a head is parsed.
@@ -86,17 +87,19 @@ pub(crate) fn oversize(buf: &[u8]) -> Reject {
 
 /// Parses one complete head (`buf` ends at the blank line) from the client at `peer`.
 pub(crate) fn parse(buf: &[u8], peer: SocketAddr) -> Result<Head, Reject> {
-    parse_into(buf, peer, HeaderMap::new())
+    parse_into(buf, peer, Vec::new())
 }
 
-/// [`parse`], filling `headers` (an empty map whose capacity is reused).
+/// [`parse`], recording the fields in `fields` (an empty vector whose capacity is reused).
 ///
-/// The head is copied once into a shared buffer, and the target and every field value are
-/// views into it: one allocation per request instead of one per field.
+/// The head is copied once into a shared buffer; the target is a view into it, and the
+/// fields are offsets into it, turned into a `HeaderMap` only if the handler asks
+/// (`Request::headers`). The fields that matter to the server are checked here, on the raw
+/// bytes.
 pub(crate) fn parse_into(
     buf: &[u8],
     peer: SocketAddr,
-    headers: HeaderMap,
+    headers: Vec<RawField>,
 ) -> Result<Head, Reject> {
     let head = Bytes::copy_from_slice(buf);
     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
@@ -122,7 +125,11 @@ fn sort_parse_error(e: httparse::Error) -> Reject {
 
 /// `HTTP/1.2` and later minors are served as 1.1 (RFC 9110 §2.5); other majors get 505,
 /// anything that is not `HTTP/d.d` gets 400.
-fn later_minor_version(buf: &[u8], peer: SocketAddr, headers: HeaderMap) -> Result<Head, Reject> {
+fn later_minor_version(
+    buf: &[u8],
+    peer: SocketAddr,
+    headers: Vec<RawField>,
+) -> Result<Head, Reject> {
     let line_end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
     let line = buf[..line_end]
         .strip_suffix(b"\r")
@@ -156,7 +163,7 @@ fn build(
     req: &httparse::Request<'_, '_>,
     head: &Bytes,
     peer: SocketAddr,
-    mut headers: HeaderMap,
+    mut raw: Vec<RawField>,
 ) -> Result<Head, Reject> {
     let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
         return Err(Reject::BadRequest("malformed request line"));
@@ -170,15 +177,16 @@ fn build(
     };
     let uri = parse_target(&method, head.slice_ref(target.as_bytes()))?;
 
-    headers.reserve(req.headers.len());
+    raw.clear();
     let mut fields = Fields::default();
     for field in req.headers.iter() {
-        let name = HeaderName::from_bytes(field.name.as_bytes())
-            .map_err(|_| Reject::BadRequest("invalid header name"))?;
-        let value = HeaderValue::from_maybe_shared(head.slice_ref(field.value))
-            .map_err(|_| Reject::BadRequest("invalid header value"))?;
-        fields.note(&name, &value)?;
-        headers.append(name, value);
+        // httparse admits names of token bytes only, as `HeaderName` does; values it admits
+        // may still hold DEL, which `HeaderValue` refuses.
+        if field.value.contains(&0x7f) {
+            return Err(Reject::BadRequest("invalid header value"));
+        }
+        fields.note(field.name.as_bytes(), field.value)?;
+        raw.push(RawField::new(head, field.name.as_bytes(), field.value));
     }
 
     // RFC 9112 §3.2: Host is required on 1.1, and more than one is refused on any version.
@@ -212,7 +220,9 @@ fn build(
         method,
         uri,
         version,
-        headers,
+        head: head.clone(),
+        fields: raw,
+        headers: OnceCell::new(),
         trailers: HeaderMap::new(),
         remote_addr: peer,
         body: Body::default(),
@@ -255,26 +265,26 @@ struct Fields {
 }
 
 impl Fields {
-    fn note(&mut self, name: &HeaderName, value: &HeaderValue) -> Result<(), Reject> {
-        let bytes = value.as_bytes();
-        if name == HOST {
+    fn note(&mut self, name: &[u8], bytes: &[u8]) -> Result<(), Reject> {
+        let is = |known: &[u8]| name.len() == known.len() && name.eq_ignore_ascii_case(known);
+        if is(b"host") {
             self.hosts += 1;
             if !bytes.iter().all(|&b| is_host_byte(b)) {
                 return Err(Reject::BadRequest("malformed Host header"));
             }
-        } else if name == CONTENT_LENGTH {
+        } else if is(b"content-length") {
             let n = parse_content_length(bytes)?;
             if self.content_length.is_some_and(|prev| prev != n) {
                 return Err(Reject::BadRequest("conflicting Content-Length headers"));
             }
             self.content_length = Some(n);
-        } else if name == TRANSFER_ENCODING {
+        } else if is(b"transfer-encoding") {
             self.transfer_encodings += 1;
             self.chunked = trim(bytes).eq_ignore_ascii_case(b"chunked");
-        } else if name == EXPECT {
+        } else if is(b"expect") {
             let continue_100 = trim(bytes).eq_ignore_ascii_case(b"100-continue");
             self.expect = Some(continue_100 && self.expect != Some(false));
-        } else if name == CONNECTION {
+        } else if is(b"connection") {
             for token in bytes.split(|&b| b == b',').map(trim) {
                 self.close |= token.eq_ignore_ascii_case(b"close");
                 self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");

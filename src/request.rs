@@ -10,7 +10,10 @@ use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
 
-use http::{HeaderMap, Method, Uri, Version};
+use std::cell::OnceCell;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 
 use crate::handler::Poke;
 
@@ -38,13 +41,45 @@ pub struct Request {
     pub(crate) method: Method,
     pub(crate) uri: Uri,
     pub(crate) version: Version,
-    pub(crate) headers: HeaderMap,
+    /// The request head as received; `fields` point into it.
+    pub(crate) head: Bytes,
+    /// Where each header field's name and value lie in `head`, in arrival order.
+    pub(crate) fields: Vec<RawField>,
+    /// The fields as a `HeaderMap`, built the first time a handler asks: a handler that
+    /// never looks at headers never pays for hashing them.
+    pub(crate) headers: OnceCell<HeaderMap>,
     pub(crate) trailers: HeaderMap,
     pub(crate) remote_addr: SocketAddr,
     pub(crate) body: Body,
     /// What a [`ServeMux`](crate::ServeMux) matched; `None` until one routes the request
     /// (or [`set_path_value`](Request::set_path_value) is called).
     pub(crate) route: Option<Route>,
+}
+
+/// Where one header field lies in a request head (byte offsets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawField {
+    name: (u32, u32),
+    value: (u32, u32),
+}
+
+impl RawField {
+    /// Records `name` and `value`, which must be slices of `head`.
+    pub(crate) fn new(head: &[u8], name: &[u8], value: &[u8]) -> RawField {
+        let offset = |part: &[u8]| (part.as_ptr() as usize - head.as_ptr() as usize) as u32;
+        RawField {
+            name: (offset(name), name.len() as u32),
+            value: (offset(value), value.len() as u32),
+        }
+    }
+
+    fn name<'h>(&self, head: &'h [u8]) -> &'h [u8] {
+        &head[self.name.0 as usize..(self.name.0 + self.name.1) as usize]
+    }
+
+    fn value_range(&self) -> std::ops::Range<usize> {
+        self.value.0 as usize..(self.value.0 + self.value.1) as usize
+    }
 }
 
 /// The pattern a [`ServeMux`](crate::ServeMux) matched for a request, and the values of
@@ -82,7 +117,25 @@ impl Request {
 
     /// The header fields, in arrival order per name. `Host` stays in the map.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        self.headers.get_or_init(|| {
+            let mut map = HeaderMap::with_capacity(self.fields.len());
+            for field in &self.fields {
+                let name = HeaderName::from_bytes(field.name(&self.head));
+                let value = HeaderValue::from_maybe_shared(self.head.slice(field.value_range()));
+                if let (Ok(name), Ok(value)) = (name, value) {
+                    map.append(name, value); // always: the parser checked both
+                }
+            }
+            map
+        })
+    }
+
+    /// The first value of the field `name` (lower-case), without building the map.
+    pub(crate) fn raw_header(&self, name: &str) -> Option<&[u8]> {
+        self.fields
+            .iter()
+            .find(|f| f.name(&self.head).eq_ignore_ascii_case(name.as_bytes()))
+            .map(|f| &self.head[f.value_range()])
     }
 
     /// The host the request is for: the authority of an absolute-form target, else the
@@ -91,9 +144,8 @@ impl Request {
         if let Some(authority) = self.uri.authority() {
             return authority.as_str();
         }
-        self.headers
-            .get(http::header::HOST)
-            .and_then(|v| v.to_str().ok())
+        self.raw_header("host")
+            .and_then(|v| std::str::from_utf8(v).ok())
             .unwrap_or("")
     }
 

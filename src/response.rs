@@ -356,7 +356,8 @@ impl ResponseWriter {
             _ => {}
         }
         if !has_type && bodied && !self.body.is_empty() {
-            encode::raw_header(out, b"Content-Type", sniff(&self.body).as_bytes());
+            let sniffed = crate::sniff::detect_content_type(&self.body);
+            encode::raw_header(out, b"Content-Type", sniffed.as_bytes());
         }
         if close && self.facts.version == Version::HTTP_11 {
             encode::raw_header(out, b"Connection", b"close");
@@ -427,35 +428,6 @@ fn body_allowed(status: StatusCode) -> bool {
     !(status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED)
-}
-
-/// A `Content-Type` for a body whose handler set none: HTML if it looks like HTML, plain
-/// text if it is UTF-8 without control bytes, else octet-stream.
-pub(crate) fn sniff(body: &[u8]) -> &'static str {
-    let start = &body[body
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(0)..];
-    let prefix = &start[..start.len().min(14)];
-    if prefix.len() >= 5
-        && (prefix.eq_ignore_ascii_case(&b"<!doctype html"[..prefix.len()])
-            || prefix[..5].eq_ignore_ascii_case(b"<html"))
-    {
-        return "text/html; charset=utf-8";
-    }
-    let sample = &body[..body.len().min(512)];
-    let text = sample
-        .iter()
-        .all(|&b| b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r' | 0x0c));
-    let utf8 = match std::str::from_utf8(sample) {
-        Ok(_) => true,
-        Err(e) => e.error_len().is_none(), // cut in the middle of a character
-    };
-    if text && utf8 {
-        "text/plain; charset=utf-8"
-    } else {
-        "application/octet-stream"
-    }
 }
 
 /// Replies with `code` and the plain-text message `msg` (Go's `http.Error`). The handler

@@ -318,9 +318,9 @@ pub(crate) struct Local {
     pub(crate) headers: HeaderMap,
     /// Response body staging buffer, reused likewise.
     pub(crate) body: Vec<u8>,
-    /// Request header map, handed to each parsed request and taken back after its
-    /// inline handler returns (cleared, capacity kept).
-    pub(crate) request_headers: HeaderMap,
+    /// Request field offsets, handed to each parsed request and taken back after its
+    /// inline handler returns (capacity kept).
+    pub(crate) request_fields: Vec<crate::request::RawField>,
     /// This loop's own inbox, for blocking handlers to reach their connection.
     /// Set right after the loop is created.
     pub(crate) remote: Option<Remote<Slot>>,
@@ -334,7 +334,7 @@ impl Local {
             pool: Pool::default(),
             headers: HeaderMap::new(),
             body: Vec::new(),
-            request_headers: HeaderMap::new(),
+            request_fields: Vec::new(),
             remote: None,
         }
     }

@@ -182,10 +182,12 @@ impl Conn {
             _ => None,
         };
         if let Some(close) = done {
+            let unread = stream.body.is_some() || !self.input.is_empty();
             self.fresh = true;
             self.phase = match close {
                 false => Phase::Head,
-                true => Phase::Closing(Close::Linger),
+                true if unread => Phase::Closing(Close::Linger),
+                true => Phase::Closing(Close::Clean),
             };
             progress = true;
         }

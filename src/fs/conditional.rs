@@ -142,7 +142,7 @@ fn any_tag(mut list: &[u8], matches: impl Fn(&[u8]) -> bool) -> bool {
             Some(b',') => list = &list[1..],
             Some(b'*') => return true,
             Some(_) => match scan_tag(list) {
-                Some((tag, rest)) if matches(tag) => return true,
+                Some((tag, _)) if matches(tag) => return true,
                 Some((_, rest)) => list = rest,
                 None => return false,
             },

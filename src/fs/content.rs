@@ -35,7 +35,7 @@ enum Body {
 
 /// Serves `size` bytes of `content` (positioned at its start) to `r`. `name` gives the
 /// type by its extension; `modtime`, if known, gives `Last-Modified`.
-pub(super) fn serve<C: Read + Seek + ?Sized>(
+pub(super) fn serve<C: Read + Seek>(
     w: &mut ResponseWriter,
     r: &Request,
     name: &str,
@@ -105,7 +105,7 @@ pub(super) fn serve<C: Read + Seek + ?Sized>(
 
 /// The `Content-Type`: the handler's, else by the name's extension, else sniffed from
 /// the first bytes (then the content is rewound). `None` if it cannot be rewound.
-fn content_type<C: Read + Seek + ?Sized>(
+fn content_type<C: Read + Seek>(
     w: &mut ResponseWriter,
     name: &str,
     content: &mut C,
@@ -151,7 +151,7 @@ fn choose_body(
 
 /// Writes the body `body` of `content`. An error means the response is cut short: the
 /// client left, or the content could not be read (or ended early).
-fn send_body<C: Read + Seek + ?Sized>(
+fn send_body<C: Read + Seek>(
     w: &mut ResponseWriter,
     content: &mut C,
     body: &Body,
@@ -176,7 +176,7 @@ fn send_body<C: Read + Seek + ?Sized>(
 }
 
 /// Copies exactly `n` bytes of `content` to `w` through `buf`.
-fn copy<C: Read + ?Sized>(
+fn copy<C: Read>(
     w: &mut ResponseWriter,
     content: &mut C,
     mut n: u64,

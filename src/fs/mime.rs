@@ -68,7 +68,7 @@ pub(super) fn by_extension(name: &str) -> Option<&'static str> {
 
 /// The type of content that starts with `head` (at most [`SNIFF_LEN`] bytes are looked at).
 pub(super) fn sniff(head: &[u8]) -> &'static str {
-    crate::response::sniff(&head[..head.len().min(SNIFF_LEN)])
+    crate::sniff::detect_content_type(&head[..head.len().min(SNIFF_LEN)])
 }
 
 #[cfg(test)]
