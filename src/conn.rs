@@ -362,7 +362,8 @@ impl Conn {
         };
         let Collecting { mut head, decoder } = *collecting;
         match decoder.trailers() {
-            Ok(trailers) => head.request.trailers = trailers,
+            Ok(trailers) if trailers.is_empty() => {}
+            Ok(trailers) => head.request.trailers = Some(Box::new(trailers)),
             Err(reject) => return self.reject(cx, reject),
         }
         self.respond(cx, head)

@@ -26,6 +26,12 @@
 //! | `http.Flusher` | `std::io::Write::flush` |
 //! | `*http.Request`: `Method`, `URL`, `Proto`, `Header`, `Host`, `RemoteAddr`, `Body`, `Trailer` | [`Request`]: `method()`, `uri()`, `version()`, `headers()`, `host()`, `remote_addr()`, `body()`, `trailers()` |
 //! | `http.Error` | [`error`] |
+//! | `http.NotFound`, `http.NotFoundHandler()` | [`not_found`], [`not_found_handler`]`()` |
+//! | `http.Redirect(w, r, url, code)`, `http.RedirectHandler` | [`redirect`]`(w, r, url, code)`, [`redirect_handler`] |
+//! | `http.StripPrefix(prefix, h)` | [`strip_prefix`]`(prefix, h)` (the rest keeps a leading `/`) |
+//! | `http.MaxBytesReader(w, r.Body, n)`, `http.MaxBytesHandler(h, n)`, `*http.MaxBytesError` | [`max_bytes_reader`]`(w, r, n)`, [`max_bytes`]`(h, n)` (413 if `h` writes nothing), [`MaxBytesError`] |
+//! | `http.TimeoutHandler(h, dt, msg)` | [`timeout_handler`]`(h, dt, msg)` (runs `h` on a thread of its own) |
+//! | `http.DetectContentType(b)` | [`detect_content_type`]`(b)` |
 //! | `http.NewServeMux()` | [`ServeMux::new`]`()` |
 //! | `mux.Handle(pattern, h)`, `mux.HandleFunc(pattern, f)` | [`ServeMux::handle`]`(pattern, h)` (panics like Go), [`ServeMux::try_handle`] |
 //! | `r.PathValue(name)`, `r.SetPathValue`, `r.Pattern` | [`Request::path_value`]`(name)` (an `Option`), [`Request::set_path_value`], [`Request::pattern`] |
@@ -56,6 +62,7 @@ mod encode;
 mod error;
 mod fs;
 mod handler;
+mod helpers;
 mod lifecycle;
 mod listener;
 mod mux;
@@ -68,6 +75,11 @@ mod sniff;
 
 pub use fs::{file_server, serve_content, serve_file, FileServer};
 pub use handler::{blocking, Blocking, Handler};
+pub use helpers::{
+    max_bytes, max_bytes_reader, not_found, not_found_handler, redirect, redirect_handler,
+    strip_prefix, timeout_handler, MaxBytes, MaxBytesError, RedirectHandler, StripPrefix,
+    TimeoutHandler,
+};
 pub use listener::{systemd_listener, Listener};
 pub use lifecycle::{is_server_closed, shutdown_on_signals, Handle, Running, ServerClosed};
 pub use mux::{PatternError, ServeMux};

@@ -13,9 +13,10 @@
 use std::net::SocketAddr;
 
 use std::cell::OnceCell;
+use std::mem::MaybeUninit;
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Uri, Version};
+use http::{Method, Uri, Version};
 
 use crate::error::Reject;
 use crate::request::{Body, RawField, Request};
@@ -102,9 +103,10 @@ pub(crate) fn parse_into(
     headers: Vec<RawField>,
 ) -> Result<Head, Reject> {
     let head = Bytes::copy_from_slice(buf);
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut fields);
-    match req.parse(&head) {
+    // Uninitialised slots: zeroing 100 of them would cost more than parsing a small head.
+    let mut fields = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    match req.parse_with_uninit_headers(&head, &mut fields) {
         Ok(httparse::Status::Complete(_)) => build(&req, &head, peer, headers),
         Ok(httparse::Status::Partial) => Err(Reject::BadRequest("malformed request head")),
         Err(httparse::Error::Version) => later_minor_version(buf, peer, headers),
@@ -140,9 +142,9 @@ fn later_minor_version(
             let mut patched = buf.to_vec();
             patched[start..start + 8].copy_from_slice(b"HTTP/1.1");
             let patched = Bytes::from(patched);
-            let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let mut req = httparse::Request::new(&mut fields);
-            match req.parse(&patched) {
+            let mut fields = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+            let mut req = httparse::Request::new(&mut []);
+            match req.parse_with_uninit_headers(&patched, &mut fields) {
                 Ok(httparse::Status::Complete(_)) => build(&req, &patched, peer, headers),
                 Ok(httparse::Status::Partial) => Err(Reject::BadRequest("malformed request")),
                 Err(e) => Err(sort_parse_error(e)),
@@ -180,11 +182,8 @@ fn build(
     raw.clear();
     let mut fields = Fields::default();
     for field in req.headers.iter() {
-        // httparse admits names of token bytes only, as `HeaderName` does; values it admits
-        // may still hold DEL, which `HeaderValue` refuses.
-        if field.value.contains(&0x7f) {
-            return Err(Reject::BadRequest("invalid header value"));
-        }
+        // httparse admits exactly what `HeaderName` and `HeaderValue` do (token bytes;
+        // HTAB, visible ASCII and obs-text), so the lazy map never drops a field.
         fields.note(field.name.as_bytes(), field.value)?;
         raw.push(RawField::new(head, field.name.as_bytes(), field.value));
     }
@@ -223,7 +222,7 @@ fn build(
         head: head.clone(),
         fields: raw,
         headers: OnceCell::new(),
-        trailers: HeaderMap::new(),
+        trailers: None,
         remote_addr: peer,
         body: Body::default(),
         route: None,
@@ -327,7 +326,12 @@ fn parse_content_length(value: &[u8]) -> Result<u64, Reject> {
 
 /// The bytes Go accepts in a `Host` value: letters, digits and `!$%&'()*+,-.:;=[]_~`.
 fn is_host_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!$%&'()*+,-.:;=[]_~".contains(&b)
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'$' | b'%' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b'-' | b'.'
+                | b':' | b';' | b'=' | b'[' | b']' | b'_' | b'~'
+        )
 }
 
 /// `bytes` without leading and trailing ASCII whitespace (`<[u8]>::trim_ascii` needs Rust

@@ -6,7 +6,7 @@
 use std::io::{self, BufRead, Read};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use crossbeam_channel::Receiver;
 
@@ -47,8 +47,10 @@ pub struct Request {
     pub(crate) fields: Vec<RawField>,
     /// The fields as a `HeaderMap`, built the first time a handler asks: a handler that
     /// never looks at headers never pays for hashing them.
-    pub(crate) headers: OnceCell<HeaderMap>,
-    pub(crate) trailers: HeaderMap,
+    pub(crate) headers: OnceCell<Box<HeaderMap>>,
+    /// Trailer fields of a chunked body; `None` when there were none (the common case,
+    /// which keeps the request small).
+    pub(crate) trailers: Option<Box<HeaderMap>>,
     pub(crate) remote_addr: SocketAddr,
     pub(crate) body: Body,
     /// What a [`ServeMux`](crate::ServeMux) matched; `None` until one routes the request
@@ -118,7 +120,7 @@ impl Request {
     /// The header fields, in arrival order per name. `Host` stays in the map.
     pub fn headers(&self) -> &HeaderMap {
         self.headers.get_or_init(|| {
-            let mut map = HeaderMap::with_capacity(self.fields.len());
+            let mut map = Box::new(HeaderMap::with_capacity(self.fields.len()));
             for field in &self.fields {
                 let name = HeaderName::from_bytes(field.name(&self.head));
                 let value = HeaderValue::from_maybe_shared(self.head.slice(field.value_range()));
@@ -156,7 +158,8 @@ impl Request {
 
     /// Trailer fields sent after a chunked body (empty otherwise).
     pub fn trailers(&self) -> &HeaderMap {
-        &self.trailers
+        static NONE: LazyLock<HeaderMap> = LazyLock::new(HeaderMap::new);
+        self.trailers.as_deref().unwrap_or(&NONE)
     }
 
     /// The body, to read from.
@@ -202,6 +205,24 @@ impl Request {
     pub fn pattern(&self) -> Option<&str> {
         self.route.as_ref()?.pattern.as_deref()
     }
+
+    /// A copy of the head (method, target, version, header fields, peer, route) with no
+    /// body or trailers: what a wrapper leaves in place of a request it lends to another
+    /// thread, or shows a handler it asks about a rewritten target.
+    pub(crate) fn copy_head(&self) -> Request {
+        Request {
+            method: self.method.clone(),
+            uri: self.uri.clone(),
+            version: self.version,
+            head: self.head.clone(),
+            fields: self.fields.clone(),
+            headers: self.headers.clone(),
+            trailers: None,
+            remote_addr: self.remote_addr,
+            body: Body::default(),
+            route: self.route.clone(),
+        }
+    }
 }
 
 /// A request body: a reader over the bytes received.
@@ -209,6 +230,9 @@ impl Request {
 /// For an inline handler the whole body has arrived before the handler runs. For a
 /// [blocking](crate::blocking) handler it streams: a read waits for the client's next bytes,
 /// and the server reads from the socket only as fast as the handler reads from the body.
+///
+/// A [`max_bytes`](crate::max_bytes) limit caps what reads return (`remaining` still shows
+/// the bytes held).
 #[derive(Debug, Default)]
 pub struct Body {
     /// The received bytes: the whole body, or the current piece of a streamed one.
@@ -216,6 +240,20 @@ pub struct Body {
     pub(crate) pos: usize,
     /// Where the rest of a streamed body comes from; `None` once it has all arrived.
     pub(crate) stream: Option<Box<Incoming>>,
+    /// The cap on what reads may still return, if a `max_bytes` limit is set.
+    pub(crate) limit: Option<Limit>,
+}
+
+/// A [`max_bytes`](crate::max_bytes) limit on a body.
+#[derive(Debug)]
+pub(crate) struct Limit {
+    /// Bytes reads may still return; reads count it down.
+    pub(crate) left: u64,
+    /// The limit as set, for the error.
+    pub(crate) limit: u64,
+    /// Set by the first read past the limit; the response holds it too, and closes the
+    /// connection when it is set.
+    pub(crate) hit: Arc<AtomicBool>,
 }
 
 /// The handler's end of a streamed body.
@@ -283,14 +321,31 @@ impl Body {
     }
 }
 
+impl Body {
+    /// How many of the bytes held reads may return: all, unless a limit is set. Past the
+    /// limit with bytes still held, the read fails with a `MaxBytesError` (called only when
+    /// `remaining` is not empty: the body has more than the limit).
+    fn allowed(&self) -> io::Result<usize> {
+        let Some(limit) = &self.limit else {
+            return Ok(usize::MAX);
+        };
+        if limit.left == 0 {
+            limit.hit.store(true, Ordering::Release);
+            let error = crate::helpers::MaxBytesError { limit: limit.limit };
+            return Err(io::Error::other(error));
+        }
+        Ok(usize::try_from(limit.left).unwrap_or(usize::MAX))
+    }
+}
+
 impl Read for Body {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.remaining().is_empty() && !self.next_piece()? {
             return Ok(0);
         }
-        let n = self.remaining().len().min(buf.len());
+        let n = self.remaining().len().min(buf.len()).min(self.allowed()?);
         buf[..n].copy_from_slice(&self.bytes[self.pos..self.pos + n]);
-        self.pos += n;
+        self.consume(n);
         Ok(n)
     }
 }
@@ -300,10 +355,19 @@ impl BufRead for Body {
         if self.remaining().is_empty() {
             self.next_piece()?;
         }
-        Ok(self.remaining())
+        if self.remaining().is_empty() {
+            return Ok(&[]);
+        }
+        let allowed = self.allowed()?;
+        let rest = self.remaining();
+        Ok(&rest[..rest.len().min(allowed)])
     }
 
     fn consume(&mut self, amt: usize) {
-        self.pos = (self.pos + amt).min(self.bytes.len());
+        let amt = amt.min(self.remaining().len());
+        self.pos += amt;
+        if let Some(limit) = &mut self.limit {
+            limit.left = limit.left.saturating_sub(amt as u64);
+        }
     }
 }

@@ -20,6 +20,8 @@
 //! returns; it is framed as a chunk all the same.
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderValue, StatusCode, Version};
@@ -56,6 +58,14 @@ pub struct ResponseWriter {
     sent: Sent,
     /// For a blocking handler: where encoded bytes go instead of a connection's buffer.
     sink: Option<Box<Outgoing>>,
+    /// Shared with the request body's [`max_bytes`](crate::max_bytes) limit and set by the
+    /// first read past it: the connection then closes after this response (Go's
+    /// `requestTooLarge`). `None` unless a limit was set.
+    body_limit_hit: Option<Arc<AtomicBool>>,
+    /// Only for the inner writer of a [`timeout_handler`](crate::timeout_handler): the whole
+    /// response stays in memory (`flush` sends nothing) until the wrapper copies it out, and
+    /// once the flag is set (the time is up) writes fail.
+    held: Option<Arc<AtomicBool>>,
 }
 
 /// A blocking handler's way back to its connection: a bounded channel of encoded bytes.
@@ -119,6 +129,8 @@ impl ResponseWriter {
             facts,
             sent: Sent::Nothing,
             sink: None,
+            body_limit_hit: None,
+            held: None,
         }
     }
 
@@ -375,8 +387,13 @@ impl ResponseWriter {
                 .shutting_down
                 .load(std::sync::atomic::Ordering::Relaxed)
         });
+        let body_limit_hit = self
+            .body_limit_hit
+            .as_ref()
+            .is_some_and(|hit| hit.load(Ordering::Acquire));
         self.facts.close
             || shutting_down
+            || body_limit_hit
             || self.headers.get_all(CONNECTION).iter().any(|v| {
                 v.as_bytes()
                     .split(|&b| b == b',')
@@ -385,8 +402,50 @@ impl ResponseWriter {
     }
 }
 
+/// What the wrappers in `helpers.rs` need of a response.
+impl ResponseWriter {
+    /// Closes the connection after this response once `hit` is set (`max_bytes`).
+    pub(crate) fn watch_body_limit(&mut self, hit: Arc<AtomicBool>) {
+        self.body_limit_hit = Some(hit);
+    }
+
+    /// No status chosen and no body byte written yet.
+    pub(crate) fn is_untouched(&self) -> bool {
+        !self.wrote_header && self.sent == Sent::Nothing && self.body.is_empty()
+    }
+
+    /// A writer for the same request that holds the whole response in memory, and fails
+    /// writes once `timed_out` is set (`timeout_handler`).
+    pub(crate) fn held(&self, timed_out: Arc<AtomicBool>) -> ResponseWriter {
+        let mut w = ResponseWriter::new(Parts::default(), self.facts, &self.date);
+        w.held = Some(timed_out);
+        w
+    }
+
+    /// A held response taken apart: the status (if one was chosen), headers and body.
+    pub(crate) fn into_held(self) -> (Option<StatusCode>, HeaderMap, Vec<u8>) {
+        (
+            self.wrote_header.then_some(self.status),
+            self.headers,
+            self.body,
+        )
+    }
+
+    /// A held writer's writes fail once its time is up (Go's `ErrHandlerTimeout`).
+    fn check_held(&self) -> io::Result<()> {
+        match &self.held {
+            Some(timed_out) if timed_out.load(Ordering::Acquire) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "http: Handler timeout",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl Write for ResponseWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.check_held()?;
         self.wrote_header = true;
         if !body_allowed(self.status) {
             return Err(io::Error::new(
@@ -414,6 +473,9 @@ impl Write for ResponseWriter {
     /// Fixes the head (with the declared `Content-Length`, else chunked) and sends what is
     /// buffered.
     fn flush(&mut self) -> io::Result<()> {
+        if self.held.is_some() {
+            return self.check_held(); // held until the handler returns
+        }
         self.wrote_header = true;
         if self.sent == Sent::Nothing {
             self.start_stream();

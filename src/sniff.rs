@@ -151,7 +151,10 @@ const TABLE: &[(Signature, &str)] = &[
     (Prefix(b"\x1F\x8B\x08"), "application/x-gzip"),
     (Prefix(b"PK\x03\x04"), "application/zip"),
     (Prefix(b"Rar!\x1A\x07\x00"), "application/x-rar-compressed"),
-    (Prefix(b"Rar!\x1A\x07\x01\x00"), "application/x-rar-compressed"),
+    (
+        Prefix(b"Rar!\x1A\x07\x01\x00"),
+        "application/x-rar-compressed",
+    ),
     (Prefix(b"\x00asm"), "application/wasm"),
 ];
 

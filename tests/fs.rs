@@ -628,6 +628,12 @@ fn a_one_gib_file_to_a_slow_client_costs_no_memory() {
     let peak = sampler.join().unwrap();
     assert_eq!(received, SIZE, "every byte, and nothing after");
     let growth = peak.saturating_sub(baseline);
+    eprintln!(
+        "1 GiB in {:.1} s; RSS {} MiB at the start, peak growth {} KiB",
+        started.elapsed().as_secs_f64(),
+        baseline >> 20,
+        growth >> 10
+    );
     assert!(
         growth < 32 << 20,
         "RSS grew by {} MiB while serving 1 GiB",

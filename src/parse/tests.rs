@@ -141,7 +141,7 @@ fn simple_get() {
     assert_eq!(r.version, Version::HTTP_11);
     assert_eq!(r.remote_addr, peer());
     assert_eq!(r.headers()["host"], "example.com");
-    assert!(r.trailers.is_empty());
+    assert!(r.trailers().is_empty());
     assert_eq!(head.framing, Framing::Empty);
     assert!(!head.expect_continue);
     assert_eq!(
@@ -675,4 +675,19 @@ fn a_partial_head_is_400() {
         refused(b"GET / HTTP/1.1\r\nHost: x\r\n"),
         Reject::BadRequest("malformed request head")
     );
+}
+
+#[test]
+fn del_and_controls_in_values_are_refused_by_the_parser() {
+    for value in ["a\x7fb", "a\x01b", "a\x1fb"] {
+        for filler in ["", &"x".repeat(40)] {
+            let head = format!("GET / HTTP/1.1\r\nHost: x\r\nX-V: {filler}{value}{filler}\r\n\r\n");
+            assert_eq!(
+                parse(head.as_bytes(), peer()).unwrap_err(),
+                Reject::BadRequest("invalid header value"),
+                "{value:?} with {} bytes around",
+                filler.len()
+            );
+        }
+    }
 }

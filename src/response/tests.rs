@@ -612,3 +612,33 @@ fn output_appends_after_earlier_responses() {
     let (parts, _) = w.finish();
     assert!(parts.out.starts_with(b"EARLIERHTTP/1.1 200 OK\r\n"));
 }
+
+// ---- a declared Content-Length survives a flush ----
+
+#[test]
+fn flush_with_a_declared_length_keeps_it() {
+    for version in [Version::HTTP_11, Version::HTTP_10] {
+        let mut w = writer(facts(version, false, false));
+        set(&mut w, "content-length", "5");
+        w.write_all(b"ab").unwrap();
+        w.flush().unwrap();
+        w.write_all(b"cde").unwrap();
+        let (text, close) = finish(w);
+        assert!(text.contains("Content-Length: 5\r\n"), "{text}");
+        assert!(!text.contains("Transfer-Encoding"), "{text}");
+        assert!(text.ends_with("\r\n\r\nabcde"), "{text}");
+        assert!(!close, "{version:?}: the length delimits the body");
+    }
+}
+
+#[test]
+fn a_declared_length_is_enforced_once_streaming() {
+    let mut w = get11();
+    set(&mut w, "content-length", "4");
+    w.write_all(b"ab").unwrap();
+    w.flush().unwrap();
+    assert!(w.write_all(b"cde").is_err(), "past the declared length");
+    let (text, close) = finish(w);
+    assert!(text.ends_with("\r\n\r\nab"), "{text}");
+    assert!(close, "a short body must end the connection");
+}
