@@ -2,7 +2,7 @@
 //! bytes. Used by `content.rs` before the head is written.
 
 /// How many leading bytes sniffing looks at (Go's `sniffLen`).
-pub(super) const SNIFF_LEN: usize = 512;
+pub(super) const SNIFF_LEN: usize = crate::sniff::SNIFF_LEN;
 
 /// Extensions (lower case, without the dot) and their types, sorted by extension so
 /// [`by_extension`] can binary-search. Text types carry `charset=utf-8`, as Go's do.
@@ -66,9 +66,10 @@ pub(super) fn by_extension(name: &str) -> Option<&'static str> {
     Some(TYPES[i].1)
 }
 
-/// The type of content that starts with `head` (at most [`SNIFF_LEN`] bytes are looked at).
+/// The type of content that starts with `head`, sniffed as a response body's is (Go's
+/// `DetectContentType`, which looks at [`SNIFF_LEN`] bytes at most).
 pub(super) fn sniff(head: &[u8]) -> &'static str {
-    crate::sniff::detect_content_type(&head[..head.len().min(SNIFF_LEN)])
+    crate::sniff::detect_content_type(head)
 }
 
 #[cfg(test)]
