@@ -32,8 +32,8 @@ use poller::{Cx, Interest, Next, Readiness};
 
 use crate::body::Decoder;
 use crate::buf::{InBuf, OutBuf};
-use crate::listener::Socket;
 use crate::error::{interrupted, log_io, would_block, Reject};
+use crate::listener::Socket;
 use crate::parse::{self, Framing, Head};
 use crate::response::{Parts, ResponseWriter};
 use crate::server::{ConnState, Local, Msg, Slot};
@@ -303,7 +303,11 @@ impl Conn {
             }
         };
         self.scanned = 0;
-        match parse::parse_into(&buf[..end], self.peer, std::mem::take(&mut cx.local.request_fields)) {
+        match parse::parse_into(
+            &buf[..end],
+            self.peer,
+            std::mem::take(&mut cx.local.request_fields),
+        ) {
             Err(reject) => self.reject(cx, reject),
             Ok(head) => {
                 self.input.consume(end);

@@ -80,8 +80,8 @@ pub use helpers::{
     strip_prefix, timeout_handler, MaxBytes, MaxBytesError, RedirectHandler, StripPrefix,
     TimeoutHandler,
 };
-pub use listener::{systemd_listener, Listener};
 pub use lifecycle::{is_server_closed, shutdown_on_signals, Handle, Running, ServerClosed};
+pub use listener::{systemd_listener, Listener};
 pub use mux::{PatternError, ServeMux};
 pub use request::{Body, Request};
 pub use response::{error, ResponseWriter};

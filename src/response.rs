@@ -281,7 +281,9 @@ impl ResponseWriter {
                 self.emit_body();
                 let short = matches!(self.sent, Sent::Fixed { left } if left > 0);
                 if short {
-                    log::warn!("handler wrote less than its Content-Length; closing the connection");
+                    log::warn!(
+                        "handler wrote less than its Content-Length; closing the connection"
+                    );
                 }
                 short || self.must_close()
             }

@@ -18,8 +18,8 @@ use crate::accept::Acceptor;
 use crate::buf::Pool;
 use crate::conn::Conn;
 use crate::encode::DateCache;
-use crate::listener::{Listener, Listening};
 use crate::lifecycle::{Control, Running};
+use crate::listener::{Listener, Listening};
 use crate::pool::Workers;
 use crate::Handler;
 
