@@ -132,6 +132,34 @@ impl Request {
         })
     }
 
+    /// The header fields exactly as they arrived: in order, repeats kept, names as the
+    /// client spelled them. [`headers`](Request::headers) groups them by name instead.
+    ///
+    /// ```
+    /// # fn show(r: &nethttp::Request) {
+    /// for (name, value) in r.header_fields() {
+    ///     println!("{}: {}", name.to_ascii_lowercase(), String::from_utf8_lossy(value));
+    /// }
+    /// # }
+    /// ```
+    pub fn header_fields(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        self.fields.iter().map(|f| {
+            // Names are token bytes (checked by the parser), so always ASCII.
+            let name = std::str::from_utf8(f.name(&self.head)).unwrap_or("");
+            (name, &self.head[f.value_range()])
+        })
+    }
+
+    /// The request target exactly as it appeared in the request line (Go's
+    /// `r.RequestURI`): `/a%20b?q=1`, `http://host/x`, `host:443` or `*`.
+    pub fn request_uri(&self) -> &str {
+        let line_end = self.head.iter().position(|&b| b == b'\n').unwrap_or(self.head.len());
+        let line = &self.head[..line_end];
+        let mut parts = line.split(|&b| b == b' ');
+        let target = parts.nth(1).unwrap_or_default();
+        std::str::from_utf8(target).unwrap_or("")
+    }
+
     /// The first value of the field `name` (lower-case), without building the map.
     pub(crate) fn raw_header(&self, name: &str) -> Option<&[u8]> {
         self.fields

@@ -1,0 +1,214 @@
+//! The echo showcase: every feature of the server behind a few routes.
+//!
+//! `cargo run --release --example echo -- [ADDR] [--dir DIR] [--header-timeout SECS] [--idle-timeout SECS]`
+//!
+//! | route | answer |
+//! | --- | --- |
+//! | `GET /` (and `HEAD /`) | `Hello, World!` as text/plain |
+//! | `/echo`, any method | the request body back, with its `Content-Type`, `X-Method`, `X-Target` |
+//! | `GET /headers` | one `name: value` line per request header field, in arrival order |
+//! | `GET /stream?chunks=N&size=S&delay_ms=D` | N chunks of S bytes of `x`, flushed D ms apart |
+//! | `GET /sleep?ms=N` | sleeps N ms on the blocking pool, then `slept N` |
+//! | `GET /panic` | the handler panics: 500, and everyone else is served on |
+//! | `GET /status/{code}` | that status, empty body |
+//! | `GET /bytes/{n}` | n bytes `a..z` repeated, generated as they are sent |
+//! | `POST /upload` | counts a streamed body of any size: `received <n> bytes` |
+//! | `/files/...` | DIR (default `.`) through the file server |
+//!
+//! SIGINT or SIGTERM shut the server down gracefully (up to 10 s) and exit with status 0.
+
+use std::io::{self, Read, Write};
+use std::time::Duration;
+
+use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use http::StatusCode;
+use nethttp::{blocking, file_server, strip_prefix, Request, ResponseWriter, Server, ServeMux};
+
+const TEXT: &str = "text/plain; charset=utf-8";
+
+fn hello(w: &mut ResponseWriter, _r: &mut Request) {
+    w.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(TEXT));
+    let _ = w.write_all(b"Hello, World!");
+}
+
+/// Reads the whole body, then sends it back with its length (blocking: any size).
+fn echo(w: &mut ResponseWriter, r: &mut Request) {
+    let mut body = Vec::new();
+    if let Err(e) = r.body().read_to_end(&mut body) {
+        return nethttp::error(w, &format!("reading the body: {e}"), StatusCode::BAD_REQUEST);
+    }
+    let content_type = r
+        .headers()
+        .get(CONTENT_TYPE)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let method = HeaderValue::from_str(r.method().as_str());
+    let target = HeaderValue::from_str(r.request_uri());
+    let headers = w.headers_mut();
+    headers.insert(CONTENT_TYPE, content_type);
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    if let (Ok(method), Ok(target)) = (method, target) {
+        headers.insert("x-method", method);
+        headers.insert("x-target", target);
+    }
+    let _ = w.write_all(&body);
+}
+
+fn headers(w: &mut ResponseWriter, r: &mut Request) {
+    w.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(TEXT));
+    let mut text = Vec::new();
+    for (name, value) in r.header_fields() {
+        text.extend_from_slice(name.to_ascii_lowercase().as_bytes());
+        text.extend_from_slice(b": ");
+        text.extend_from_slice(value);
+        text.push(b'\n');
+    }
+    let _ = w.write_all(&text);
+}
+
+/// The value of `name` in the query, as a number.
+fn query(r: &Request, name: &str) -> Option<u64> {
+    r.uri().query()?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then(|| value.parse().ok())?
+    })
+}
+
+fn stream(w: &mut ResponseWriter, r: &mut Request) {
+    let chunks = query(r, "chunks").unwrap_or(1);
+    let size = query(r, "size").unwrap_or(1) as usize;
+    let delay = Duration::from_millis(query(r, "delay_ms").unwrap_or(0));
+    w.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(TEXT));
+    let piece = vec![b'x'; size];
+    for i in 0..chunks {
+        if i > 0 {
+            std::thread::sleep(delay);
+        }
+        if w.write_all(&piece).and_then(|_| w.flush()).is_err() {
+            return; // the client left
+        }
+    }
+}
+
+fn sleep(w: &mut ResponseWriter, r: &mut Request) {
+    let ms = query(r, "ms").unwrap_or(0);
+    std::thread::sleep(Duration::from_millis(ms));
+    let _ = write!(w, "slept {ms}");
+}
+
+fn panic(_w: &mut ResponseWriter, _r: &mut Request) {
+    panic!("the /panic route panics on purpose");
+}
+
+fn status(w: &mut ResponseWriter, r: &mut Request) {
+    let code = r.path_value("code").and_then(|c| c.parse::<u16>().ok());
+    match code.and_then(|c| StatusCode::from_u16(c).ok()) {
+        Some(code) if !code.is_informational() => w.write_header(code),
+        _ => nethttp::error(w, "status must be a number from 200 to 999", StatusCode::BAD_REQUEST),
+    }
+}
+
+/// `n` bytes of `a..z`, written 64 KiB at a time with the length declared up front.
+fn bytes(w: &mut ResponseWriter, r: &mut Request) {
+    let Some(n) = r.path_value("n").and_then(|n| n.parse::<u64>().ok()) else {
+        return nethttp::error(w, "n must be a number", StatusCode::BAD_REQUEST);
+    };
+    let headers = w.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
+    let mut piece = [0u8; 64 * 1024];
+    let mut sent = 0u64;
+    while sent < n {
+        let len = (n - sent).min(piece.len() as u64) as usize;
+        for (i, byte) in piece[..len].iter_mut().enumerate() {
+            *byte = b'a' + ((sent + i as u64) % 26) as u8;
+        }
+        if w.write_all(&piece[..len]).is_err() {
+            return;
+        }
+        sent += len as u64;
+    }
+}
+
+fn upload(w: &mut ResponseWriter, r: &mut Request) {
+    match io::copy(r.body(), &mut io::sink()) {
+        Ok(n) => {
+            w.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(TEXT));
+            let _ = write!(w, "received {n} bytes");
+        }
+        Err(e) => nethttp::error(w, &format!("reading the body: {e}"), StatusCode::BAD_REQUEST),
+    }
+}
+
+/// The command line: `[ADDR] [--dir DIR] [--header-timeout SECS] [--idle-timeout SECS]`.
+struct Options {
+    addr: String,
+    dir: String,
+    header_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+}
+
+fn options() -> Result<Options, String> {
+    let mut options = Options {
+        addr: "127.0.0.1:8080".to_string(),
+        dir: ".".to_string(),
+        header_timeout: None,
+        idle_timeout: None,
+    };
+    let mut args = std::env::args().skip(1);
+    let secs = |value: Option<String>, flag: &str| {
+        let value = value.ok_or(format!("{flag} needs a value"))?;
+        let secs: f64 = value.parse().map_err(|_| format!("{flag}: not a number: {value}"))?;
+        Duration::try_from_secs_f64(secs).map_err(|_| format!("{flag}: out of range: {value}"))
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--dir" => options.dir = args.next().ok_or("--dir needs a value")?,
+            "--header-timeout" => options.header_timeout = Some(secs(args.next(), &arg)?),
+            "--idle-timeout" => options.idle_timeout = Some(secs(args.next(), &arg)?),
+            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            addr => options.addr = addr.to_string(),
+        }
+    }
+    Ok(options)
+}
+
+fn main() -> io::Result<()> {
+    let options = options().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let mut server = Server::new(routes(&options.dir));
+    if let Some(t) = options.header_timeout {
+        server = server.read_header_timeout(t);
+    }
+    if let Some(t) = options.idle_timeout {
+        server = server.idle_timeout(t);
+    }
+    let listener = nethttp::listen(&options.addr)?;
+    let mut stdout = io::stdout();
+    writeln!(stdout, "listening on http://{}", listener.local_addr()?)?;
+    stdout.flush()?;
+    nethttp::shutdown_on_signals(server.handle(), Duration::from_secs(10))?;
+    match server.serve(listener) {
+        Err(e) if nethttp::is_server_closed(&e) => Ok(()),
+        other => other,
+    }
+}
+
+/// The showcase's routes, with `dir` under `/files/`.
+fn routes(dir: &str) -> ServeMux {
+    let mut mux = ServeMux::new();
+    mux.handle("GET /{$}", hello);
+    mux.handle("/echo", blocking(echo));
+    mux.handle("GET /headers", headers);
+    mux.handle("GET /stream", blocking(stream));
+    mux.handle("GET /sleep", blocking(sleep));
+    mux.handle("GET /panic", panic);
+    mux.handle("GET /status/{code}", status);
+    mux.handle("GET /bytes/{n}", blocking(bytes));
+    mux.handle("POST /upload", blocking(upload));
+    mux.handle("/files/", strip_prefix("/files", file_server(dir)));
+    mux
+}
