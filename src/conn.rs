@@ -320,7 +320,7 @@ impl Conn {
     fn begin_body(&mut self, cx: &mut Cx<'_, Slot>, mut head: Head) -> bool {
         let config = &cx.local.config;
         head.facts.close |= config.shutting_down.load(Ordering::Relaxed);
-        if config.handler.is_blocking(&head.request) {
+        if config.may_block && config.handler.is_blocking(&head.request) {
             return self.dispatch(cx, head);
         }
         match head.framing {

@@ -101,6 +101,10 @@ impl Handler for FileServer {
     }
 
     /// Always: file I/O blocks.
+    fn may_block(&self) -> bool {
+        true
+    }
+
     fn is_blocking(&self, _r: &Request) -> bool {
         true
     }

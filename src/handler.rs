@@ -38,6 +38,14 @@ pub trait Handler: Send + Sync + 'static {
     fn is_blocking(&self, _r: &Request) -> bool {
         false
     }
+
+    /// False if [`is_blocking`](Handler::is_blocking) is false for every request. Asked
+    /// once, when the server starts: a server whose handler never blocks skips the question
+    /// (and a router's second lookup) on every request. The default, true, always asks;
+    /// closures answer false, and wrappers pass the question on.
+    fn may_block(&self) -> bool {
+        true
+    }
 }
 
 /// Marks `handler` as one that may block (Go's ordinary handler): it runs on a pool thread,
@@ -73,6 +81,10 @@ impl<H: Handler> Handler for Blocking<H> {
         self.0.serve_http(w, r)
     }
 
+    fn may_block(&self) -> bool {
+        true
+    }
+
     fn is_blocking(&self, _r: &Request) -> bool {
         true
     }
@@ -98,6 +110,10 @@ where
     fn serve_http(&self, w: &mut ResponseWriter, r: &mut Request) {
         self(w, r)
     }
+
+    fn may_block(&self) -> bool {
+        false // a plain closure runs on the loop
+    }
 }
 
 impl Handler for Box<dyn Handler> {
@@ -107,6 +123,10 @@ impl Handler for Box<dyn Handler> {
 
     fn is_blocking(&self, r: &Request) -> bool {
         (**self).is_blocking(r)
+    }
+
+    fn may_block(&self) -> bool {
+        (**self).may_block()
     }
 }
 

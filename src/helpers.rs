@@ -114,6 +114,10 @@ impl Handler for RedirectHandler {
     fn serve_http(&self, w: &mut ResponseWriter, r: &mut Request) {
         redirect(w, r, &self.url, self.code);
     }
+
+    fn may_block(&self) -> bool {
+        false
+    }
 }
 
 /// Serves requests whose path starts with `prefix` by removing it and calling `handler`
@@ -165,6 +169,10 @@ impl<H: Handler> Handler for StripPrefix<H> {
         let original = std::mem::replace(&mut r.uri, stripped);
         self.handler.serve_http(w, r);
         r.uri = original;
+    }
+
+    fn may_block(&self) -> bool {
+        self.handler.may_block()
     }
 
     fn is_blocking(&self, r: &Request) -> bool {
@@ -338,6 +346,10 @@ impl<H: Handler> Handler for MaxBytes<H> {
     fn is_blocking(&self, r: &Request) -> bool {
         self.handler.is_blocking(r)
     }
+
+    fn may_block(&self) -> bool {
+        self.handler.may_block()
+    }
 }
 
 /// Runs `handler` with a time limit (Go's `http.TimeoutHandler`): if it has not returned
@@ -461,6 +473,10 @@ impl<H: Handler> Handler for TimeoutHandler<H> {
     }
 
     /// Always: the wrapper waits for the handler's thread.
+    fn may_block(&self) -> bool {
+        true
+    }
+
     fn is_blocking(&self, _r: &Request) -> bool {
         true
     }

@@ -89,6 +89,8 @@ pub struct ServeMux {
     /// `n` segments (bit 63: 63 or more). Only such a pattern can answer the redirect from
     /// `/dir` to `/dir/`, so most paths skip that second search (and its allocation).
     subtree_lengths: u64,
+    /// Some route's handler may block; without one, `is_blocking` needs no lookup.
+    any_blocking: bool,
 }
 
 /// One registered pattern with its handler.
@@ -160,6 +162,7 @@ impl ServeMux {
         if pattern.ends_in_slash() {
             self.subtree_lengths |= length_bit(pattern.segments.len());
         }
+        self.any_blocking |= handler.may_block();
         self.routes.push(Registered {
             pattern,
             handler: Box::new(handler),
@@ -289,8 +292,15 @@ impl Handler for ServeMux {
         }
     }
 
+    fn may_block(&self) -> bool {
+        self.any_blocking
+    }
+
     /// The route's handler decides; the mux's own answers never block.
     fn is_blocking(&self, r: &Request) -> bool {
+        if !self.may_block() {
+            return false;
+        }
         match self.lookup(r) {
             Lookup::Found { route, .. } => self.routes[route].handler.is_blocking(r),
             _ => false,

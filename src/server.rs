@@ -83,6 +83,8 @@ pub struct Server {
 /// What every loop of a server shares.
 pub(crate) struct Config {
     pub(crate) handler: Box<dyn Handler>,
+    /// `handler.may_block()`, asked once: if false, no request asks `is_blocking`.
+    pub(crate) may_block: bool,
     pub(crate) max_header_bytes: usize,
     pub(crate) max_body_bytes: usize,
     pub(crate) read_header_timeout: Option<Duration>,
@@ -114,6 +116,7 @@ impl Server {
             addr: String::new(),
             threads: thread::available_parallelism().map_or(1, |n| n.get()),
             config: Config {
+                may_block: handler.may_block(),
                 handler: Box::new(handler),
                 max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
