@@ -187,11 +187,14 @@ fn main() -> io::Result<()> {
         server = server.idle_timeout(t);
     }
     let listener = nethttp::listen(&options.addr)?;
+    // Started and watching for signals before the line is printed: a signal sent as soon as
+    // it is read must find both (a shutdown before the start does nothing).
+    let running = server.start(listener)?;
+    nethttp::shutdown_on_signals(running.handle(), Duration::from_secs(10))?;
     let mut stdout = io::stdout();
-    writeln!(stdout, "listening on http://{}", listener.local_addr()?)?;
+    writeln!(stdout, "listening on http://{}", running.local_addr())?;
     stdout.flush()?;
-    nethttp::shutdown_on_signals(server.handle(), Duration::from_secs(10))?;
-    match server.serve(listener) {
+    match running.wait() {
         Err(e) if nethttp::is_server_closed(&e) => Ok(()),
         other => other,
     }

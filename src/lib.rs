@@ -93,6 +93,9 @@ pub use sniff::detect_content_type;
 
 pub use http;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 /// Entry points for the criterion benches in `benches/`: thin wrappers over the real
 /// parsing and encoding code. Not part of the API.
 #[doc(hidden)]

@@ -15,24 +15,55 @@ use std::time::{Duration, Instant};
 use util::{connect, read_response, Response};
 
 /// The example binary: `target/<profile>/examples/echo`, next to this test's `deps/`
-/// directory; built once if `cargo test` did not build it (e.g. `--test echo`).
+/// directory. Built (once per test process) if missing or older than the sources, as after
+/// `cargo test --test echo`, which does not build examples.
 fn binary() -> PathBuf {
-    static BUILT: Mutex<bool> = Mutex::new(false);
+    static CHECKED: Mutex<bool> = Mutex::new(false);
     let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
     let path = dir.join("examples").join("echo");
-    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    if !path.exists() && !*built {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", "echo"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cargo build --example echo: {status}");
-        *built = true;
+    let mut checked = CHECKED.lock().unwrap_or_else(|e| e.into_inner());
+    if !*checked {
+        let built = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let sources = ["examples/echo.rs", "Cargo.toml", "src", "poller/src"];
+        let stale = match built {
+            None => true,
+            Some(built) => sources
+                .iter()
+                .any(|source| newer_than(&root.join(source), built)),
+        };
+        if stale {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "--example", "echo"])
+                .current_dir(&root)
+                .status()
+                .expect("run cargo build");
+            assert!(status.success(), "cargo build --example echo: {status}");
+        }
+        *checked = true;
     }
     assert!(path.exists(), "no example binary at {}", path.display());
     path
+}
+
+/// `path`, or a file under it, was modified after `time`.
+fn newer_than(path: &std::path::Path, time: std::time::SystemTime) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    if meta.is_dir() {
+        std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|entry| newer_than(&entry.path(), time))
+    } else {
+        meta.modified().is_ok_and(|m| m > time)
+    }
 }
 
 /// A running echo child, killed when dropped (also when a test fails).
@@ -41,7 +72,8 @@ struct Echo {
     /// The `listening on http://...` line, without its newline.
     line: String,
     addr: SocketAddr,
-    _stdout: BufReader<ChildStdout>,
+    /// The rest of the child's stdout, kept open.
+    _stdout: Option<BufReader<ChildStdout>>,
 }
 
 impl Echo {
@@ -59,6 +91,7 @@ impl Echo {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
+            .env("RUST_BACKTRACE", "0")
             .spawn()
             .expect("spawn the echo example");
         let stdout = child.stdout.take().unwrap();
@@ -73,16 +106,14 @@ impl Echo {
             child: Some(child),
             line: String::new(),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            _stdout: BufReader::new(ChildStdout::from(std::os::fd::OwnedFd::from(
-                std::fs::File::open("/dev/null").unwrap(),
-            ))),
+            _stdout: None,
         };
-        // `echo` is built first so that a timeout below still kills the child.
+        // `echo` is built first so that a failure below still kills the child.
         let (line, reader) = rx
             .recv_timeout(Duration::from_secs(10))
             .expect("no `listening on` line within 10 s");
         let line = line.expect("read the child's stdout");
-        echo._stdout = reader;
+        echo._stdout = Some(reader);
         let line = line.trim_end_matches('\n').to_string();
         let port: u16 = line
             .strip_prefix("listening on http://")
@@ -125,6 +156,19 @@ impl Echo {
     }
 }
 
+impl Echo {
+    /// A memory figure of the child from `/proc/PID/status` (`VmRSS`, `VmHWM`), in bytes.
+    fn memory(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let line = status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .unwrap_or_else(|| panic!("no {field} in /proc/PID/status"));
+        let kib: u64 = line.trim().trim_end_matches("kB").trim().parse().unwrap();
+        kib * 1024
+    }
+}
+
 impl Drop for Echo {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -158,10 +202,7 @@ fn read(reader: &mut impl BufRead, head_request: bool) -> Response {
     let date = response
         .header("date")
         .unwrap_or_else(|| panic!("no Date in {response:?}"));
-    assert!(
-        httpdate::parse_http_date(date).is_ok(),
-        "bad Date {date:?}"
-    );
+    assert!(httpdate::parse_http_date(date).is_ok(), "bad Date {date:?}");
     response
 }
 
@@ -188,9 +229,7 @@ fn read_until_closed(stream: &mut TcpStream) -> (Vec<u8>, Instant) {
         match stream.read(&mut buf) {
             Ok(0) => return (bytes, Instant::now()),
             Ok(n) => bytes.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
-                return (bytes, Instant::now())
-            }
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return (bytes, Instant::now()),
             Err(e) => panic!("the server did not close the connection: {e}"),
         }
     }
@@ -207,12 +246,18 @@ fn get_and_head_root_say_hello() {
         .unwrap();
     let got = read(&mut reader, false);
     assert_eq!(got.status, 200);
-    assert_eq!(got.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(
+        got.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
     assert_eq!(got.header("content-length"), Some("13"));
     assert_eq!(got.text(), "Hello, World!");
     let head = read(&mut reader, true);
     assert_eq!(head.status, 200);
-    assert_eq!(head.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(
+        head.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
     assert_eq!(head.header("content-length"), Some("13"));
     // Nothing follows the HEAD response: the next bytes are the next response.
     writer
@@ -253,10 +298,7 @@ fn echo_returns_the_body_type_method_and_raw_target() {
     assert_eq!(r.header("x-target"), Some("/echo"));
 
     // Any method, no body at all.
-    let r = request(
-        echo.addr,
-        b"DELETE /echo?x=%2F HTTP/1.1\r\nHost: x\r\n\r\n",
-    );
+    let r = request(echo.addr, b"DELETE /echo?x=%2F HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(r.status, 200);
     assert!(r.body.is_empty());
     assert_eq!(r.header("x-method"), Some("DELETE"));
@@ -393,6 +435,40 @@ fn bytes_generates_the_alphabet() {
 }
 
 #[test]
+fn bytes_are_generated_as_they_are_sent() {
+    // 1 GiB announced; the first 8 MiB read while the server holds no such buffer.
+    const N: u64 = 1 << 30;
+    let echo = Echo::start(&[]);
+    let mut stream = connect(echo.addr);
+    write!(stream, "GET /bytes/{N} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    let mut length = None;
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = Some(v.trim().to_string());
+        }
+    }
+    assert_eq!(length, Some(N.to_string()));
+    let mut data = vec![0; 8 << 20];
+    reader.read_exact(&mut data).unwrap();
+    assert!(data
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| b == b'a' + (i % 26) as u8));
+    let peak = echo.memory("VmHWM");
+    assert!(
+        peak < 48 << 20,
+        "peak RSS {peak} bytes while sending {N} bytes"
+    );
+}
+
+#[test]
 fn upload_counts_a_streamed_body() {
     const TOTAL: u64 = 100 * 1024 * 1024;
     let echo = Echo::start(&[]);
@@ -416,6 +492,12 @@ fn upload_counts_a_streamed_body() {
     sender.join().unwrap().expect("send the body");
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), format!("received {TOTAL} bytes"));
+    // Streamed: the server never held the body.
+    let peak = echo.memory("VmHWM");
+    assert!(
+        peak < 48 << 20,
+        "peak RSS {peak} bytes for a {TOTAL}-byte upload"
+    );
 
     // Chunked as well, on the same connection.
     let mut writer = reader.get_ref().try_clone().unwrap();
@@ -454,7 +536,8 @@ fn unknown_paths_404_and_wrong_methods_405_with_allow() {
     for (method, target) in [("POST", "/headers"), ("DELETE", "/"), ("GET", "/upload")] {
         let r = request(
             echo.addr,
-            format!("{method} {target} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+            format!("{method} {target} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+                .as_bytes(),
         );
         assert_eq!(r.status, 405, "{method} {target}");
         let allow = r
@@ -521,7 +604,8 @@ fn sigterm_finishes_the_in_flight_request_and_exits_0() {
     let mut echo = Echo::start(&[]);
     // An idle keep-alive connection, to be closed by the shutdown.
     let mut idle = connect(echo.addr);
-    idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     let mut idle_reader = BufReader::new(idle.try_clone().unwrap());
     assert_eq!(read(&mut idle_reader, false).status, 200);
 
@@ -558,6 +642,28 @@ fn sigterm_finishes_the_in_flight_request_and_exits_0() {
 }
 
 #[test]
+fn sigterm_gives_in_flight_requests_10_s_then_exits_0() {
+    let mut echo = Echo::start(&[]);
+    let mut busy = connect(echo.addr);
+    busy.set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    busy.write_all(b"GET /sleep?ms=30000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(100));
+    let signalled = Instant::now();
+    echo.signal("TERM");
+    let status = echo.wait_exit(Duration::from_secs(13));
+    let took = signalled.elapsed();
+    assert_eq!(status.code(), Some(0), "{status}");
+    assert!(
+        took >= Duration::from_millis(9500) && took < Duration::from_secs(12),
+        "exited {took:?} after the signal"
+    );
+    let (bytes, _) = read_until_closed(&mut busy);
+    assert!(bytes.is_empty(), "{:?}", String::from_utf8_lossy(&bytes));
+}
+
+#[test]
 fn sigint_exits_0() {
     let mut echo = Echo::start(&[]);
     assert_eq!(get(echo.addr, "/").status, 200);
@@ -581,4 +687,14 @@ fn colon_port_listens_on_all_interfaces() {
     );
     assert_eq!(echo.addr.port(), port);
     assert_eq!(get(echo.addr, "/").text(), "Hello, World!");
+}
+
+#[test]
+fn sigterm_right_after_the_listening_line_exits_0() {
+    for _ in 0..40 {
+        let mut echo = Echo::start(&[]);
+        echo.signal("TERM");
+        let status = echo.wait_exit(Duration::from_secs(5));
+        assert_eq!(status.code(), Some(0), "{status}");
+    }
 }

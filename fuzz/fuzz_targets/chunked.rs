@@ -1,0 +1,142 @@
+//! The chunked request-body decoder, and the response chunk encoder feeding it.
+//!
+//! Flags bit 2 clear: the payload is a chunked body (or garbage). Checks: the input's
+//! pieces, fed as a connection feeds them (unconsumed bytes kept for the next call), give
+//! the same body, end, error and trailers as the whole; the decoder never consumes more
+//! than it was given nor yields more body than it consumed; when it reports the end, a
+//! plain independent reading of the consumed bytes finds the same body and the same end
+//! (where the body ends is what request smuggling disputes).
+//!
+//! Flags bit 2 set: the payload is a response body, written and flushed in the input's
+//! pieces through the server's response encoder; decoding its chunked body gives the
+//! payload back, exactly.
+#![no_main]
+
+use std::io::Write;
+
+use libfuzzer_sys::fuzz_target;
+use nethttp::bench::Responder;
+use nethttp::fuzzing::ChunkedDecoder;
+use nethttp_fuzz::Input;
+
+fuzz_target!(|data: &[u8]| {
+    let input = Input::new(data);
+    if input.flags & 4 == 0 {
+        decode(&input);
+    } else {
+        encode_decode(&input);
+    }
+});
+
+/// What decoding a whole input came to.
+#[derive(Debug, PartialEq, Eq)]
+struct Outcome {
+    body: Vec<u8>,
+    consumed: usize,
+    done: bool,
+    error: Option<u16>,
+    trailers: Option<Result<Vec<(String, Vec<u8>)>, u16>>,
+}
+
+/// Feeds `pieces` the way a connection does: what the decoder leaves unconsumed is
+/// offered again with the next piece.
+fn feed(pieces: &[&[u8]]) -> Outcome {
+    let mut decoder = ChunkedDecoder::default();
+    let (mut body, mut pending) = (Vec::new(), Vec::new());
+    let (mut consumed, mut done, mut error) = (0, false, None);
+    for piece in pieces {
+        pending.extend_from_slice(piece);
+        match decoder.decode(&pending, &mut body) {
+            Ok(progress) => {
+                assert!(progress.consumed <= pending.len());
+                pending.drain(..progress.consumed);
+                consumed += progress.consumed;
+                if progress.done {
+                    done = true;
+                    break;
+                }
+            }
+            Err(status) => {
+                assert!([400, 431].contains(&status), "status {status}");
+                error = Some(status);
+                break;
+            }
+        }
+    }
+    let trailers = done.then(|| decoder.trailers());
+    Outcome {
+        body,
+        consumed,
+        done,
+        error,
+        trailers,
+    }
+}
+
+fn decode(input: &Input) {
+    let whole = feed(&[input.payload]);
+    let split = feed(&input.pieces());
+    assert_eq!(whole, split, "split changed the outcome");
+    assert!(whole.consumed <= input.payload.len());
+    assert!(whole.body.len() <= whole.consumed);
+    if whole.done {
+        let (body, end) = plain_reading(&input.payload[..whole.consumed]);
+        assert_eq!(body, whole.body, "body differs from a plain reading");
+        assert_eq!(end, whole.consumed, "end differs from a plain reading");
+    }
+}
+
+/// A plain reading of a complete, valid chunked body: size lines (hex digits, then
+/// anything up to CRLF), data, CRLF; after the zero chunk, trailer lines up to an empty
+/// one. Returns the body and where it ends.
+fn plain_reading(bytes: &[u8]) -> (Vec<u8>, usize) {
+    let mut pos = 0;
+    let mut body = Vec::new();
+    let line = |pos: &mut usize| -> &[u8] {
+        let len = bytes[*pos..]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a CRLF-terminated line");
+        let line = &bytes[*pos..*pos + len];
+        *pos += len + 2;
+        line
+    };
+    loop {
+        let size_line = line(&mut pos);
+        let digits = size_line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+        let hex = std::str::from_utf8(&size_line[..digits]).unwrap();
+        let size = usize::from_str_radix(hex, 16).expect("a chunk size");
+        if size == 0 {
+            while !line(&mut pos).is_empty() {}
+            return (body, pos);
+        }
+        body.extend_from_slice(&bytes[pos..pos + size]);
+        pos += size;
+        assert_eq!(&bytes[pos..pos + 2], b"\r\n");
+        pos += 2;
+    }
+}
+
+fn encode_decode(input: &Input) {
+    let mut out = Vec::new();
+    Responder::default().respond(&mut out, |w| {
+        for piece in input.pieces() {
+            w.write_all(piece).unwrap();
+            w.flush().unwrap();
+        }
+    });
+    let start = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head")
+        + 4;
+    let head = String::from_utf8_lossy(&out[..start]);
+    assert!(head.contains("Transfer-Encoding: chunked\r\n"), "{head}");
+    let wire = &out[start..];
+    let outcome = feed(&[wire]);
+    assert_eq!(outcome.error, None);
+    assert!(outcome.done);
+    assert_eq!(outcome.consumed, wire.len());
+    assert_eq!(outcome.body, input.payload);
+    assert_eq!(outcome.trailers, Some(Ok(Vec::new())));
+}
