@@ -34,7 +34,8 @@ use crate::body::Decoder;
 use crate::buf::{InBuf, OutBuf};
 use crate::error::{interrupted, log_io, would_block, Reject};
 use crate::listener::Socket;
-use crate::parse::{self, Framing, Head};
+use crate::parse::{self, Facts, Framing, Head};
+use crate::request::Request;
 use crate::response::{Parts, ResponseWriter};
 use crate::server::{ConnState, Local, Msg, Slot};
 use crate::{encode, handler};
@@ -307,6 +308,7 @@ impl Conn {
             &buf[..end],
             self.peer,
             std::mem::take(&mut cx.local.request_fields),
+            &mut cx.local.heads,
         ) {
             Err(reject) => self.reject(cx, reject),
             Ok(head) => {
@@ -324,7 +326,7 @@ impl Conn {
             return self.dispatch(cx, head);
         }
         match head.framing {
-            Framing::Empty => self.respond(cx, head),
+            Framing::Empty => self.respond(cx, &mut head.request, head.facts),
             Framing::Length(n) if n > cx.local.config.max_body_bytes as u64 => {
                 self.reject(cx, Reject::BodyTooLarge)
             }
@@ -370,14 +372,14 @@ impl Conn {
             Ok(trailers) => head.request.trailers = Some(Box::new(trailers)),
             Err(reject) => return self.reject(cx, reject),
         }
-        self.respond(cx, head)
+        self.respond(cx, &mut head.request, head.facts)
     }
 
     /// Runs the handler (or the server's own `OPTIONS *` answer) and queues the response.
-    fn respond(&mut self, cx: &mut Cx<'_, Slot>, head: Head) -> bool {
-        let Head {
-            mut request, facts, ..
-        } = head;
+    /// The request is borrowed, not moved: it is a few hundred bytes, and this runs for
+    /// every request.
+    fn respond(&mut self, cx: &mut Cx<'_, Slot>, request: &mut Request, facts: Facts) -> bool {
+        let turn_began = cx.now();
         let local = &mut *cx.local;
         local.date.refresh();
         let parts = Parts {
@@ -386,17 +388,20 @@ impl Conn {
             out: self.output.take(&mut local.pool),
         };
         let mut w = ResponseWriter::new(parts, facts, local.date.get());
-        let started = Instant::now();
+        // One clock read per request: the handler started when the previous one ended, or
+        // when this turn began, whichever is later.
+        let started = local.clock.max(turn_began);
         let outcome = if request.method == Method::OPTIONS && request.uri == "*" {
             let zero = HeaderValue::from_static("0");
             w.headers_mut().insert(http::header::CONTENT_LENGTH, zero);
             Ok(())
         } else {
-            handler::call(&*local.config.handler, &mut w, &mut request)
+            handler::call(&*local.config.handler, &mut w, request)
         };
-        let elapsed = started.elapsed();
+        local.clock = Instant::now();
+        let elapsed = local.clock - started;
         if elapsed > SLOW_INLINE_HANDLER {
-            let route = request.path();
+            let route = request.pattern().unwrap_or(request.path());
             log::warn!(
                 "handler for {route} ran {elapsed:?} on the event loop, stalling its other \
                  connections; wrap it in nethttp::blocking(..)"

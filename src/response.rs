@@ -328,10 +328,7 @@ impl ResponseWriter {
 
     /// The length for `Content-Length` when the whole body is known.
     fn known_length(&self) -> Option<u64> {
-        let declared = self
-            .headers
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let declared = self.declared().length;
         let actual = self.body.len() as u64;
         if self.facts.head {
             return declared.or((actual > 0).then_some(actual));
@@ -396,11 +393,24 @@ impl ResponseWriter {
         self.facts.close
             || shutting_down
             || body_limit_hit
-            || self.headers.get_all(CONNECTION).iter().any(|v| {
-                v.as_bytes()
+            || self.declared().close
+    }
+
+    /// What the handler's own fields say about framing, in one pass over them (a few
+    /// fields, so cheaper than hashing a name per question).
+    fn declared(&self) -> Declared {
+        let mut declared = Declared::default();
+        for (name, value) in &self.headers {
+            if name == CONTENT_LENGTH {
+                declared.length = value.to_str().ok().and_then(|v| v.parse().ok());
+            } else if name == CONNECTION {
+                declared.close |= value
+                    .as_bytes()
                     .split(|&b| b == b',')
-                    .any(|t| crate::parse::trim(t).eq_ignore_ascii_case(b"close"))
-            })
+                    .any(|t| crate::parse::trim(t).eq_ignore_ascii_case(b"close"));
+            }
+        }
+        declared
     }
 }
 
@@ -485,6 +495,15 @@ impl Write for ResponseWriter {
         self.emit_body();
         self.send_out()
     }
+}
+
+/// The framing fields a handler set.
+#[derive(Debug, Default, Clone, Copy)]
+struct Declared {
+    /// Its `Content-Length`, if valid.
+    length: Option<u64>,
+    /// Its `Connection` has the `close` token.
+    close: bool,
 }
 
 /// Statuses that carry no body (RFC 9110 §15): 1xx, 204 and 304.

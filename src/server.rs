@@ -41,6 +41,9 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default for [`Server::blocking_threads`]: threads for blocking handlers.
 pub const DEFAULT_BLOCKING_THREADS: usize = 64;
 
+/// Starting size of a loop's arena for request heads: room for a pipelined batch.
+const HEAD_ARENA: usize = 16 * 1024;
+
 /// A connection's state, reported to the [`Server::conn_state`] hook (Go's `ConnState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnState {
@@ -324,6 +327,10 @@ pub(crate) struct Local {
     /// Request field offsets, handed to each parsed request and taken back after its
     /// inline handler returns (capacity kept).
     pub(crate) request_fields: Vec<crate::request::RawField>,
+    /// When the last inline handler on this loop returned (for the slow-handler warning).
+    pub(crate) clock: std::time::Instant,
+    /// Where request heads are copied (see `parse::parse_into`).
+    pub(crate) heads: bytes::BytesMut,
     /// This loop's own inbox, for blocking handlers to reach their connection.
     /// Set right after the loop is created.
     pub(crate) remote: Option<Remote<Slot>>,
@@ -338,6 +345,8 @@ impl Local {
             headers: HeaderMap::new(),
             body: Vec::new(),
             request_fields: Vec::new(),
+            heads: bytes::BytesMut::with_capacity(HEAD_ARENA),
+            clock: std::time::Instant::now(),
             remote: None,
         }
     }
