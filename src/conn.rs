@@ -381,7 +381,7 @@ impl Conn {
     fn respond(&mut self, cx: &mut Cx<'_, Slot>, request: &mut Request, facts: Facts) -> bool {
         let turn_began = cx.now();
         let local = &mut *cx.local;
-        local.date.refresh();
+        local.date.refresh_at(turn_began);
         let parts = Parts {
             headers: std::mem::take(&mut local.headers),
             body: std::mem::take(&mut local.body),

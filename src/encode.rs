@@ -3,7 +3,7 @@
 //! Previous step: `response.rs` decides the framing and headers. Next: `conn.rs` writes the
 //! bytes. Everything here appends to a `Vec<u8>` and never fails.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderName, HeaderValue, StatusCode, Version};
 
@@ -15,6 +15,8 @@ pub(crate) struct DateCache {
     second: u64,
     /// An IMF-fixdate, always 29 bytes: `Sun, 06 Nov 1994 08:49:37 GMT`.
     value: [u8; 29],
+    /// When the second that `value` shows is over, by the monotonic clock.
+    expires: Instant,
 }
 
 impl DateCache {
@@ -22,16 +24,30 @@ impl DateCache {
         let mut cache = DateCache {
             second: u64::MAX,
             value: [b' '; 29],
+            expires: Instant::now(),
         };
         cache.refresh();
         cache
+    }
+
+    /// Refreshes the date only if `now` (the loop turn's time, already read) is past the
+    /// end of the second it shows: most responses read no clock at all for their `Date`.
+    pub(crate) fn refresh_at(&mut self, now: Instant) {
+        if now >= self.expires {
+            self.refresh();
+        }
     }
 
     /// Re-formats the date if the clock has moved to another second; cheap otherwise
     /// (the clock is read through the vDSO, without a system call).
     pub(crate) fn refresh(&mut self) {
         let now = SystemTime::now();
-        let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let second = since_epoch.as_secs();
+        let left = Duration::from_secs(1).saturating_sub(Duration::from_nanos(
+            u64::from(since_epoch.subsec_nanos()),
+        ));
+        self.expires = Instant::now() + left;
         if second != self.second {
             self.second = second;
             let text = httpdate::fmt_http_date(now);
@@ -49,6 +65,10 @@ impl DateCache {
 
 /// Appends `HTTP/1.x CODE Reason\r\n`. 1.0 requests get a 1.0 status line, as Go does.
 pub(crate) fn status_line(out: &mut Vec<u8>, version: Version, status: StatusCode) {
+    if status == StatusCode::OK && version == Version::HTTP_11 {
+        out.extend_from_slice(b"HTTP/1.1 200 OK\r\n"); // most responses: one copy
+        return;
+    }
     out.extend_from_slice(if version == Version::HTTP_10 {
         b"HTTP/1.0 "
     } else {
@@ -114,8 +134,11 @@ pub(crate) fn raw_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Appends `n` in decimal.
-pub(crate) fn decimal(out: &mut Vec<u8>, mut n: u64) {
+/// Appends `Content-Length: n\r\n`, assembled on the stack and copied once.
+pub(crate) fn content_length(out: &mut Vec<u8>, mut n: u64) {
+    const PREFIX: &[u8] = b"Content-Length: ";
+    let mut line = [0u8; PREFIX.len() + 20 + 2];
+    line[..PREFIX.len()].copy_from_slice(PREFIX);
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
@@ -126,14 +149,19 @@ pub(crate) fn decimal(out: &mut Vec<u8>, mut n: u64) {
             break;
         }
     }
-    out.extend_from_slice(&digits[i..]);
+    let end = PREFIX.len() + digits.len() - i;
+    line[PREFIX.len()..end].copy_from_slice(&digits[i..]);
+    line[end..end + 2].copy_from_slice(b"\r\n");
+    out.extend_from_slice(&line[..end + 2]);
 }
 
-/// Appends `Content-Length: n\r\n`.
-pub(crate) fn content_length(out: &mut Vec<u8>, n: u64) {
-    out.extend_from_slice(b"Content-Length: ");
-    decimal(out, n);
-    out.extend_from_slice(b"\r\n");
+/// Appends `Date: <date>\r\n` in one copy.
+pub(crate) fn date(out: &mut Vec<u8>, date: &[u8; 29]) {
+    let mut line = [0u8; 6 + 29 + 2];
+    line[..6].copy_from_slice(b"Date: ");
+    line[6..35].copy_from_slice(date);
+    line[35..].copy_from_slice(b"\r\n");
+    out.extend_from_slice(&line);
 }
 
 /// Appends one chunk of a chunked body. An empty `data` appends nothing: an empty chunk
@@ -222,13 +250,14 @@ mod tests {
     }
 
     #[test]
-    fn decimals() {
+    fn content_lengths() {
         for n in [0u64, 7, 10, 13, 4096, u64::MAX] {
             let mut out = Vec::new();
-            decimal(&mut out, n);
-            assert_eq!(out, n.to_string().as_bytes());
+            content_length(&mut out, n);
+            assert_eq!(out, format!("Content-Length: {n}\r\n").as_bytes());
         }
     }
+
 
     #[test]
     fn reject_body_length_matches() {

@@ -237,7 +237,8 @@ impl ResponseWriter {
             Sent::UntilClose
         };
         let length = matches!(self.sent, Sent::Fixed { .. }).then_some(declared);
-        self.encode_head(length.flatten());
+        let declared = self.declared();
+        self.encode_head(length.flatten(), declared);
     }
 
     /// Moves staged body bytes into the output, framed as the head promised.
@@ -261,8 +262,9 @@ impl ResponseWriter {
     pub(crate) fn finish(mut self) -> (Parts, bool) {
         let close = match self.sent {
             Sent::Nothing => {
-                let length = self.known_length();
-                let close = self.encode_head(length);
+                let declared = self.declared();
+                let length = self.known_length(declared.length);
+                let close = self.encode_head(length, declared);
                 if !self.facts.head && body_allowed(self.status) {
                     self.out.extend_from_slice(&self.body);
                 }
@@ -327,8 +329,7 @@ impl ResponseWriter {
     }
 
     /// The length for `Content-Length` when the whole body is known.
-    fn known_length(&self) -> Option<u64> {
-        let declared = self.declared().length;
+    fn known_length(&self, declared: Option<u64>) -> Option<u64> {
         let actual = self.body.len() as u64;
         if self.facts.head {
             return declared.or((actual > 0).then_some(actual));
@@ -341,8 +342,8 @@ impl ResponseWriter {
 
     /// Appends the head. `length` is the body length if known. Returns whether the
     /// connection must close after this response.
-    fn encode_head(&mut self, length: Option<u64>) -> bool {
-        let close = self.must_close() || self.sent == Sent::UntilClose;
+    fn encode_head(&mut self, length: Option<u64>, declared: Declared) -> bool {
+        let close = self.must_close_given(declared) || self.sent == Sent::UntilClose;
         let out = &mut self.out;
         encode::status_line(out, self.facts.version, self.status);
         let (mut has_date, mut has_type) = (false, false);
@@ -358,7 +359,7 @@ impl ResponseWriter {
             encode::header(out, name, value);
         }
         if !has_date {
-            encode::raw_header(out, b"Date", &self.date);
+            encode::date(out, &self.date);
         }
         let bodied = body_allowed(self.status);
         match (self.sent, length) {
@@ -381,6 +382,11 @@ impl ResponseWriter {
 
     /// The connection closes after this response: the client asked, or the handler did.
     fn must_close(&self) -> bool {
+        self.must_close_given(self.declared())
+    }
+
+    /// [`must_close`](Self::must_close), with the handler's fields already scanned.
+    fn must_close_given(&self, declared: Declared) -> bool {
         let shutting_down = self.sink.as_ref().is_some_and(|sink| {
             sink.config
                 .shutting_down
@@ -393,7 +399,7 @@ impl ResponseWriter {
         self.facts.close
             || shutting_down
             || body_limit_hit
-            || self.declared().close
+            || declared.close
     }
 
     /// What the handler's own fields say about framing, in one pass over them (a few
