@@ -110,6 +110,8 @@ pub struct Reader {
     input: Vec<u8>,
     state: State,
     events: Vec<Event>,
+    /// The refusal came while collecting a body already past the inline limit.
+    refused_over_limit: bool,
 }
 
 impl Reader {
@@ -124,6 +126,7 @@ impl Reader {
             input: Vec::new(),
             state: State::Head { scanned: 0 },
             events: Vec::new(),
+            refused_over_limit: false,
         }
     }
 
@@ -158,6 +161,14 @@ impl Reader {
             State::Body { message, .. } => Some(message),
             _ => None,
         }
+    }
+
+    /// The refusal came while collecting a body that had already passed the inline limit.
+    /// A connection that read the same bytes in other pieces may then refuse with 413
+    /// where this reader found a malformed body (400, 431), or the other way round: the
+    /// body limit is checked after each read, and each read is decoded whole.
+    pub fn refused_over_limit(&self) -> bool {
+        self.refused_over_limit
     }
 
     /// Bytes received and not consumed by any event: a partial head, for instance.
@@ -231,6 +242,7 @@ impl Reader {
         }
         let outcome = decoder.decode(&self.input, &mut message.body);
         let too_large = message.body.len() > self.limits.max_body_bytes && !message.streamed;
+        self.refused_over_limit = too_large;
         let progress = match outcome {
             Err(_) if message.streamed => return self.abandon(),
             Err(reject) => return self.refuse(reject),

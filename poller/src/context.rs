@@ -5,7 +5,7 @@
 //! reaching the loop's [`Machine::Local`] state.
 
 use std::io;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::event::Source;
 use mio::{Interest, Registry, Token};
@@ -17,6 +17,8 @@ use crate::Machine;
 pub struct Cx<'a, M: Machine> {
     pub(crate) token: Token,
     pub(crate) now: Instant,
+    /// The loop's creation time: the origin that coarse deadlines are rounded from.
+    pub(crate) epoch: &'a Instant,
     pub(crate) registry: &'a Registry,
     pub(crate) timer: &'a mut TimerState,
     pub(crate) timers: &'a mut Timers,
@@ -63,6 +65,19 @@ impl<'a, M: Machine> Cx<'a, M> {
     /// Sets this machine's one deadline, replacing any earlier one. Moving it later is O(1).
     pub fn set_timer(&mut self, at: Instant) {
         self.timers.set(self.timer, self.token, at);
+    }
+
+    /// Sets this machine's deadline to `at` or up to `slack` later, rounded up to a
+    /// multiple of `slack` on the loop's clock. Deadlines of many machines that fall in
+    /// the same `slack`-wide window then fire together, in one wake-up: ten thousand idle
+    /// connections whose timeouts were armed over a second cost a handful of wake-ups, not
+    /// thousands. Use it where a timeout need not be exact.
+    pub fn set_timer_within(&mut self, at: Instant, slack: Duration) {
+        let slack_ns = slack.as_nanos().max(1);
+        let since = at.saturating_duration_since(*self.epoch).as_nanos();
+        let rounded = since.div_ceil(slack_ns) * slack_ns;
+        let rounded = Duration::from_nanos(u64::try_from(rounded).unwrap_or(u64::MAX));
+        self.set_timer(*self.epoch + rounded);
     }
 
     /// Removes this machine's deadline, if any.

@@ -42,6 +42,8 @@ pub struct EventLoop<M: Machine> {
     stopping: bool,
     /// The time phase 2 returned.
     now: Instant,
+    /// When the loop was created (see `Cx::set_timer_within`).
+    epoch: Instant,
     counters: Arc<Counters>,
 }
 
@@ -63,6 +65,7 @@ impl<M: Machine> EventLoop<M> {
             due: Vec::new(),
             stopping: false,
             now: Instant::now(),
+            epoch: Instant::now(),
             counters: Arc::default(),
         })
     }
@@ -237,6 +240,7 @@ impl<M: Machine> EventLoop<M> {
         let mut cx = Cx {
             token,
             now: self.now,
+            epoch: &self.epoch,
             registry: self.poll.registry(),
             timer: &mut entry.timer,
             timers: &mut self.timers,

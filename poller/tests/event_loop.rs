@@ -793,3 +793,64 @@ fn echo_end_to_end_through_partial_writes() {
     assert_eq!(counters.spawns, 2, "the listener and one connection");
     assert_eq!(counters.closes, 1, "the connection closed at end of file");
 }
+
+/// Sets a coarse deadline `after` from now, within `slack`, and counts its firings.
+struct Coarse {
+    after: Duration,
+    slack: Duration,
+}
+
+impl Machine for Coarse {
+    type Msg = ();
+    type Local = Vec<Instant>;
+
+    fn start(&mut self, cx: &mut Cx<'_, Self>) -> Next {
+        let at = Instant::now() + self.after;
+        cx.set_timer_within(at, self.slack);
+        let deadline = cx.deadline().expect("armed");
+        assert!(
+            deadline >= at && deadline < at + self.slack,
+            "rounded up by less than the slack"
+        );
+        Next::Continue
+    }
+
+    fn ready(&mut self, _: &mut Cx<'_, Self>, _: Readiness) -> Next {
+        Next::Continue
+    }
+
+    fn message(&mut self, _: &mut Cx<'_, Self>, _: ()) -> Next {
+        Next::Continue
+    }
+
+    fn timeout(&mut self, cx: &mut Cx<'_, Self>) -> Next {
+        cx.local.push(Instant::now());
+        Next::Close
+    }
+}
+
+#[test]
+fn coarse_deadlines_in_one_window_fire_in_one_turn() {
+    within(Duration::from_secs(5), || {
+        let mut lp: EventLoop<Coarse> = EventLoop::new(Vec::new()).unwrap();
+        let slack = Duration::from_millis(100);
+        // Deadlines armed 2 ms apart, all inside one 100 ms window at most twice.
+        for i in 0..20 {
+            lp.insert(Coarse {
+                after: Duration::from_millis(150) + Duration::from_micros(i * 500),
+                slack,
+            });
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        let before = lp.counters().snapshot().turns;
+        while !lp.is_empty() {
+            lp.turn().unwrap();
+        }
+        let turns = lp.counters().snapshot().turns - before;
+        assert_eq!(lp.local().len(), 20);
+        assert!(
+            turns <= 3,
+            "20 deadlines within {slack:?} took {turns} turns"
+        );
+    });
+}

@@ -6,6 +6,8 @@
 //! that does move on is the idle one, after each response, and moving a deadline later costs
 //! the loop nothing (see the poller's `timers.rs`).
 
+use std::time::Duration;
+
 use poller::{Cx, Next};
 
 use super::{Close, Conn, Phase};
@@ -30,6 +32,9 @@ pub(super) enum Timing {
     Linger,
 }
 
+/// The most a connection deadline may be rounded up by (see `Cx::set_timer_within`).
+const MAX_SLACK: Duration = Duration::from_secs(1);
+
 impl Conn {
     /// Arms the timer for the deadline the connection's state calls for.
     pub(super) fn arm_timer(&mut self, cx: &mut Cx<'_, Slot>) {
@@ -51,7 +56,9 @@ impl Conn {
         }
         self.timing = want;
         match limit {
-            Some(limit) => cx.set_timer(cx.now() + limit),
+            // Within an eighth of the limit (at most a second) is precise enough, and lets
+            // the deadlines of connections that went idle together fire together.
+            Some(limit) => cx.set_timer_within(cx.now() + limit, (limit / 8).min(MAX_SLACK)),
             None => cx.clear_timer(),
         }
     }
