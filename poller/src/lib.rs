@@ -43,8 +43,8 @@
 //!
 //! # Example
 //!
-//! `examples/echo.rs` is a whole TCP echo server in one file. Run it with
-//! `cargo run -p poller --example echo` and type into `nc 127.0.0.1 7007`.
+//! `examples/tcp_echo.rs` is a whole TCP echo server in one file. Run it with
+//! `cargo run -p poller --example tcp_echo` and type into `nc 127.0.0.1 7007`.
 //! Set `RUST_LOG`-style tracing with any `log` backend at trace level to watch every event,
 //! timer and state change go by, one line each with its token.
 //!
