@@ -10,9 +10,11 @@
 //! 3. **Collecting a body** ([`Phase::Body`]), if the head announced one: `body.rs` moves
 //!    body bytes from the read buffer into the request. `100 Continue` goes out first if the
 //!    client waits for it.
-//! 4. **Handling.** The handler runs on this loop and its response is appended to the output
-//!    buffer (`response.rs`, `encode.rs`). Pipelined requests already in the read buffer are
-//!    handled in turn, so their responses leave together.
+//! 4. **Handling.** An inline handler runs on this loop and its response is appended to the
+//!    output buffer (`response.rs`, `encode.rs`). Pipelined requests already in the read
+//!    buffer are handled in turn, so their responses leave together. A blocking handler is
+//!    asked for as soon as the head is parsed: the request goes to the pool
+//!    ([`Phase::Pool`], `conn/stream.rs`) and its body and response stream through channels.
 //! 5. **Writing.** The output buffer goes to the socket; what the kernel does not take waits
 //!    for the next writable edge. While more than `OUT_HIGH_WATER` bytes wait, the connection
 //!    reads and handles nothing more: a client that does not read its responses is slowed
@@ -21,6 +23,9 @@
 //!    the last write, close; or, if unread bytes may follow (a refused request), half-close
 //!    and drain the input until the client closes or `LINGER` passes, so the client reads
 //!    the response instead of a reset.
+//!
+//! Throughout, one timer holds whichever deadline applies (header, body, write, idle or
+//! linger; `conn/timing.rs`), and a `conn_state` hook hears New, Active, Idle and Closed.
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
