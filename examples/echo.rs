@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use http::StatusCode;
-use nethttp::{blocking, file_server, strip_prefix, Request, ResponseWriter, Server, ServeMux};
+use nethttp::{blocking, file_server, strip_prefix, Request, ResponseWriter, ServeMux, Server};
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
@@ -36,7 +36,11 @@ fn hello(w: &mut ResponseWriter, _r: &mut Request) {
 fn echo(w: &mut ResponseWriter, r: &mut Request) {
     let mut body = Vec::new();
     if let Err(e) = r.body().read_to_end(&mut body) {
-        return nethttp::error(w, &format!("reading the body: {e}"), StatusCode::BAD_REQUEST);
+        return nethttp::error(
+            w,
+            &format!("reading the body: {e}"),
+            StatusCode::BAD_REQUEST,
+        );
     }
     let content_type = r
         .headers()
@@ -107,7 +111,11 @@ fn status(w: &mut ResponseWriter, r: &mut Request) {
     let code = r.path_value("code").and_then(|c| c.parse::<u16>().ok());
     match code.and_then(|c| StatusCode::from_u16(c).ok()) {
         Some(code) if !code.is_informational() => w.write_header(code),
-        _ => nethttp::error(w, "status must be a number from 200 to 999", StatusCode::BAD_REQUEST),
+        _ => nethttp::error(
+            w,
+            "status must be a number from 200 to 999",
+            StatusCode::BAD_REQUEST,
+        ),
     }
 }
 
@@ -117,7 +125,10 @@ fn bytes(w: &mut ResponseWriter, r: &mut Request) {
         return nethttp::error(w, "n must be a number", StatusCode::BAD_REQUEST);
     };
     let headers = w.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
     let mut piece = [0u8; 64 * 1024];
     let mut sent = 0u64;
@@ -140,7 +151,11 @@ fn upload(w: &mut ResponseWriter, r: &mut Request) {
                 .insert(CONTENT_TYPE, HeaderValue::from_static(TEXT));
             let _ = write!(w, "received {n} bytes");
         }
-        Err(e) => nethttp::error(w, &format!("reading the body: {e}"), StatusCode::BAD_REQUEST),
+        Err(e) => nethttp::error(
+            w,
+            &format!("reading the body: {e}"),
+            StatusCode::BAD_REQUEST,
+        ),
     }
 }
 
@@ -162,7 +177,9 @@ fn options() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
     let secs = |value: Option<String>, flag: &str| {
         let value = value.ok_or(format!("{flag} needs a value"))?;
-        let secs: f64 = value.parse().map_err(|_| format!("{flag}: not a number: {value}"))?;
+        let secs: f64 = value
+            .parse()
+            .map_err(|_| format!("{flag}: not a number: {value}"))?;
         Duration::try_from_secs_f64(secs).map_err(|_| format!("{flag}: out of range: {value}"))
     };
     while let Some(arg) = args.next() {

@@ -13,8 +13,9 @@ pub(crate) const READ_BUF: usize = 8 * 1024;
 const WRITE_BUF: usize = 8 * 1024;
 const MAX_POOLED_WRITE: usize = 64 * 1024;
 
-/// Most free buffers of each kind a loop keeps for reuse.
-const MAX_POOLED: usize = 512;
+/// Most free buffers of each kind a loop keeps for reuse: enough for a burst of busy
+/// connections, few enough (512 KiB a loop) that memory returns to its baseline after one.
+const MAX_POOLED: usize = 32;
 
 /// Free buffers of one loop.
 #[derive(Debug, Default)]

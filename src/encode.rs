@@ -44,9 +44,8 @@ impl DateCache {
         let now = SystemTime::now();
         let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
         let second = since_epoch.as_secs();
-        let left = Duration::from_secs(1).saturating_sub(Duration::from_nanos(
-            u64::from(since_epoch.subsec_nanos()),
-        ));
+        let left = Duration::from_secs(1)
+            .saturating_sub(Duration::from_nanos(u64::from(since_epoch.subsec_nanos())));
         self.expires = Instant::now() + left;
         if second != self.second {
             self.second = second;
@@ -257,7 +256,6 @@ mod tests {
             assert_eq!(out, format!("Content-Length: {n}\r\n").as_bytes());
         }
     }
-
 
     #[test]
     fn reject_body_length_matches() {

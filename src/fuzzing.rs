@@ -219,7 +219,7 @@ impl Reader {
             .streams
             .is_some_and(|prefix| message.target.starts_with(prefix));
         match head.framing {
-            Framing::Empty => self.answer(message),
+            Framing::Empty => self.answer(*message),
             Framing::Length(n) if n > self.limits.max_body_bytes as u64 && !message.streamed => {
                 self.refuse(Reject::BodyTooLarge)
             }
@@ -262,13 +262,13 @@ impl Reader {
         let State::Body { message, .. } = std::mem::replace(&mut self.state, State::Ended) else {
             unreachable!("matched above");
         };
-        self.answer(message)
+        self.answer(*message)
     }
 
     /// A complete request: reported, then the next head, unless the client asked to close.
-    fn answer(&mut self, message: Box<Message>) -> bool {
+    fn answer(&mut self, message: Message) -> bool {
         let close = message.close;
-        self.events.push(Event::Request(*message));
+        self.events.push(Event::Request(message));
         self.state = match close {
             true => State::Ended,
             false => State::Head { scanned: 0 },

@@ -153,7 +153,11 @@ impl Request {
     /// The request target exactly as it appeared in the request line (Go's
     /// `r.RequestURI`): `/a%20b?q=1`, `http://host/x`, `host:443` or `*`.
     pub fn request_uri(&self) -> &str {
-        let line_end = self.head.iter().position(|&b| b == b'\n').unwrap_or(self.head.len());
+        let line_end = self
+            .head
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(self.head.len());
         let line = &self.head[..line_end];
         let mut parts = line.split(|&b| b == b' ');
         let target = parts.nth(1).unwrap_or_default();

@@ -76,6 +76,10 @@ pub(crate) struct Outgoing {
     pub(crate) poke: crate::handler::Poke,
     /// The server's configuration, to see a shutdown that begins while the handler runs.
     pub(crate) config: std::sync::Arc<crate::server::Config>,
+    /// Set when the client waits for `100 Continue`: the body's flag that the handler has
+    /// asked for it. A head fixed before the handler asks closes the connection, as the
+    /// loop will (the body never came); Go's `closeAfterReply` for an unsent continue.
+    pub(crate) continue_asked: Option<Arc<AtomicBool>>,
 }
 
 /// What a blocking handler's response sends its connection.
@@ -396,10 +400,12 @@ impl ResponseWriter {
             .body_limit_hit
             .as_ref()
             .is_some_and(|hit| hit.load(Ordering::Acquire));
-        self.facts.close
-            || shutting_down
-            || body_limit_hit
-            || declared.close
+        let continue_unasked = self
+            .sink
+            .as_ref()
+            .and_then(|sink| sink.continue_asked.as_ref())
+            .is_some_and(|asked| !asked.load(Ordering::Acquire));
+        self.facts.close || shutting_down || body_limit_hit || continue_unasked || declared.close
     }
 
     /// What the handler's own fields say about framing, in one pass over them (a few

@@ -16,7 +16,7 @@
 //!   request is sent too, so the connection must still be usable;
 //! - the server ends the connection within a few seconds of the client's end of file;
 //! - every 256 inputs: no connection or descriptor left open, and the process's memory
-//!   stays bounded.
+//!   stays under 1 GiB more than at the start.
 #![no_main]
 
 use std::io::{ErrorKind, Read, Write};
@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use libfuzzer_sys::fuzz_target;
 use nethttp::fuzzing::{Event, Limits, Message, Reader};
 use nethttp::http::{HeaderValue, StatusCode};
-use nethttp::{ConnState, Handler, Request, ResponseWriter, Server};
+use nethttp::{ConnState, Handler, Request, ResponseWriter, Running, Server};
 use nethttp_fuzz::{limits, Input, Malformed, Response, Responses};
 
 /// Targets under this prefix are served by a blocking handler (the same routes after it).
@@ -59,7 +59,9 @@ impl Handler for Routes {
         if let Ok(value) = HeaderValue::from_str(&target) {
             w.headers_mut().insert("x-target", value);
         }
-        let route = target.strip_prefix("/p").filter(|_| target.starts_with(POOL));
+        let route = target
+            .strip_prefix("/p")
+            .filter(|_| target.starts_with(POOL));
         match route.unwrap_or(&target) {
             "/chunked" => {
                 for piece in [&b"ab"[..], b"cd"] {
@@ -93,7 +95,7 @@ impl Handler for Routes {
 /// The socket of the server for limits `flags & 3`. All four start on first use, and the
 /// process's memory and descriptors are measured then.
 fn server(flags: u8) -> &'static PathBuf {
-    static SERVERS: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    static SERVERS: OnceLock<Vec<(PathBuf, Running)>> = OnceLock::new();
     let servers = SERVERS.get_or_init(|| {
         // The fuzzer's `main` is libFuzzer's, not Rust's, so SIGPIPE is not ignored as in a
         // Rust program: a write to a closed socket would kill the process.
@@ -103,11 +105,11 @@ fn server(flags: u8) -> &'static PathBuf {
         BASELINE.get_or_init(|| (nethttp_fuzz::rss_bytes(), nethttp_fuzz::open_fds()));
         servers
     });
-    &servers[usize::from(flags & 3)]
+    &servers[usize::from(flags & 3)].0
 }
 
-/// Starts the server for limits `flags` on a new socket; returns the socket's path.
-fn start(flags: u8) -> PathBuf {
+/// Starts the server for limits `flags` on a new socket, to serve until the process exits.
+fn start(flags: u8) -> (PathBuf, Running) {
     {
         let path = std::env::temp_dir().join(format!(
             "nethttp-fuzz-{}-{}.sock",
@@ -122,18 +124,21 @@ fn start(flags: u8) -> PathBuf {
         } = limits(flags);
         let running = Server::new(Routes)
             .threads(1)
-            .blocking_threads(2)
+            .blocking_threads(4)
             .max_header_bytes(max_header_bytes)
             .max_body_bytes(max_body_bytes)
             .conn_state(|_, state| match state {
-                ConnState::New => drop(OPENED.fetch_add(1, Ordering::SeqCst)),
-                ConnState::Closed => drop(CLOSED.fetch_add(1, Ordering::SeqCst)),
+                ConnState::New => {
+                    OPENED.fetch_add(1, Ordering::SeqCst);
+                }
+                ConnState::Closed => {
+                    CLOSED.fetch_add(1, Ordering::SeqCst);
+                }
                 _ => {}
             })
             .start(listener)
             .expect("start");
-        std::mem::forget(running); // serves until the process exits
-        path
+        (path, running)
     }
 }
 
@@ -146,7 +151,8 @@ fuzz_target!(|data: &[u8]| {
     for piece in &pieces {
         reader.push(piece);
     }
-    let probe = !reader.ended() && reader.partial_body().is_none() && reader.unconsumed().is_empty();
+    let probe =
+        !reader.ended() && reader.partial_body().is_none() && reader.unconsumed().is_empty();
     if probe {
         reader.push(PROBE);
     }
@@ -205,8 +211,14 @@ fn check(reader: &Reader, answer: &[u8]) {
         let head_request = matches!(event, Some(Event::Request(m)) if m.head);
         let response = match responses.next_response(head_request) {
             Ok(response) => response,
-            // A streamed request whose body turned out malformed may be cut off mid-answer.
+            // A streamed request whose body turned out malformed, or never came whole
+            // before the client's end of file, may be cut off mid-answer.
             Err(Malformed::Truncated) if event == Some(&Event::Abandoned) => return,
+            Err(Malformed::Truncated)
+                if event.is_none() && reader.partial_body().is_some_and(|m| m.streamed) =>
+            {
+                return
+            }
             Err(e) => panic!(
                 "response {answered} to {event:?} is malformed: {e:?}\nafter: {:?}",
                 String::from_utf8_lossy(&answer[..answer.len() - responses.rest().len()])
@@ -222,10 +234,31 @@ fn check(reader: &Reader, answer: &[u8]) {
             assert!(waits, "100 Continue for {event:?}");
             continue;
         }
+        // A blocking handler may answer before its body has all arrived.
+        let partial = reader.partial_body().filter(|m| m.streamed);
         match event {
-            None => panic!("response {answered} answers no request: {response:?}"),
+            // Handlers of earlier inputs may still hold the pool's threads a moment after
+            // their connections closed: a blocking request may meet a full pool.
+            Some(Event::Request(m)) if m.streamed && response.status == 503 => {
+                assert!(response.closes(), "503 must close: {response:?}");
+            }
+            None if partial.is_some() && response.status == 503 => {
+                assert!(response.closes(), "503 must close: {response:?}");
+            }
+            None => match partial {
+                Some(m) => check_answer(m, &response),
+                None => panic!("response {answered} answers no request: {response:?}"),
+            },
             Some(Event::Refused(status)) => {
-                assert_eq!(response.status, *status, "refusal status");
+                let either = [400, 413, 431];
+                let by_reads = reader.refused_over_limit()
+                    && either.contains(status)
+                    && either.contains(&response.status);
+                assert!(
+                    response.status == *status || by_reads,
+                    "refused with {} where {status} was due",
+                    response.status
+                );
                 assert!(response.closes(), "a refusal must close: {response:?}");
                 assert_eq!(response.version, "HTTP/1.1");
             }
@@ -312,9 +345,12 @@ fn check_resources() {
         );
         std::thread::sleep(Duration::from_millis(1));
     }
+    // The fuzzer's corpus and AddressSanitizer's quarantine (256 MiB) share the process and
+    // grow with the run (the `head` target, with no server, reaches ~540 MiB), so the bound
+    // is loose; libFuzzer's own -rss_limit_mb (2 GiB) stands behind it.
     let rss = nethttp_fuzz::rss_bytes();
     assert!(
-        rss < rss0 + 512 * 1024 * 1024,
+        rss < rss0 + 1024 * 1024 * 1024,
         "RSS grew from {} to {} MiB",
         rss0 >> 20,
         rss >> 20

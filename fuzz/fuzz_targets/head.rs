@@ -49,10 +49,11 @@ fuzz_target!(|data: &[u8]| {
 fn check_message(m: &Message, max_body: usize) {
     assert!(!m.method.is_empty() && m.method.bytes().all(is_token));
     assert!(!m.target.is_empty());
-    assert!(m
-        .target
-        .bytes()
-        .all(|b| b > b' ' && b != 0x7f), "target {:?}", m.target);
+    assert!(
+        m.target.bytes().all(|b| b > b' ' && b != 0x7f),
+        "target {:?}",
+        m.target
+    );
     let count = |name: &str| {
         m.fields
             .iter()
@@ -66,7 +67,10 @@ fn check_message(m: &Message, max_body: usize) {
             .map(|(_, v)| v.as_slice())
     };
     for (name, value) in &m.fields {
-        assert!(!name.is_empty() && name.bytes().all(is_token), "name {name:?}");
+        assert!(
+            !name.is_empty() && name.bytes().all(is_token),
+            "name {name:?}"
+        );
         assert!(
             !value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0),
             "value {value:?}"
@@ -79,7 +83,10 @@ fn check_message(m: &Message, max_body: usize) {
     }
     let lengths: Vec<u64> = values("content-length")
         .map(|v| {
-            assert!(!v.is_empty() && v.iter().all(u8::is_ascii_digit), "CL {v:?}");
+            assert!(
+                !v.is_empty() && v.iter().all(u8::is_ascii_digit),
+                "CL {v:?}"
+            );
             std::str::from_utf8(v).unwrap().parse().unwrap()
         })
         .collect();
@@ -99,7 +106,10 @@ fn check_message(m: &Message, max_body: usize) {
             assert!(lengths.is_empty());
             assert_eq!(count("transfer-encoding"), 1);
             let te = values("transfer-encoding").next().unwrap();
-            assert!(te.trim_ascii().eq_ignore_ascii_case(b"chunked"), "TE {te:?}");
+            assert!(
+                te.trim_ascii().eq_ignore_ascii_case(b"chunked"),
+                "TE {te:?}"
+            );
         }
     }
     assert!(m.body.len() <= max_body);

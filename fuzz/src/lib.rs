@@ -184,14 +184,21 @@ impl<'b> Responses<'b> {
         let (version, status) = match line {
             [b'H', b'T', b'T', b'P', b'/', b'1', b'.', minor @ (b'0' | b'1'), b' ', d1, d2, d3, b' ', reason @ ..]
                 if [d1, d2, d3].iter().all(|d| d.is_ascii_digit())
-                    && reason.iter().all(|&b| b == b'\t' || (b' '..0x7f).contains(&b)) =>
+                    && reason
+                        .iter()
+                        .all(|&b| b == b'\t' || (b' '..0x7f).contains(&b)) =>
             {
                 let status = [d1, d2, d3]
                     .iter()
                     .fold(0u16, |n, &&d| n * 10 + u16::from(d - b'0'));
                 (format!("HTTP/1.{}", *minor as char), status)
             }
-            _ => return bad(format!("bad status line {:?}", String::from_utf8_lossy(line))),
+            _ => {
+                return bad(format!(
+                    "bad status line {:?}",
+                    String::from_utf8_lossy(line)
+                ))
+            }
         };
         if !(100..=999).contains(&status) {
             return bad(format!("status {status}"));
@@ -203,11 +210,17 @@ impl<'b> Responses<'b> {
                 break;
             }
             let Some(colon) = line.iter().position(|&b| b == b':') else {
-                return bad(format!("field without colon {:?}", String::from_utf8_lossy(line)));
+                return bad(format!(
+                    "field without colon {:?}",
+                    String::from_utf8_lossy(line)
+                ));
             };
             let (name, value) = (&line[..colon], &line[colon + 1..]);
             if name.is_empty() || !name.iter().all(|&b| is_token(b)) {
-                return bad(format!("bad field name {:?}", String::from_utf8_lossy(name)));
+                return bad(format!(
+                    "bad field name {:?}",
+                    String::from_utf8_lossy(name)
+                ));
             }
             if value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
                 return bad("bad field value");
@@ -280,7 +293,10 @@ impl<'b> Responses<'b> {
                 || !line.iter().all(u8::is_ascii_hexdigit)
                 || (line.len() > 1 && line[0] == b'0')
             {
-                return bad(format!("bad chunk size {:?}", String::from_utf8_lossy(line)));
+                return bad(format!(
+                    "bad chunk size {:?}",
+                    String::from_utf8_lossy(line)
+                ));
             }
             let size = usize::from_str_radix(std::str::from_utf8(line).unwrap(), 16)
                 .map_err(|_| Malformed::Bad("chunk size".into()))?;

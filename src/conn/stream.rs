@@ -108,10 +108,15 @@ impl Conn {
         });
         local.date.refresh();
         let config = Arc::clone(&local.config);
+        let continue_asked = body
+            .as_ref()
+            .filter(|feed| feed.continue_due)
+            .map(|feed| Arc::clone(&feed.asked));
         let sink = Outgoing {
             tx: out_tx,
             poke,
             config: Arc::clone(&config),
+            continue_asked,
         };
         let mut w = ResponseWriter::streaming(facts, local.date.get(), sink);
         let peer = self.peer;

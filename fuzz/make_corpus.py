@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora fuzz/corpus/{head,chunked,conn}/ from real traffic and from
+hand-made hostile requests.
+
+Real traffic: fuzz/traffic/*.http, the bytes curl, headless Chromium and wrk sent to a
+recording server on loopback (one file per client run). Hostile: the smuggling vectors and
+malformed requests listed below. Each seed gets the 7-byte prefix the targets read
+(fuzz/src/lib.rs): flags (bits 0-1: limits; bit 2: target-specific) and three cut points.
+
+    python3 fuzz/make_corpus.py      # rewrites the three directories
+"""
+
+import os
+import struct
+from pathlib import Path
+
+FUZZ = Path(__file__).resolve().parent
+
+H = "Host: x\r\n"
+
+# Requests that try to make two parties disagree on where a request ends, or that bend the
+# grammar: every one of these must be refused or read one exact way.
+HOSTILE = {
+    # CL.TE and TE.CL: both framing fields, each party trusting a different one.
+    "smuggle-cl-te": f"POST / HTTP/1.1\r\n{H}Content-Length: 13\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nSMUGGLED",
+    "smuggle-te-cl": f"POST / HTTP/1.1\r\n{H}Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n",
+    # TE.TE: an obfuscated Transfer-Encoding that one party ignores.
+    "te-xchunked": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
+    "te-space-before-colon": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n",
+    "te-second-field": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding: chunked\r\nTransfer-encoding: x\r\n\r\n0\r\n\r\n",
+    "te-tab": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding:\tchunked\r\n\r\n0\r\n\r\n",
+    "te-list": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+    "te-chunked-identity": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
+    "te-quoted": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding: \"chunked\"\r\n\r\n0\r\n\r\n",
+    "te-underscore": f"POST / HTTP/1.1\r\n{H}Transfer_Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "te-folded": f"POST / HTTP/1.1\r\n{H}X-A: a\r\n Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "te-http10": "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "te-vertical-tab": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding:\x0bchunked\r\n\r\n0\r\n\r\n",
+    # Content-Length spellings.
+    "cl-duplicate-differ": f"POST / HTTP/1.1\r\n{H}Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+    "cl-duplicate-same": f"POST / HTTP/1.1\r\n{H}Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+    "cl-list": f"POST / HTTP/1.1\r\n{H}Content-Length: 5, 5\r\n\r\nhello",
+    "cl-leading-zeros": f"POST / HTTP/1.1\r\n{H}Content-Length: 005\r\n\r\nhello",
+    "cl-plus": f"POST / HTTP/1.1\r\n{H}Content-Length: +5\r\n\r\nhello",
+    "cl-minus": f"POST / HTTP/1.1\r\n{H}Content-Length: -1\r\n\r\nhello",
+    "cl-inner-space": f"POST / HTTP/1.1\r\n{H}Content-Length: 5 5\r\n\r\nhello",
+    "cl-hex": f"POST / HTTP/1.1\r\n{H}Content-Length: 0x5\r\n\r\nhello",
+    "cl-huge": f"POST / HTTP/1.1\r\n{H}Content-Length: 99999999999999999999\r\n\r\nhello",
+    "cl-over-body-limit": f"POST / HTTP/1.1\r\n{H}Content-Length: 9999999\r\n\r\nhello",
+    "cl-space-before-colon": f"POST / HTTP/1.1\r\n{H}Content-Length : 5\r\n\r\nhello",
+    "cl-on-get": f"GET / HTTP/1.1\r\n{H}Content-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n{H}\r\n",
+    # Line endings and folding.
+    "obs-fold": f"GET / HTTP/1.1\r\n{H}X-A: a\r\n b\r\n\r\n",
+    "bare-lf": "GET / HTTP/1.1\nHost: x\n\nGET /2 HTTP/1.1\nHost: x\n\n",
+    "bare-lf-mixed": "GET / HTTP/1.1\r\nHost: x\n\r\n",
+    "bare-cr": "GET / HTTP/1.1\rHost: x\r\n\r\n",
+    "leading-blank-lines": f"\r\n\r\n\nGET / HTTP/1.1\r\n{H}\r\n",
+    # NUL and other control bytes.
+    "nul-in-value": f"GET / HTTP/1.1\r\n{H}X-A: a\x00b\r\n\r\n",
+    "nul-in-target": f"GET /a\x00b HTTP/1.1\r\n{H}\r\n",
+    "nul-in-method": f"GE\x00T / HTTP/1.1\r\n{H}\r\n",
+    "nul-in-name": f"GET / HTTP/1.1\r\n{H}X-\x00A: a\r\n\r\n",
+    "del-in-value": f"GET / HTTP/1.1\r\n{H}X-A: a\x7fb\r\n\r\n",
+    "obs-text-value": f"GET / HTTP/1.1\r\n{H}X-A: caf\xe9\r\n\r\n",
+    # Host.
+    "host-missing": "GET / HTTP/1.1\r\n\r\n",
+    "host-twice": "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    "host-userinfo": "GET / HTTP/1.1\r\nHost: a@b\r\n\r\n",
+    "absolute-form": "GET http://example.com/x?y=1 HTTP/1.1\r\nHost: other\r\n\r\n",
+    "connect": "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+    "options-star": f"OPTIONS * HTTP/1.1\r\n{H}\r\n",
+    "get-star": f"GET * HTTP/1.1\r\n{H}\r\n",
+    # Request lines.
+    "double-space": f"GET  / HTTP/1.1\r\n{H}\r\n",
+    "trailing-space": f"GET / HTTP/1.1 \r\n{H}\r\n",
+    "http2-version": f"GET / HTTP/2.0\r\n{H}\r\n",
+    "http12-version": f"GET / HTTP/1.2\r\n{H}\r\n",
+    "http110-version": f"GET / HTTP/1.10\r\n{H}\r\n",
+    "lowercase-version": f"GET / http/1.1\r\n{H}\r\n",
+    "http09": "GET /\r\n\r\n",
+    "pri-preface": "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    "tls-hello": "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+    # Expectations and versions.
+    "expect-continue": f"POST / HTTP/1.1\r\n{H}Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello",
+    "expect-other": f"POST / HTTP/1.1\r\n{H}Expect: 200-ok\r\nContent-Length: 5\r\n\r\nhello",
+    "http10-keep-alive": "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n",
+    "connection-close-then-more": f"GET / HTTP/1.1\r\n{H}Connection: close\r\n\r\nGET /2 HTTP/1.1\r\n{H}\r\n",
+    # Chunked bodies.
+    "chunk-ext-trailers": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding: chunked\r\n\r\n5;a=b;c=\"d\"\r\nhello\r\n0\r\nX-T: 1\r\n\r\n",
+    "chunk-forbidden-trailer": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\nhello",
+    "chunk-size-0x": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n",
+    "chunk-size-negative": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n",
+    "chunk-size-overflow": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding: chunked\r\n\r\n10000000000000005\r\nhello\r\n0\r\n\r\n",
+    "chunk-size-bare-lf": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n",
+    "chunk-data-no-crlf": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n",
+    "chunk-size-space": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0 \r\n\r\n",
+    "chunk-ext-bare-lf": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding: chunked\r\n\r\n5;a\nb\r\nhello\r\n0\r\n\r\n",
+    "chunk-over-body-limit": f"POST / HTTP/1.1\r\n{H}Transfer-Encoding: chunked\r\n\r\n2000\r\n" + "a" * 0x2000 + "\r\n0\r\n\r\n",
+    # Size limits.
+    "long-target": "GET /" + "a" * 2000 + f" HTTP/1.1\r\n{H}\r\n",
+    "long-header": f"GET / HTTP/1.1\r\n{H}X-Big: " + "b" * 2000 + "\r\n\r\n",
+    "many-headers": f"GET / HTTP/1.1\r\n{H}" + "".join(f"X-{i}: {i}\r\n" for i in range(120)) + "\r\n",
+}
+
+# Requests aimed at the conn target's routes (fuzz_targets/conn.rs).
+ROUTES = {
+    "route-chunked": f"GET /chunked HTTP/1.1\r\n{H}\r\nGET /chunked HTTP/1.0\r\n\r\n",
+    "route-pool-echo": f"POST /p/echo HTTP/1.1\r\n{H}Content-Length: 5\r\n\r\nhelloGET /p/chunked HTTP/1.1\r\n{H}\r\n",
+    "route-pool-chunked-body": f"POST /p/x HTTP/1.1\r\n{H}Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    "route-pool-expect": f"POST /p/chunked HTTP/1.1\r\n{H}Expect: 100-continue\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n{H}\r\n",
+    "route-statuses": f"GET /204 HTTP/1.1\r\n{H}\r\nGET /304 HTTP/1.1\r\n{H}\r\nHEAD /big HTTP/1.1\r\n{H}\r\n",
+    "route-big-pipelined": f"GET /big HTTP/1.1\r\n{H}\r\nGET /big HTTP/1.1\r\n{H}\r\nGET / HTTP/1.1\r\n{H}\r\n",
+    "route-close": f"GET /close HTTP/1.1\r\n{H}\r\nGET / HTTP/1.1\r\n{H}\r\n",
+}
+
+# Bare chunked bodies for the chunked target.
+BODIES = {
+    "body-simple": "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+    "body-ext-trailers": "5;name=v\r\nhello\r\n6 \r\n world\r\n0\r\nX-Sum: 1\r\nX-B: 2\r\n\r\nNEXT",
+    "body-upper-hex": "A\r\n0123456789\r\n0\r\n\r\n",
+    "body-empty": "0\r\n\r\n",
+    "body-forbidden-trailer": "0\r\nHost: y\r\n\r\n",
+    "body-bad-size": "x\r\n",
+    "body-long-ext": "1;" + "e" * 5000 + "\r\na\r\n0\r\n\r\n",
+    "body-16-digits": "000000000000000a\r\n0123456789\r\n0\r\n\r\n",
+}
+
+
+def prefix(flags, cuts=(0, 0, 0)):
+    return bytes([flags]) + b"".join(struct.pack("<H", c) for c in cuts)
+
+
+def write(target, name, data):
+    d = FUZZ / "corpus" / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / name).write_bytes(data)
+
+
+def requests():
+    for path in sorted((FUZZ / "traffic").glob("*.http")):
+        yield path.stem, path.read_bytes()
+    for name, text in HOSTILE.items():
+        yield name, text.encode("latin-1")
+
+
+def main():
+    for target in ("head", "chunked", "conn"):
+        d = FUZZ / "corpus" / target
+        if d.exists():
+            for f in d.iterdir():
+                f.unlink()
+    for name, raw in requests():
+        # Default limits whole; the smallest limits cut near the start; the server's
+        # defaults cut at three points inside.
+        n = len(raw)
+        variants = [
+            (prefix(0), ""),
+            (prefix(1, (1, 2, 3)), "-tiny"),
+            (prefix(3, (n // 4, n // 4, n // 4)), "-cut"),
+        ]
+        for pre, suffix in variants:
+            write("head", name + suffix, pre + raw)
+            write("conn", name + suffix, pre + raw)
+        write("conn", name + "-paused", prefix(4, (n // 3, 1, n // 3)) + raw)
+    for name, text in ROUTES.items():
+        raw = text.encode("latin-1")
+        write("conn", name, prefix(0) + raw)
+        write("conn", name + "-paused", prefix(4, (len(raw) // 2, 1, 1)) + raw)
+        # The first head alone, then a pause: the server sees it before anything else.
+        head = raw.index(b"\r\n\r\n") + 4
+        write("conn", name + "-head-first", prefix(4, (head, 0, 0)) + raw)
+    for name, text in BODIES.items():
+        raw = text.encode("latin-1")
+        write("chunked", name, prefix(0) + raw)
+        write("chunked", name + "-cut", prefix(0, (1, 3, 7)) + raw)
+    traffic = FUZZ / "traffic" / "curl-chunked.http"
+    raw = traffic.read_bytes()
+    write("chunked", "curl-chunked-body", prefix(0) + raw[raw.index(b"\r\n\r\n") + 4 :])
+    # Encoder round trips (flags bit 2): response bodies written in pieces.
+    for name, (cuts, body) in {
+        "encode-pieces": ((3, 0, 5), b"hello, chunked world"),
+        "encode-empty": ((0, 0, 0), b""),
+        "encode-large": ((4096, 1, 300), bytes(range(256)) * 20),
+    }.items():
+        write("chunked", name, prefix(4, cuts) + body)
+    count = {t: len(os.listdir(FUZZ / "corpus" / t)) for t in ("head", "chunked", "conn")}
+    print("seeds:", count)
+
+
+if __name__ == "__main__":
+    main()
