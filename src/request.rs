@@ -107,7 +107,7 @@ impl Request {
         &self.uri
     }
 
-    /// The path of the target (`/` for `*` and authority targets).
+    /// The path of the target (`*` for `OPTIONS *`, empty for a `CONNECT` authority).
     pub fn path(&self) -> &str {
         self.uri.path()
     }
