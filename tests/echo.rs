@@ -12,7 +12,7 @@ use std::sync::{mpsc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use util::{connect, read_response, Response};
+use util::{connect, read_response, read_until_closed, Response};
 
 /// The example binary: `target/<profile>/examples/echo`, next to this test's `deps/`
 /// directory. Built (once per test process) if missing or older than the sources, as after
@@ -219,20 +219,6 @@ fn get(addr: SocketAddr, target: &str) -> Response {
         addr,
         format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
     )
-}
-
-/// Reads until the server closes the connection (a reset counts); the bytes and when.
-fn read_until_closed(stream: &mut TcpStream) -> (Vec<u8>, Instant) {
-    let mut bytes = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return (bytes, Instant::now()),
-            Ok(n) => bytes.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return (bytes, Instant::now()),
-            Err(e) => panic!("the server did not close the connection: {e}"),
-        }
-    }
 }
 
 #[test]

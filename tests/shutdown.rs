@@ -3,7 +3,7 @@
 
 mod util;
 
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use nethttp::{ConnState, Handler, Request, ResponseWriter, Server};
-use util::{connect, hello, read_response, start};
+use util::{connect, hello, read_response, read_until_closed, start};
 
 /// `/slow` sleeps for `delay` on the pool (counting starts); the rest is answered inline.
 struct SlowOrHello {
@@ -74,21 +74,6 @@ fn idle_connection(addr: SocketAddr) -> TcpStream {
     assert_eq!(response.status, 200);
     assert!(!response.closes());
     stream
-}
-
-/// Reads until the server closes (a reset counts); returns what arrived, and when the close
-/// came. A read timeout means the connection stayed open: the test fails.
-fn read_until_closed(stream: &mut TcpStream) -> (Vec<u8>, Instant) {
-    let mut bytes = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return (bytes, Instant::now()),
-            Ok(n) => bytes.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return (bytes, Instant::now()),
-            Err(e) => panic!("the connection stayed open: {e}"),
-        }
-    }
 }
 
 /// Tries to connect until refused, for up to `limit`. True if refused.

@@ -3,31 +3,13 @@
 
 mod util;
 
-use std::io::{self, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use nethttp::{Request, ResponseWriter, Server};
-use util::{connect, hello, read_response, start};
-
-/// Reads until the server closes: the bytes, and when the close came. A reset counts as
-/// a close; a read timeout (5 s, from `connect`) fails the test.
-fn read_until_closed(stream: &mut TcpStream) -> (Vec<u8>, Instant) {
-    let mut bytes = Vec::new();
-    let mut buf = [0u8; 64 * 1024];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return (bytes, Instant::now()),
-            Ok(n) => bytes.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return (bytes, Instant::now()),
-            Err(e) => panic!(
-                "the server did not close the connection: {e} after {} bytes",
-                bytes.len()
-            ),
-        }
-    }
-}
+use util::{connect, hello, read_response, read_until_closed, start};
 
 /// Sends `bytes` one at a time, `gap` apart, on a thread, until done or the server is gone.
 fn dribble(stream: &TcpStream, bytes: &'static [u8], gap: Duration) -> thread::JoinHandle<()> {

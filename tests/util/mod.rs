@@ -4,7 +4,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nethttp::{Handler, Request, ResponseWriter, Running, Server};
 
@@ -43,6 +43,25 @@ pub fn exchange(addr: SocketAddr, raw: &[u8]) -> Vec<u8> {
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
     answer
+}
+
+/// Reads until the server closes the connection: the bytes, and when the close came. A
+/// reset counts as a close; a read timeout (5 s, from [`connect`]) means the connection
+/// stayed open, and fails the test.
+pub fn read_until_closed(stream: &mut TcpStream) -> (Vec<u8>, Instant) {
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return (bytes, Instant::now()),
+            Ok(n) => bytes.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return (bytes, Instant::now()),
+            Err(e) => panic!(
+                "the server did not close the connection: {e} after {} bytes",
+                bytes.len()
+            ),
+        }
+    }
 }
 
 /// One parsed response.
