@@ -39,10 +39,22 @@ pub fn is_server_closed(e: &io::Error) -> bool {
     e.get_ref().is_some_and(|inner| inner.is::<ServerClosed>())
 }
 
-/// What a handle needs of a started server; empty until it starts.
+/// What a handle needs of a server: where it stands in its life.
 #[derive(Default)]
 pub(crate) struct Control {
-    started: Mutex<Option<Started>>,
+    stage: Mutex<Stage>,
+}
+
+/// A server's stage, as its handles see it.
+#[derive(Default)]
+enum Stage {
+    /// Not serving yet.
+    #[default]
+    Waiting,
+    /// Not serving yet, and a shutdown or close came first (a signal during start-up, say):
+    /// the server stops as soon as it starts, and `serve` says it was closed.
+    StopRequested,
+    Serving(Started),
 }
 
 struct Started {
@@ -60,20 +72,39 @@ impl Control {
         remotes: Vec<Remote<Slot>>,
         counters: Vec<Arc<Counters>>,
     ) {
-        *self.lock() = Some(Started {
+        let mut stage = self.lock();
+        let stop_now = matches!(*stage, Stage::StopRequested);
+        if stop_now {
+            for remote in &remotes {
+                remote.stop(); // nothing is connected yet: stopping is all a shutdown does
+            }
+        }
+        *stage = Stage::Serving(Started {
             config,
             remotes,
             counters,
-            closed: false,
+            closed: stop_now,
         });
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Started>> {
-        self.started.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Stage> {
+        self.stage.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the serving server; before it serves, records that it must stop.
+    fn serving<R>(&self, f: impl FnOnce(&mut Started) -> R) -> Option<R> {
+        let mut stage = self.lock();
+        match &mut *stage {
+            Stage::Serving(started) => Some(f(started)),
+            _ => {
+                *stage = Stage::StopRequested;
+                None
+            }
+        }
     }
 
     fn was_closed(&self) -> bool {
-        self.lock().as_ref().is_some_and(|s| s.closed)
+        matches!(&*self.lock(), Stage::Serving(s) if s.closed)
     }
 }
 
@@ -100,21 +131,20 @@ impl Handle {
     /// Shuts down gracefully (Go's `Shutdown`): stops accepting, closes idle connections
     /// at once, lets in-flight requests finish (their responses carry `Connection: close`),
     /// and returns when no connection is left. Connections still busy after `timeout` are
-    /// closed, and the result is a `TimedOut` error. Does nothing if the server has not
-    /// started.
+    /// closed, and the result is a `TimedOut` error. Called before the server starts (a
+    /// signal during start-up), it returns at once and the server stops as it starts.
     pub fn shutdown(&self, timeout: Duration) -> io::Result<()> {
         let deadline = Instant::now() + timeout;
-        let counters = {
-            let mut guard = self.control.lock();
-            let Some(started) = guard.as_mut() else {
-                return Ok(());
-            };
+        let counters = self.control.serving(|started| {
             started.closed = true;
             started.config.shutting_down.store(true, Ordering::SeqCst);
             for remote in &started.remotes {
                 remote.broadcast(Msg::Shutdown);
             }
             started.counters.clone()
+        });
+        let Some(counters) = counters else {
+            return Ok(()); // not serving yet: it stops as soon as it starts
         };
         let mut drained = false;
         while Instant::now() < deadline {
@@ -143,12 +173,12 @@ impl Handle {
 
     /// Closes the listener and every connection now (Go's `Close`).
     pub fn close(&self) {
-        if let Some(started) = self.control.lock().as_mut() {
+        self.control.serving(|started| {
             started.closed = true;
             for remote in &started.remotes {
                 remote.stop();
             }
-        }
+        });
     }
 }
 
@@ -217,9 +247,9 @@ impl Running {
     /// Counters of each event loop's work (turns, events, wake-ups, connections adopted and
     /// closed), loop 0 first.
     pub fn stats(&self) -> Vec<poller::Stats> {
-        match self.handle.control.lock().as_ref() {
-            Some(started) => started.counters.iter().map(|c| c.snapshot()).collect(),
-            None => Vec::new(),
+        match &*self.handle.control.lock() {
+            Stage::Serving(started) => started.counters.iter().map(|c| c.snapshot()).collect(),
+            _ => Vec::new(),
         }
     }
 

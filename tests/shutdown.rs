@@ -293,3 +293,18 @@ fn max_connections_holds_a_third_until_one_closes() {
     );
     server.close().unwrap();
 }
+
+#[test]
+fn a_shutdown_before_the_server_starts_stops_it_as_it_starts() {
+    // A signal can arrive between installing the handler and starting to serve.
+    let server = Server::new(hello).threads(2);
+    let handle = server.handle();
+    handle.shutdown(Duration::from_secs(1)).unwrap();
+    let listener = nethttp::listen("127.0.0.1:0").unwrap();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done_tx.send(server.serve(listener)).unwrap());
+    let result = done_rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("serve returned instead of serving forever");
+    assert!(nethttp::is_server_closed(&result.unwrap_err()));
+}
