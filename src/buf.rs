@@ -14,25 +14,53 @@ const WRITE_BUF: usize = 8 * 1024;
 const MAX_POOLED_WRITE: usize = 64 * 1024;
 
 /// Most free buffers of each kind a loop keeps for reuse: enough for a burst of busy
-/// connections, few enough (512 KiB a loop) that memory returns to its baseline after one.
+/// connections, few enough that a loop's pool holds at most a few MiB.
 const MAX_POOLED: usize = 32;
 
 /// Free buffers of one loop.
+///
+/// A connection holds at most one buffer of each kind, so the pool never keeps more free
+/// buffers than the loop has open connections: when connections go, their buffers go with
+/// them, and a loop with none holds no buffers at all.
 #[derive(Debug, Default)]
 pub(crate) struct Pool {
     /// Read buffers, each `READ_BUF` bytes long (initialised, so reads need no `unsafe`).
     reads: Vec<Vec<u8>>,
     /// Empty write buffers with at least `WRITE_BUF` capacity.
     writes: Vec<Vec<u8>>,
+    /// Open connections on this loop.
+    conns: usize,
 }
 
 impl Pool {
+    /// Counts a connection in.
+    pub(crate) fn conn_opened(&mut self) {
+        self.conns += 1;
+    }
+
+    /// Counts a connection out, freeing buffers the remaining connections cannot use.
+    pub(crate) fn conn_closed(&mut self) {
+        self.conns = self.conns.saturating_sub(1);
+        let keep = self.keep();
+        self.reads.truncate(keep);
+        self.writes.truncate(keep);
+        if keep == 0 {
+            self.reads.shrink_to_fit();
+            self.writes.shrink_to_fit();
+        }
+    }
+
+    /// How many free buffers of each kind are worth keeping.
+    fn keep(&self) -> usize {
+        self.conns.min(MAX_POOLED)
+    }
+
     fn take_read(&mut self) -> Vec<u8> {
         self.reads.pop().unwrap_or_else(|| vec![0; READ_BUF])
     }
 
     fn give_read(&mut self, buf: Vec<u8>) {
-        if buf.len() == READ_BUF && self.reads.len() < MAX_POOLED {
+        if buf.len() == READ_BUF && self.reads.len() < self.keep() {
             self.reads.push(buf);
         }
     }
@@ -44,7 +72,7 @@ impl Pool {
     }
 
     fn give_write(&mut self, mut buf: Vec<u8>) {
-        if buf.capacity() <= MAX_POOLED_WRITE && self.writes.len() < MAX_POOLED {
+        if buf.capacity() <= MAX_POOLED_WRITE && self.writes.len() < self.keep() {
             buf.clear();
             self.writes.push(buf);
         }
@@ -202,6 +230,7 @@ mod tests {
     #[test]
     fn idle_buffers_return_to_the_pool() {
         let mut pool = Pool::default();
+        pool.conn_opened();
         let mut input = InBuf::default();
         input.spare(&mut pool, READ_BUF);
         input.filled(3);
@@ -218,5 +247,23 @@ mod tests {
         output.release_if_empty(&mut pool);
         assert_eq!(pool.writes.len(), 1);
         assert_eq!(output.bytes.capacity(), 0);
+    }
+
+    #[test]
+    fn the_pool_keeps_no_more_buffers_than_open_connections() {
+        let mut pool = Pool::default();
+        for _ in 0..3 {
+            pool.conn_opened();
+        }
+        for _ in 0..5 {
+            pool.give_read(vec![0; READ_BUF]);
+            pool.give_write(Vec::with_capacity(WRITE_BUF));
+        }
+        assert_eq!((pool.reads.len(), pool.writes.len()), (3, 3));
+        pool.conn_closed();
+        assert_eq!((pool.reads.len(), pool.writes.len()), (2, 2));
+        pool.conn_closed();
+        pool.conn_closed();
+        assert_eq!((pool.reads.capacity(), pool.writes.capacity()), (0, 0));
     }
 }

@@ -146,6 +146,7 @@ impl Conn {
 
     pub(crate) fn start(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
         let interest = Interest::READABLE | Interest::WRITABLE;
+        cx.local.pool.conn_opened();
         self.report(cx, ConnState::New);
         let next = match cx.register(&mut self.stream, interest) {
             Ok(()) => self.settle(cx),
@@ -176,9 +177,12 @@ impl Conn {
         self.after(cx, next)
     }
 
-    /// Reports the close of a connection to the `conn_state` hook.
+    /// Reports the close of a connection to its pool and the `conn_state` hook.
     fn after(&mut self, cx: &mut Cx<'_, Slot>, next: Next) -> Next {
         if next == Next::Close {
+            self.input.release_if_empty(&mut cx.local.pool);
+            self.output.release_if_empty(&mut cx.local.pool);
+            cx.local.pool.conn_closed();
             self.report(cx, ConnState::Closed);
         }
         next

@@ -22,6 +22,9 @@ const EVENTS_PER_TURN: usize = 1024;
 /// loop's own sockets. The rest are handled next turn, without sleeping.
 const INBOX_PER_TURN: usize = 1024;
 
+/// Room the scratch lists keep when a drained loop shrinks them.
+const SCRATCH_KEPT: usize = 64;
+
 /// A readiness loop over a slab of machines of type `M`.
 pub struct EventLoop<M: Machine> {
     poll: Poll,
@@ -212,13 +215,35 @@ impl<M: Machine> EventLoop<M> {
     }
 
     /// 6. Drops the machines that returned `Next::Close` this turn, closing their sources.
+    ///    When that leaves the slab mostly empty, gives back the memory the busy time grew.
     fn reap_closed(&mut self) {
+        if self.closed.is_empty() {
+            return;
+        }
         for token in self.closed.drain(..) {
             if self.slots.remove(token).is_some() {
                 log::trace!("token {}: closed", token.0);
                 self.counters.closes.fetch_add(1, Ordering::Relaxed);
             }
         }
+        if self.slots.shrink_if_sparse() {
+            self.shrink();
+        }
+    }
+
+    /// After the slab shrank: drops the timer entries of machines that are gone and
+    /// shrinks the turn's scratch lists, which grew with the number of connections.
+    fn shrink(&mut self) {
+        let slots = &self.slots;
+        self.timers.retain(|token, at| slots.is_armed_at(token, at));
+        for list in [&mut self.again, &mut self.closed] {
+            list.shrink_to(SCRATCH_KEPT);
+        }
+        self.due.shrink_to(SCRATCH_KEPT);
+        log::debug!(
+            "loop drained to {} machines; memory given back",
+            slots.len()
+        );
     }
 
     /// Puts a machine in a slot and starts it.

@@ -13,6 +13,9 @@ use crate::timers::TimerState;
 const INDEX_BITS: u32 = usize::BITS / 2;
 const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 
+/// Below this many slots the table is never shrunk: small tables are not worth the work.
+const MIN_SHRINK: usize = 64;
+
 /// The token of the loop's own waker. No slot index reaches it (the slab would need
 /// `INDEX_MASK` entries first).
 pub(crate) const WAKER: Token = Token(usize::MAX);
@@ -33,6 +36,9 @@ pub(crate) struct Slots<M> {
     slab: Slab<Entry<M>>,
     /// Generation for the next insertion; wraps, which is harmless at this width.
     next_generation: usize,
+    /// Occupancy at the last shrink attempt since the table was last busy; `usize::MAX`
+    /// when there has been none. See [`Slots::shrink_if_sparse`].
+    tried_at: usize,
 }
 
 impl<M> Slots<M> {
@@ -40,6 +46,7 @@ impl<M> Slots<M> {
         Slots {
             slab: Slab::new(),
             next_generation: 1,
+            tried_at: usize::MAX,
         }
     }
 
@@ -54,6 +61,9 @@ impl<M> Slots<M> {
             closed: false,
         });
         assert!(index < INDEX_MASK, "poller: slot table full");
+        if self.slab.len() * 4 > self.slab.capacity() {
+            self.tried_at = usize::MAX; // busy again: the next drain may shrink
+        }
         Token(generation << INDEX_BITS | index)
     }
 
@@ -84,6 +94,33 @@ impl<M> Slots<M> {
             .collect()
     }
 
+    /// Gives memory back after a drain: when at most a quarter of the table is occupied,
+    /// drops the free slots past the last occupied one and shrinks the allocation to fit.
+    /// Returns true if the table shrank.
+    ///
+    /// Slots cannot move (tokens name them), so one long-lived machine high in the table
+    /// stops the shrink. To keep a failing attempt from costing a table walk per close, the
+    /// next attempt waits until occupancy has halved again; a table that fills back past a
+    /// quarter starts afresh.
+    pub(crate) fn shrink_if_sparse(&mut self) -> bool {
+        let (len, capacity) = (self.slab.len(), self.slab.capacity());
+        if capacity < MIN_SHRINK || len * 4 > capacity || len * 2 > self.tried_at {
+            return false;
+        }
+        self.tried_at = len;
+        self.slab.shrink_to_fit();
+        self.slab.capacity() < capacity
+    }
+
+    /// Whether the live slot named by `token` has a heap entry armed at `at`.
+    pub(crate) fn is_armed_at(&self, token: Token, at: std::time::Instant) -> bool {
+        let (index, generation) = (token.0 & INDEX_MASK, token.0 >> INDEX_BITS);
+        match self.slab.get(index) {
+            Some(entry) => entry.generation == generation && entry.timer.armed == Some(at),
+            None => false,
+        }
+    }
+
     /// How many machines occupy slots (closed ones included until reaped).
     pub(crate) fn len(&self) -> usize {
         self.slab.len()
@@ -104,6 +141,44 @@ mod tests {
         assert!(slots.get_mut(old).is_none());
         assert_eq!(slots.get_mut(new).map(|e| e.machine), Some("second"));
         assert_eq!(slots.remove(old), None);
+    }
+
+    #[test]
+    fn a_drained_table_shrinks_and_old_tokens_stay_stale() {
+        let mut slots = Slots::new();
+        let tokens: Vec<_> = (0..1000).map(|i| slots.insert(i)).collect();
+        let capacity = slots.slab.capacity();
+        assert!(!slots.shrink_if_sparse(), "a full table does not shrink");
+        for &token in &tokens[1..] {
+            slots.remove(token);
+        }
+        assert!(slots.shrink_if_sparse());
+        assert!(
+            slots.slab.capacity() < capacity / 100,
+            "only slot 0 is left"
+        );
+        let new = slots.insert(1000);
+        assert!(
+            slots.get_mut(tokens[1]).is_none(),
+            "generations outlive the shrink"
+        );
+        assert_eq!(slots.get_mut(new).map(|e| e.machine), Some(1000));
+    }
+
+    #[test]
+    fn a_pinned_table_is_not_walked_on_every_close() {
+        let mut slots = Slots::new();
+        let tokens: Vec<_> = (0..1000).map(|i| slots.insert(i)).collect();
+        // The last slot stays occupied, so nothing can be dropped.
+        for &token in &tokens[..999] {
+            slots.remove(token);
+            slots.shrink_if_sparse();
+        }
+        assert_eq!(
+            slots.tried_at, 1,
+            "attempts at 256, 128, ... occupants, the last at 1"
+        );
+        assert!(slots.slab.capacity() >= 1000);
     }
 
     #[test]

@@ -95,6 +95,14 @@ impl Timers {
         }
     }
 
+    /// Drops the entries `live` rejects (stale ones, after a drain) and frees the room they
+    /// took.
+    pub(crate) fn retain(&mut self, mut live: impl FnMut(Token, Instant) -> bool) {
+        self.heap
+            .retain(|Reverse((at, token))| live(Token(*token), *at));
+        self.heap.shrink_to_fit();
+    }
+
     /// How many entries the heap holds (live and stale).
     #[cfg(test)]
     fn len(&self) -> usize {
@@ -162,5 +170,24 @@ mod tests {
         Timers::clear(&mut states[1]);
         let end = start + Duration::from_millis(100);
         assert_eq!(fire_all(&mut timers, &mut states, end), vec![0]);
+    }
+
+    #[test]
+    fn retain_keeps_only_live_entries_and_they_still_fire() {
+        let start = Instant::now();
+        let mut timers = Timers::default();
+        let mut states = [TimerState::default(); 100];
+        for (slot, state) in states.iter_mut().enumerate() {
+            timers.set(
+                state,
+                Token(slot),
+                start + Duration::from_millis(slot as u64),
+            );
+        }
+        // Every slot but 7 is gone.
+        timers.retain(|token, _| token.0 == 7);
+        assert_eq!(timers.len(), 1);
+        let end = start + Duration::from_millis(100);
+        assert_eq!(fire_all(&mut timers, &mut states, end), vec![7]);
     }
 }
