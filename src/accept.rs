@@ -8,6 +8,9 @@
 //! kernel's backlog and the listener would be reported readable again and again. So the
 //! listener *parks*: it ignores readiness and retries on a timer, 5 ms doubling to 1 s as Go
 //! does, until an accept succeeds. The same pause holds the listener at the connection cap.
+//! Each time it pauses or retries in vain, it asks the loops to close connections that have
+//! sat idle for a while ([`Msg::Shed`]), so sockets that never send cannot keep a client
+//! with a request waiting.
 
 use std::io;
 use std::net::SocketAddr;
@@ -44,6 +47,8 @@ pub(crate) struct Acceptor {
     next: usize,
     /// Connections accepted so far.
     accepted: u64,
+    /// Shed broadcasts sent so far (their numbers).
+    sheds: u32,
     /// Why the listener is paused, with the current delay; `Accepting` otherwise.
     state: State,
 }
@@ -69,6 +74,7 @@ impl Acceptor {
             counters,
             next: 0,
             accepted: 0,
+            sheds: 0,
             state: State::Accepting,
         }
     }
@@ -87,7 +93,7 @@ impl Acceptor {
     pub(crate) fn message(&mut self, _cx: &mut Cx<'_, Slot>, msg: Msg) -> Next {
         match msg {
             Msg::Shutdown => Next::Close,
-            Msg::Poke => Next::Continue,
+            Msg::Poke | Msg::Shed(_) => Next::Continue,
         }
     }
 
@@ -99,6 +105,7 @@ impl Acceptor {
         for _ in 0..ACCEPTS_PER_TURN {
             if self.at_cap(cx) {
                 self.state = State::AtCap;
+                self.shed(cx);
                 cx.set_timer(cx.now() + CAP_RECHECK);
                 return Next::Continue;
             }
@@ -109,6 +116,7 @@ impl Acceptor {
                 Err(e) if is_resource_exhaustion(&e) => {
                     log::error!("accept: {e}; pausing the listener until descriptors free up");
                     self.state = State::Exhausted(BACKOFF_MIN);
+                    self.shed(cx);
                     cx.set_timer(cx.now() + BACKOFF_MIN);
                     return Next::Continue;
                 }
@@ -117,6 +125,17 @@ impl Acceptor {
         }
         cx.again();
         Next::Continue
+    }
+
+    /// Asks every loop to close some long-idle connections, so a client with a request to
+    /// make is not kept waiting by sockets that send nothing (nginx does the same with its
+    /// idle keep-alive connections when it runs out).
+    fn shed(&mut self, cx: &mut Cx<'_, Slot>) {
+        self.sheds = self.sheds.wrapping_add(1);
+        let msg = Msg::Shed(self.sheds);
+        for remote in cx.local.remote.iter().chain(&self.loops) {
+            remote.broadcast(msg);
+        }
     }
 
     /// Open connections have reached `max_connections`.
@@ -159,6 +178,7 @@ impl Acceptor {
             Err(e) if is_resource_exhaustion(&e) => {
                 let delay = (delay * 2).min(BACKOFF_MAX);
                 self.state = State::Exhausted(delay);
+                self.shed(cx);
                 cx.set_timer(cx.now() + delay);
                 Next::Continue
             }

@@ -168,6 +168,11 @@ impl Conn {
         let next = match msg {
             Msg::Shutdown if self.is_idle() => Next::Close,
             Msg::Shutdown | Msg::Poke => self.drive(cx),
+            Msg::Shed(episode) if self.is_shed(cx, episode) => {
+                log::debug!("{}: idle connection closed to make room", self.peer);
+                Next::Close
+            }
+            Msg::Shed(_) => Next::Continue,
         };
         self.after(cx, next)
     }

@@ -334,6 +334,8 @@ pub(crate) struct Local {
     /// This loop's own inbox, for blocking handlers to reach their connection.
     /// Set right after the loop is created.
     pub(crate) remote: Option<Remote<Slot>>,
+    /// Idle connections closed for the latest `Msg::Shed`.
+    pub(crate) shedding: Shedding,
 }
 
 impl Local {
@@ -348,6 +350,7 @@ impl Local {
             heads: bytes::BytesMut::with_capacity(HEAD_ARENA),
             clock: std::time::Instant::now(),
             remote: None,
+            shedding: Shedding::default(),
         }
     }
 }
@@ -359,6 +362,41 @@ pub(crate) enum Msg {
     Poke,
     /// A graceful shutdown began (broadcast to every machine).
     Shutdown,
+    /// The listener is out of descriptors or at the connection cap: each loop closes up to
+    /// [`SHED_PER_LOOP`] connections that have sat idle for [`SHED_IDLE`], to make room for
+    /// new ones. The number tells one broadcast from the next (see [`Shedding`]).
+    Shed(u32),
+}
+
+/// Most idle connections one loop closes for one [`Msg::Shed`].
+pub(crate) const SHED_PER_LOOP: u32 = 64;
+
+/// How long a connection must have sat idle (no request under way, nothing buffered) to be
+/// closed for room: long enough that a client between two requests is never taken for one.
+pub(crate) const SHED_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A loop's count of connections closed for the latest [`Msg::Shed`]. The broadcast reaches
+/// the loop's connections one after another; the first to see a new number resets the
+/// budget.
+#[derive(Debug, Default)]
+pub(crate) struct Shedding {
+    episode: u32,
+    left: u32,
+}
+
+impl Shedding {
+    /// Takes one close from the budget of broadcast `episode`; false once it is spent.
+    pub(crate) fn take(&mut self, episode: u32) -> bool {
+        if self.episode != episode {
+            *self = Shedding {
+                episode,
+                left: SHED_PER_LOOP,
+            };
+        }
+        let granted = self.left > 0;
+        self.left = self.left.saturating_sub(1);
+        granted
+    }
 }
 
 /// What a loop's slab holds: the listener (loop 0 only) or a connection.

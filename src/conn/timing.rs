@@ -13,7 +13,7 @@ use poller::{Cx, Next};
 use super::{Close, Conn, Phase};
 use crate::encode;
 use crate::error::Reject;
-use crate::server::Slot;
+use crate::server::{Slot, SHED_IDLE};
 
 /// Which deadline a connection's timer holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +87,26 @@ impl Conn {
             Timing::None => Next::Continue,
             _ => Next::Close,
         }
+    }
+
+    /// Whether this connection gives up its descriptor for shed broadcast `episode`: it
+    /// has sat idle, before its first request or between two, for at least `SHED_IDLE`,
+    /// and the loop's budget for the broadcast is not spent. The idle time comes from the
+    /// deadline (armed at `limit` after the connection went idle, rounded later by at most
+    /// `MAX_SLACK`), so a connection whose timeout is switched off is never shed.
+    pub(super) fn is_shed(&self, cx: &mut Cx<'_, Slot>, episode: u32) -> bool {
+        let config = &cx.local.config;
+        let limit = match self.timing {
+            Timing::Idle => config.idle_timeout,
+            Timing::Header => config.read_header_timeout,
+            _ => None,
+        };
+        let (Some(limit), Some(deadline)) = (limit, cx.deadline()) else {
+            return false;
+        };
+        let idle_since = deadline.checked_sub(limit).unwrap_or(deadline);
+        let long_idle = cx.now().saturating_duration_since(idle_since) >= SHED_IDLE;
+        self.is_idle() && long_idle && cx.local.shedding.take(episode)
     }
 
     /// Some bytes of the current request have arrived.
