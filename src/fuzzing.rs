@@ -80,8 +80,9 @@ pub enum Event {
     Request(Message),
     /// The request was refused with this status; the connection reads nothing more.
     Refused(u16),
-    /// The body of a request streaming to a blocking handler was malformed: the connection
-    /// closes, with no answer or part of one.
+    /// The body (or trailer section) of a request streaming to a blocking handler was
+    /// malformed: the connection closes, after a 400 if the handler had not begun its
+    /// answer, else with part of one or none.
     Abandoned,
 }
 
@@ -253,10 +254,10 @@ impl Reader {
         if !progress.done {
             return false;
         }
-        // A streamed body's trailers are not delivered to its handler, nor checked.
+        // Trailers are checked like the body: refused inline, abandoned when streamed.
         match decoder.trailers() {
-            _ if message.streamed => {}
             Ok(trailers) => message.trailers = fields_of(&trailers),
+            Err(_) if message.streamed => return self.abandon(),
             Err(reject) => return self.refuse(reject),
         }
         let State::Body { message, .. } = std::mem::replace(&mut self.state, State::Ended) else {

@@ -15,6 +15,7 @@ use std::cell::OnceCell;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 
+use crate::error::Reject;
 use crate::handler::Poke;
 
 /// An HTTP request as the server received it (Go's `*http.Request`, server side).
@@ -188,10 +189,13 @@ impl Request {
         self.remote_addr
     }
 
-    /// Trailer fields sent after a chunked body (empty otherwise).
+    /// Trailer fields sent after a chunked body (empty otherwise). An inline handler's
+    /// body has arrived whole, trailers included; a [blocking](crate::blocking) handler's
+    /// are here once a read of the body has returned its end (Go's `r.Trailer`).
     pub fn trailers(&self) -> &HeaderMap {
         static NONE: LazyLock<HeaderMap> = LazyLock::new(HeaderMap::new);
-        self.trailers.as_deref().unwrap_or(&NONE)
+        let streamed = self.body.trailers.as_deref();
+        self.trailers.as_deref().or(streamed).unwrap_or(&NONE)
     }
 
     /// The body, to read from.
@@ -264,7 +268,8 @@ impl Request {
 /// and the server reads from the socket only as fast as the handler reads from the body.
 ///
 /// A [`max_bytes`](crate::max_bytes) limit caps what reads return (`remaining` still shows
-/// the bytes held).
+/// the bytes held). A streamed body found malformed fails the read with
+/// [`InvalidData`](io::ErrorKind::InvalidData); after a failed read, reads keep failing.
 #[derive(Debug, Default)]
 pub struct Body {
     /// The received bytes: the whole body, or the current piece of a streamed one.
@@ -274,6 +279,59 @@ pub struct Body {
     pub(crate) stream: Option<Box<Incoming>>,
     /// The cap on what reads may still return, if a `max_bytes` limit is set.
     pub(crate) limit: Option<Limit>,
+    /// The trailer fields of a streamed chunked body, set when its end is read; an inline
+    /// request's are in [`Request::trailers`](Request::trailers) from the start.
+    pub(crate) trailers: Option<Box<HeaderMap>>,
+}
+
+/// Most body bytes left unread by a blocking handler that are drained, to keep the
+/// connection for the next request; past this, the connection closes after the response
+/// (Go's `maxPostHandlerReadBytes`). Reading more would let a client make the server read
+/// a large upload nobody wants.
+pub(crate) const MAX_DRAIN: u64 = 256 * 1024;
+
+/// The request side's word to the response: the connection closes after this response
+/// (Go's `closeAfterReply`). Shared by a request's body and its response writer (and, for a
+/// blocking handler, the loop's end of the exchange), it is the one thing the writer asks
+/// besides the request's and the handler's own `Connection` fields. Set by whatever learns
+/// that the connection cannot carry another request:
+///
+/// * a read past a [`max_bytes`](crate::max_bytes) limit: the rest of the body is unread;
+/// * a blocking handler done with its request while more than [`MAX_DRAIN`] bytes of the
+///   body are unread, or with a body found malformed;
+/// * a shutdown that begins while a blocking handler runs (the loop sets it);
+/// * a client that waits for `100 Continue` before a blocking handler's body: set from
+///   the start, and cleared by the loop as it sends the `100 Continue` the handler's first
+///   read asks for. A head fixed before then closes the connection: the client may send
+///   the body next, or give up on it. Nothing else can set the flag before that moment
+///   but a shutdown, which the loop sets again right after.
+///
+/// An inline request has one only if a `max_bytes` limit is set (no allocation otherwise).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CloseAfter(Arc<AtomicBool>);
+
+impl CloseAfter {
+    /// The connection closes after this response.
+    pub(crate) fn set(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Withdraws the close a pending `100 Continue` called for (the loop, as it sends it).
+    pub(crate) fn clear(&self) {
+        self.0.store(false, Ordering::Release);
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// A `max_bytes` limit's flag, which a read past the limit sets, serves an inline
+/// request's writer as its close signal.
+impl From<Arc<AtomicBool>> for CloseAfter {
+    fn from(flag: Arc<AtomicBool>) -> CloseAfter {
+        CloseAfter(flag)
+    }
 }
 
 /// A [`max_bytes`](crate::max_bytes) limit on a body.
@@ -283,8 +341,8 @@ pub(crate) struct Limit {
     pub(crate) left: u64,
     /// The limit as set, for the error.
     pub(crate) limit: u64,
-    /// Set by the first read past the limit; the response holds it too, and closes the
-    /// connection when it is set.
+    /// Set by the first read past the limit (so `max_bytes` answers 413 for a handler that
+    /// then writes nothing); an inline request's writer closes the connection once it is.
     pub(crate) hit: Arc<AtomicBool>,
 }
 
@@ -296,6 +354,10 @@ pub(crate) struct Incoming {
     pub(crate) poke: Poke,
     /// Set at the first read: the handler wants the body (`100 Continue` may go out).
     pub(crate) asked: Arc<AtomicBool>,
+    /// Shared with the response writer and the loop.
+    pub(crate) close_after: CloseAfter,
+    /// Bytes of a `Content-Length` body not yet received; `None` for a chunked body.
+    pub(crate) left: Option<u64>,
 }
 
 /// What the loop sends a blocking handler's body reader.
@@ -303,8 +365,11 @@ pub(crate) struct Incoming {
 pub(crate) enum Feed {
     /// The next piece of the body.
     Data(Vec<u8>),
-    /// The body is complete.
-    End,
+    /// The body is complete; a chunked one's trailer fields, if it had any.
+    End(Option<Box<HeaderMap>>),
+    /// The body is malformed (a bad chunk line or trailer section): the loop answers for
+    /// it, or closes the connection, and reads fail.
+    Malformed(Reject),
 }
 
 impl Body {
@@ -325,7 +390,7 @@ impl Body {
 
     /// Takes the next piece of a streamed body, waiting for it. Returns false at the end.
     fn next_piece(&mut self) -> io::Result<bool> {
-        let Some(incoming) = &self.stream else {
+        let Some(incoming) = &mut self.stream else {
             return Ok(false);
         };
         if !incoming.asked.swap(true, Ordering::AcqRel) {
@@ -334,22 +399,67 @@ impl Body {
         match incoming.rx.recv() {
             Ok(Feed::Data(piece)) => {
                 incoming.poke.poke(); // room in the channel: read the socket again
+                if let Some(left) = &mut incoming.left {
+                    *left = left.saturating_sub(piece.len() as u64);
+                }
                 self.bytes = piece;
                 self.pos = 0;
                 Ok(true)
             }
-            Ok(Feed::End) => {
+            Ok(Feed::End(trailers)) => {
+                self.trailers = trailers;
                 self.stream = None;
                 Ok(false)
             }
+            Ok(Feed::Malformed(reject)) => {
+                incoming.close_after.set();
+                let detail = match reject.detail() {
+                    "" => reject.status().canonical_reason().unwrap_or("malformed"),
+                    detail => detail,
+                };
+                let message = format!("malformed request body: {detail}");
+                Err(io::Error::new(io::ErrorKind::InvalidData, message))
+            }
             Err(_) => {
-                self.stream = None;
+                // The stream stays: later reads fail too, rather than read as the end.
                 Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "the connection ended before the request body was complete",
                 ))
             }
         }
+    }
+
+    /// The handler is done with a streamed body: decides, before its response's head is
+    /// fixed, whether what it left unread costs the connection (Go's rule, kept with
+    /// [`MAX_DRAIN`]). A body of known length with more than that unread closes the
+    /// connection; with less, the loop drains it after the response. A chunked body's
+    /// length is found only by reading it, so the rest is read here, up to the limit.
+    pub(crate) fn settle(&mut self) {
+        let Some(incoming) = &self.stream else {
+            return; // read to its end, or never streamed
+        };
+        let close_after = incoming.close_after.clone();
+        if close_after.is_set() {
+            return; // closing anyway; and an unsent `100 Continue` must stay unsent
+        }
+        let held = self.remaining().len() as u64;
+        if let Some(left) = incoming.left {
+            if left + held > MAX_DRAIN {
+                close_after.set();
+            }
+            return;
+        }
+        let mut drained = held;
+        while drained <= MAX_DRAIN {
+            self.pos = self.bytes.len();
+            match self.next_piece() {
+                Ok(true) => drained += self.remaining().len() as u64,
+                Ok(false) => return, // the end: the connection may carry the next request
+                Err(_) => break,
+            }
+        }
+        close_after.set();
     }
 }
 
@@ -363,6 +473,9 @@ impl Body {
         };
         if limit.left == 0 {
             limit.hit.store(true, Ordering::Release);
+            if let Some(incoming) = &self.stream {
+                incoming.close_after.set();
+            }
             let error = crate::helpers::MaxBytesError { limit: limit.limit };
             return Err(io::Error::other(error));
         }

@@ -17,7 +17,11 @@
 //!    responses of one batch in one `write`.
 //!
 //! The handler runs on the event loop, so a flushed chunk reaches the socket when the handler
-//! returns; it is framed as a chunk all the same.
+//! returns; it is framed as a chunk all the same. A [blocking](crate::blocking) handler's
+//! bytes go to its connection through a channel instead (`response/sink.rs`).
+//!
+//! Whether the connection closes after the response is decided when the head is fixed:
+//! the request's `Connection`, the handler's, and the request side's [`CloseAfter`] signal.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +32,12 @@ use http::{HeaderMap, HeaderValue, StatusCode, Version};
 
 use crate::encode;
 use crate::parse::Facts;
+use crate::request::CloseAfter;
+
+mod sink;
+
+use sink::STREAM_PIECE;
+pub(crate) use sink::{Out, Outgoing};
 
 /// Writes one response (Go's `http.ResponseWriter`).
 ///
@@ -56,44 +66,20 @@ pub struct ResponseWriter {
     date: [u8; 29],
     facts: Facts,
     sent: Sent,
+    /// The head said `Connection: close` (or the body is delimited by the close): what is
+    /// learned later cannot take that back.
+    closing: bool,
     /// For a blocking handler: where encoded bytes go instead of a connection's buffer.
     sink: Option<Box<Outgoing>>,
-    /// Shared with the request body's [`max_bytes`](crate::max_bytes) limit and set by the
-    /// first read past it: the connection then closes after this response (Go's
-    /// `requestTooLarge`). `None` unless a limit was set.
-    body_limit_hit: Option<Arc<AtomicBool>>,
+    /// The request side's signal that the connection closes after this response. Always
+    /// there for a blocking handler; for an inline one, only once a
+    /// [`max_bytes`](crate::max_bytes) limit is set.
+    close_after: Option<CloseAfter>,
     /// Only for the inner writer of a [`timeout_handler`](crate::timeout_handler): the whole
     /// response stays in memory (`flush` sends nothing) until the wrapper copies it out, and
     /// once the flag is set (the time is up) writes fail.
     held: Option<Arc<AtomicBool>>,
 }
-
-/// A blocking handler's way back to its connection: a bounded channel of encoded bytes.
-/// A full channel blocks the handler's writes, so a slow client slows the handler.
-#[derive(Debug)]
-pub(crate) struct Outgoing {
-    pub(crate) tx: crossbeam_channel::Sender<Out>,
-    pub(crate) poke: crate::handler::Poke,
-    /// The server's configuration, to see a shutdown that begins while the handler runs.
-    pub(crate) config: std::sync::Arc<crate::server::Config>,
-    /// Set when the client waits for `100 Continue`: the body's flag that the handler has
-    /// asked for it. A head fixed before the handler asks closes the connection, as the
-    /// loop will (the body never came); Go's `closeAfterReply` for an unsent continue.
-    pub(crate) continue_asked: Option<Arc<AtomicBool>>,
-}
-
-/// What a blocking handler's response sends its connection.
-#[derive(Debug)]
-pub(crate) enum Out {
-    /// Encoded response bytes, in order.
-    Bytes(Vec<u8>),
-    /// The response is complete; `close` says the connection must close after it.
-    End { close: bool },
-}
-
-/// A blocking handler's writes are sent to the connection in pieces of about this size,
-/// even without a flush, so a large response streams instead of piling up.
-const STREAM_PIECE: usize = 32 * 1024;
 
 /// How much of the response has been encoded into the output buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,43 +118,10 @@ impl ResponseWriter {
             date: date_bytes,
             facts,
             sent: Sent::Nothing,
+            closing: false,
             sink: None,
-            body_limit_hit: None,
+            close_after: None,
             held: None,
-        }
-    }
-
-    /// A writer for a blocking handler: its bytes go to the connection through `sink`.
-    pub(crate) fn streaming(facts: Facts, date: &[u8], sink: Outgoing) -> ResponseWriter {
-        let mut w = ResponseWriter::new(Parts::default(), facts, date);
-        w.sink = Some(Box::new(sink));
-        w
-    }
-
-    /// Sends the encoded bytes to the connection (blocking writers only). An error means
-    /// the connection is gone.
-    fn send_out(&mut self) -> io::Result<()> {
-        let Some(sink) = &self.sink else {
-            return Ok(());
-        };
-        if self.out.is_empty() {
-            return Ok(());
-        }
-        let bytes = std::mem::take(&mut self.out);
-        sink.tx
-            .send(Out::Bytes(bytes))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the connection is closed"))?;
-        sink.poke.poke();
-        Ok(())
-    }
-
-    /// Sends what is left and the end mark (blocking writers only).
-    fn send_end(&mut self, close: bool) {
-        if self.send_out().is_ok() {
-            if let Some(sink) = &self.sink {
-                let _ = sink.tx.send(Out::End { close });
-                sink.poke.poke();
-            }
         }
     }
 
@@ -348,6 +301,7 @@ impl ResponseWriter {
     /// connection must close after this response.
     fn encode_head(&mut self, length: Option<u64>, declared: Declared) -> bool {
         let close = self.must_close_given(declared) || self.sent == Sent::UntilClose;
+        self.closing = close;
         let out = &mut self.out;
         encode::status_line(out, self.facts.version, self.status);
         let (mut has_date, mut has_type) = (false, false);
@@ -384,28 +338,16 @@ impl ResponseWriter {
         close
     }
 
-    /// The connection closes after this response: the client asked, or the handler did.
+    /// The connection closes after this response: the client asked, the handler did, the
+    /// request side did (see [`CloseAfter`]), or the head already said so.
     fn must_close(&self) -> bool {
-        self.must_close_given(self.declared())
+        self.closing || self.must_close_given(self.declared())
     }
 
     /// [`must_close`](Self::must_close), with the handler's fields already scanned.
     fn must_close_given(&self, declared: Declared) -> bool {
-        let shutting_down = self.sink.as_ref().is_some_and(|sink| {
-            sink.config
-                .shutting_down
-                .load(std::sync::atomic::Ordering::Relaxed)
-        });
-        let body_limit_hit = self
-            .body_limit_hit
-            .as_ref()
-            .is_some_and(|hit| hit.load(Ordering::Acquire));
-        let continue_unasked = self
-            .sink
-            .as_ref()
-            .and_then(|sink| sink.continue_asked.as_ref())
-            .is_some_and(|asked| !asked.load(Ordering::Acquire));
-        self.facts.close || shutting_down || body_limit_hit || continue_unasked || declared.close
+        let request_side = self.close_after.as_ref().is_some_and(CloseAfter::is_set);
+        self.facts.close || declared.close || request_side
     }
 
     /// What the handler's own fields say about framing, in one pass over them (a few
@@ -428,9 +370,12 @@ impl ResponseWriter {
 
 /// What the wrappers in `helpers.rs` need of a response.
 impl ResponseWriter {
-    /// Closes the connection after this response once `hit` is set (`max_bytes`).
+    /// Closes the connection after this response once `hit` is set (`max_bytes`). A
+    /// blocking handler's writer has its body's signal already, which the same read sets;
+    /// an inline one takes the limit's flag as its signal.
     pub(crate) fn watch_body_limit(&mut self, hit: Arc<AtomicBool>) {
-        self.body_limit_hit = Some(hit);
+        self.close_after
+            .get_or_insert_with(|| CloseAfter::from(hit));
     }
 
     /// No status chosen and no body byte written yet.
@@ -443,6 +388,7 @@ impl ResponseWriter {
     pub(crate) fn held(&self, timed_out: Arc<AtomicBool>) -> ResponseWriter {
         let mut w = ResponseWriter::new(Parts::default(), self.facts, &self.date);
         w.held = Some(timed_out);
+        w.close_after = self.close_after.clone();
         w
     }
 

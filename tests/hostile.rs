@@ -1,13 +1,16 @@
-//! Regression tests for what the fuzz targets (`fuzz/`) and the soak run turned up: each
-//! test names the input that showed the problem.
+//! Regression tests for what the fuzz targets (`fuzz/`), the soak run and review turned up:
+//! each test names the input that showed the problem.
 
 mod util;
 
-use std::io::{BufReader, Read, Write};
-use std::time::Duration;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
 
-use nethttp::{blocking, Request, ResponseWriter, Server};
-use util::{connect, read_response, start};
+use nethttp::{blocking, Handler, Request, ResponseWriter, Server};
+use util::{connect, exchange_all, read_response, read_until_closed, start};
 
 /// A blocking handler that answers without reading the body.
 fn ignore_body(w: &mut ResponseWriter, _r: &mut Request) {
@@ -42,5 +45,206 @@ fn an_unasked_continue_is_answered_with_connection_close() {
         .set_read_timeout(Some(Duration::from_secs(5)));
     let _ = reader.read_to_end(&mut rest);
     assert!(rest.is_empty(), "{:?}", String::from_utf8_lossy(&rest));
+    server.close().unwrap();
+}
+
+/// Writes `bytes` on a thread of its own, so a test can read responses while a large body
+/// is still on its way. The write may fail once the server closes; that is expected.
+fn write_behind(stream: &TcpStream, bytes: Vec<u8>) -> thread::JoinHandle<()> {
+    let mut writer = stream.try_clone().unwrap();
+    thread::spawn(move || {
+        let _ = writer.write_all(&bytes);
+    })
+}
+
+/// `body` framed as one chunk, then the last chunk and `trailers` (each line ending CRLF).
+fn chunked(body: &[u8], trailers: &str) -> Vec<u8> {
+    let mut framed = format!("{:x}\r\n", body.len()).into_bytes();
+    framed.extend_from_slice(body);
+    framed.extend_from_slice(format!("\r\n0\r\n{trailers}\r\n").as_bytes());
+    framed
+}
+
+/// A chunked `POST /` head.
+const CHUNKED_POST: &[u8] = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+/// A blocking handler that leaves more than 256 KiB of the body unread costs the
+/// connection (Go's rule), and its response must say so, whether the body's length is
+/// announced or only found by draining it. It used to close after a response without
+/// `Connection: close`. A small unread body is still drained and the connection kept.
+#[test]
+fn a_large_unread_body_is_answered_with_connection_close() {
+    let server = start(Server::new(blocking(ignore_body)).threads(1));
+    let addr = server.local_addr();
+
+    // Announced: 100 MiB, of which 64 KiB is sent.
+    let stream = connect(addr);
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\n".to_vec();
+    head.extend_from_slice(&[b'a'; 64 * 1024]);
+    let writer = write_behind(&stream, head);
+    let response = read_response(&mut reader, false).unwrap();
+    assert_eq!(
+        (response.status, response.text().as_str()),
+        (200, "ignored")
+    );
+    assert!(
+        response.closes(),
+        "announced length: {:?}",
+        response.headers
+    );
+    assert!(reader.buffer().is_empty(), "more after the response");
+    let (rest, _) = read_until_closed(reader.get_mut());
+    assert!(rest.is_empty(), "{:?}", String::from_utf8_lossy(&rest));
+    writer.join().unwrap();
+
+    // Chunked: 100 KiB unread is drained (kept), 300 KiB unread is not (closed).
+    let stream = connect(addr);
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut small = CHUNKED_POST.to_vec();
+    small.extend_from_slice(&chunked(&[b'a'; 100 * 1024], ""));
+    let writer = write_behind(&stream, small);
+    let response = read_response(&mut reader, false).unwrap();
+    assert!(
+        !response.closes(),
+        "small chunked body: {:?}",
+        response.headers
+    );
+    writer.join().unwrap();
+    let mut large = CHUNKED_POST.to_vec();
+    large.extend_from_slice(&chunked(&[b'a'; 300 * 1024], ""));
+    let writer = write_behind(&stream, large);
+    let response = read_response(&mut reader, false).unwrap();
+    assert_eq!(
+        (response.status, response.text().as_str()),
+        (200, "ignored")
+    );
+    assert!(
+        response.closes(),
+        "large chunked body: {:?}",
+        response.headers
+    );
+    assert!(reader.buffer().is_empty(), "more after the response");
+    let (rest, _) = read_until_closed(reader.get_mut());
+    assert!(rest.is_empty(), "{:?}", String::from_utf8_lossy(&rest));
+    writer.join().unwrap();
+    server.close().unwrap();
+}
+
+/// Reads the whole body and answers with its length and the trailer fields (as
+/// `name=value;...`), or, if the read fails, records the error's kind and writes nothing.
+fn body_and_trailers(failures: Arc<Mutex<Vec<io::ErrorKind>>>) -> impl Handler {
+    blocking(move |w: &mut ResponseWriter, r: &mut Request| {
+        let mut body = Vec::new();
+        if let Err(e) = r.body().read_to_end(&mut body) {
+            failures.lock().unwrap().push(e.kind());
+            return;
+        }
+        let trailers: Vec<String> = r
+            .trailers()
+            .iter()
+            .map(|(name, value)| format!("{name}={}", value.to_str().unwrap_or("?")))
+            .collect();
+        let _ = write!(w, "{} {}", body.len(), trailers.join(";"));
+    })
+}
+
+/// Waits up to 5 s for the handler to record a failed read; returns its kind.
+fn recorded_failure(failures: &Mutex<Vec<io::ErrorKind>>) -> io::ErrorKind {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(&kind) = failures.lock().unwrap().first() {
+            return kind;
+        }
+        assert!(Instant::now() < deadline, "the handler's read never failed");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A blocking handler sees a chunked body's trailers once it has read the body to its
+/// end, as an inline handler does. They used to be dropped.
+#[test]
+fn a_blocking_handler_sees_the_trailers() {
+    let failures = Arc::default();
+    let server = start(Server::new(body_and_trailers(Arc::clone(&failures))).threads(1));
+    let mut raw = CHUNKED_POST.to_vec();
+    raw.extend_from_slice(&chunked(b"hello", "X-Sum: 42\r\nX-Other: a b\r\n"));
+    raw.extend_from_slice(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let responses = exchange_all(server.local_addr(), &raw);
+    let texts: Vec<String> = responses.iter().map(|r| r.text()).collect();
+    assert_eq!(texts, ["5 x-sum=42;x-other=a b", "0 "]);
+    assert!(failures.lock().unwrap().is_empty());
+    server.close().unwrap();
+}
+
+/// Malformed trailers (here a forbidden field) are refused as an inline handler's are:
+/// `400` and `Connection: close`, and the blocking handler's read fails with
+/// `InvalidData`. They used to go unchecked, and the connection went on.
+#[test]
+fn malformed_trailers_to_a_blocking_handler_are_400() {
+    let failures = Arc::default();
+    let server = start(Server::new(body_and_trailers(Arc::clone(&failures))).threads(1));
+    let mut raw = CHUNKED_POST.to_vec();
+    raw.extend_from_slice(&chunked(b"hello", "Content-Length: 5\r\n"));
+    raw.extend_from_slice(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let responses = exchange_all(server.local_addr(), &raw);
+    assert_eq!(responses.len(), 1, "{responses:?}");
+    assert_eq!(responses[0].status, 400, "{responses:?}");
+    assert!(responses[0].closes());
+    assert_eq!(recorded_failure(&failures), io::ErrorKind::InvalidData);
+    server.close().unwrap();
+}
+
+/// A malformed body (a chunk size that is not hex) sent to a blocking handler that has
+/// not begun its response is answered `400` with `Connection: close`, as for an inline
+/// handler, and the handler's read fails with `InvalidData`. The server used to close
+/// without a word.
+#[test]
+fn a_malformed_body_to_a_blocking_handler_is_400() {
+    let failures = Arc::default();
+    let server = start(Server::new(body_and_trailers(Arc::clone(&failures))).threads(1));
+    let mut raw = CHUNKED_POST.to_vec();
+    raw.extend_from_slice(b"5\r\nhello\r\nzz\r\nmore\r\n0\r\n\r\n");
+    raw.extend_from_slice(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let responses = exchange_all(server.local_addr(), &raw);
+    assert_eq!(responses.len(), 1, "{responses:?}");
+    let response = &responses[0];
+    assert_eq!(
+        (response.status, response.text().as_str()),
+        (400, "400 Bad Request: malformed chunked encoding\n")
+    );
+    assert!(response.closes());
+    assert_eq!(recorded_failure(&failures), io::ErrorKind::InvalidData);
+    server.close().unwrap();
+}
+
+/// Once a blocking handler has sent its status, a malformed body can only cost the
+/// connection: the response is cut off (no last chunk) and the connection closes, with no
+/// `400` after it.
+#[test]
+fn a_malformed_body_after_the_response_began_closes_the_connection() {
+    let handler = blocking(|w: &mut ResponseWriter, r: &mut Request| {
+        let _ = w.write_all(b"started");
+        let _ = w.flush();
+        let failed = io::copy(r.body(), &mut io::sink()).is_err();
+        let _ = write!(w, " failed={failed}");
+    });
+    let server = start(Server::new(handler).threads(1));
+    let stream = connect(server.local_addr());
+    let mut writer = stream.try_clone().unwrap();
+    writer.write_all(CHUNKED_POST).unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "HTTP/1.1 200 OK\r\n");
+    writer.write_all(b"5\r\nhello\r\nzz\r\n").unwrap();
+    let mut rest = Vec::new();
+    if let Err(e) = reader.read_to_end(&mut rest) {
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "not closed: {e}");
+    }
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(rest.contains("\r\n7\r\nstarted\r\n"), "{rest:?}");
+    assert!(!rest.contains(" 400 "), "{rest:?}");
+    assert!(!rest.ends_with("0\r\n\r\n"), "not cut off: {rest:?}");
     server.close().unwrap();
 }

@@ -42,10 +42,12 @@
 //! - `probe`: the latency probe;
 //! - `counts`: what the clients count;
 //! - `watch`: the server's memory, descriptors and CPU, from /proc;
+//! - `heap`: the allocator that counts live bytes (the server says them at `GET /heap`);
 //! - `report`: the report.
 
 mod abuse;
 mod counts;
+mod heap;
 mod honest;
 mod probe;
 mod report;
@@ -64,6 +66,9 @@ use std::time::{Duration, Instant};
 use counts::Counts;
 use probe::Connection;
 use wire::bad;
+
+#[global_allocator]
+static ALLOCATOR: heap::Counting = heap::Counting;
 
 /// The descriptor limit the server process sets itself: the connection cap of the run.
 const SERVER_FDS: u64 = 4096;
@@ -100,6 +105,7 @@ fn run(secs: u64) -> io::Result<String> {
     let pid = child.id();
     thread::sleep(Duration::from_millis(200));
     let start = watch::sample(pid);
+    let heap_start = server::heap(addr)?;
     let watcher = watch::Watcher::start(pid);
 
     let started = Instant::now();
@@ -114,6 +120,7 @@ fn run(secs: u64) -> io::Result<String> {
     let counts = clients.stop();
 
     let after = watch::after_clients(pid);
+    let heap_end = server::heap(addr)?;
     let peak = watcher.stop();
     let shutdown = server::shut_down(child, addr)?;
 
@@ -124,6 +131,7 @@ fn run(secs: u64) -> io::Result<String> {
         pid,
         counts: &counts,
         start,
+        heap: (heap_start, heap_end),
         peak: &peak,
         after: &after,
         cpu_secs: cpu_ticks as f64 / watch::clock_ticks() as f64,

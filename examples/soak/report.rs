@@ -25,6 +25,9 @@ pub struct Run<'a> {
     pub counts: &'a Counts,
     /// The server before the clients started.
     pub start: Sample,
+    /// The server's live heap bytes `(now, most so far)` before the clients started and
+    /// at the end of the watch after they left.
+    pub heap: ((usize, usize), (usize, usize)),
     pub peak: &'a Peak,
     pub after: &'a AfterClients,
     /// Server CPU time while the abuse ran, and how long it ran.
@@ -211,6 +214,14 @@ impl Run<'_> {
             lowest_at.as_secs()
         );
         sample_line(f, "lowest", lowest.rss_kib, lowest.fds, &lowest_note)?;
+        let ((start_live, _), (end_live, peak_live)) = self.heap;
+        writeln!(
+            f,
+            "  live heap (allocated, not freed): start {} KiB, peak {} KiB, settled {} KiB",
+            start_live / 1024,
+            peak_live / 1024,
+            end_live / 1024
+        )?;
         writeln!(
             f,
             "  CPU while the abuse ran: {:.1} s over {:.0} s = {:.0}% of one core",

@@ -45,7 +45,27 @@ fn routes() -> ServeMux {
     mux.handle("/pool/echo", blocking(echo));
     mux.handle("GET /sleep", blocking(sleep));
     mux.handle("GET /bytes/{n}", blocking(bytes));
+    mux.handle("GET /heap", heap_counts);
     mux
+}
+
+/// The live and peak heap byte counts, as `live peak`.
+fn heap_counts(w: &mut ResponseWriter, _r: &mut Request) {
+    let (live, peak) = crate::heap::counts();
+    let _ = write!(w, "{live} {peak}");
+}
+
+/// The server's live heap bytes, now and at most so far (see `heap.rs`).
+pub fn heap(addr: SocketAddr) -> io::Result<(usize, usize)> {
+    let mut s = connect(addr)?;
+    s.write_all(b"GET /heap HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n")?;
+    let r = read_response(&mut BufReader::new(s), false)?;
+    let text = String::from_utf8_lossy(&r.body).into_owned();
+    let mut numbers = text.split(' ').filter_map(|n| n.parse().ok());
+    match (r.status, numbers.next(), numbers.next()) {
+        (200, Some(live), Some(peak)) => Ok((live, peak)),
+        _ => Err(bad(format!("GET /heap said {} {text:?}", r.status))),
+    }
 }
 
 /// The body of `GET /`.

@@ -7,10 +7,20 @@
 //!
 //! * **Body.** While the handler has not taken the last piece, the connection does not read
 //!   the socket: TCP's window closes and the client waits. `100 Continue` goes out at the
-//!   handler's first read. A body the handler leaves unread is drained if it ends within
-//!   `MAX_DRAIN` bytes (the connection stays open), else the connection closes (Go's rule).
+//!   handler's first read. The body's end carries a chunked body's trailers. A body the
+//!   handler leaves unread is drained if it ends within `MAX_DRAIN` bytes (the connection
+//!   stays open), else the connection closes (Go's rule; the request side decides, see
+//!   [`Body::settle`](crate::request::Body::settle), so the response can say so).
+//! * **Malformed body.** The handler's next read fails; the client gets the `400` an inline
+//!   handler's client would, unless the handler's response has begun, which can then only
+//!   be cut off.
 //! * **Response.** Bytes move from the channel to the output buffer while it is below its
 //!   high-water mark, so a slow client fills the channel and blocks the handler's writes.
+//!
+//! Whether the connection outlives the response is the request side's call, made through
+//! the [`CloseAfter`] signal the body, the writer and this side share: the loop sets it
+//! when a shutdown begins, and withdraws the close an unsent `100 Continue` calls for once
+//! it sends one.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,15 +34,14 @@ use crate::body::Decoder;
 use crate::error::Reject;
 use crate::handler::{self, Poke};
 use crate::parse::{Framing, Head};
-use crate::request::{Feed, Incoming};
+use crate::request::{CloseAfter, Feed, Incoming, MAX_DRAIN};
 use crate::response::{Out, Outgoing, ResponseWriter};
 use crate::server::Slot;
 
-/// Pieces in flight each way between a connection and its blocking handler.
+/// Pieces in flight each way between a connection and its blocking handler. The body's
+/// channel has one slot more, which data never takes: the body's last word (its end, or
+/// why it is malformed) always fits.
 const CHANNEL_PIECES: usize = 4;
-
-/// Most unread body bytes drained after a blocking handler returns to keep the connection.
-const MAX_DRAIN: u64 = 256 * 1024;
 
 /// A request being served by a blocking handler.
 #[derive(Debug)]
@@ -43,6 +52,11 @@ pub(crate) struct Stream {
     rx: Receiver<Out>,
     /// Set when the handler has finished: whether the connection must close.
     ended: Option<bool>,
+    /// Response bytes have been taken from `rx`: the head is on its way, and a malformed
+    /// body can no longer be answered with a `400`.
+    responded: bool,
+    /// Shared with the body and the response writer.
+    close_after: CloseAfter,
 }
 
 /// The loop's end of a streamed request body.
@@ -89,39 +103,41 @@ impl Conn {
         let poke = Poke { remote, token };
         let local = &mut *cx.local;
         let (out_tx, out_rx) = crossbeam_channel::bounded(CHANNEL_PIECES);
+        let close_after = CloseAfter::default();
         let body = (framing != Framing::Empty).then(|| {
-            let (tx, rx) = crossbeam_channel::bounded(CHANNEL_PIECES);
+            let (tx, rx) = crossbeam_channel::bounded(CHANNEL_PIECES + 1);
             let asked = Arc::new(AtomicBool::new(false));
             request.body.stream = Some(Box::new(Incoming {
                 rx,
                 poke: poke.clone(),
                 asked: Arc::clone(&asked),
+                close_after: close_after.clone(),
+                left: match framing {
+                    Framing::Length(n) => Some(n),
+                    _ => None,
+                },
             }));
+            let continue_due = expect_continue && self.input.is_empty();
+            if continue_due {
+                close_after.set(); // until the handler asks for the body
+            }
             BodyFeed {
                 decoder: Decoder::new(framing),
                 tx,
                 pending: VecDeque::new(),
                 asked,
-                continue_due: expect_continue && self.input.is_empty(),
+                continue_due,
                 discarded: None,
             }
         });
         local.date.refresh();
         let config = Arc::clone(&local.config);
-        let continue_asked = body
-            .as_ref()
-            .filter(|feed| feed.continue_due)
-            .map(|feed| Arc::clone(&feed.asked));
-        let sink = Outgoing {
-            tx: out_tx,
-            poke,
-            config: Arc::clone(&config),
-            continue_asked,
-        };
-        let mut w = ResponseWriter::streaming(facts, local.date.get(), sink);
+        let sink = Outgoing { tx: out_tx, poke };
+        let mut w = ResponseWriter::streaming(facts, local.date.get(), sink, close_after.clone());
         let peer = self.peer;
         let job = Box::new(move || {
             let outcome = handler::call(&*config.handler, &mut w, &mut request);
+            request.body.settle(); // before the head is fixed: the body may cost the connection
             drop(request); // the body reader goes: the loop drains or closes what is left
             match outcome {
                 Ok(()) => w.finish(),
@@ -139,6 +155,8 @@ impl Conn {
             body,
             rx: out_rx,
             ended: None,
+            responded: false,
+            close_after,
         }));
         true
     }
@@ -150,25 +168,42 @@ impl Conn {
             return false;
         };
         let mut progress = false;
+        let mut malformed = None;
         let mut out = self.output.take(&mut cx.local.pool);
         if let Some(feed) = &mut stream.body {
             if feed.continue_due && feed.asked.load(Ordering::Acquire) {
                 feed.continue_due = false;
                 out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                stream.close_after.clear(); // the client sends the body: it may be kept
                 progress = true;
             }
             match feed.feed(&mut self.input) {
                 Ok(moved) => progress |= moved,
-                Err(_) => stream.ended = stream.ended.or(Some(true)),
+                Err(reject) if feed.discarded.is_none() => {
+                    feed.fail(reject);
+                    malformed = Some(reject);
+                }
+                Err(_) => stream.ended = Some(true), // drained for no one: just close
             }
             if feed.finished() {
                 stream.body = None;
             }
         }
+        if cx.local.config.shutting_down.load(Ordering::Relaxed) {
+            stream.close_after.set();
+        }
+        if let Some(reject) = malformed {
+            if !stream.responded && stream.rx.is_empty() {
+                self.output.put(out);
+                return self.reject(cx, reject); // the handler's writes now fail
+            }
+            stream.ended = Some(true); // the response has begun: it can only be cut off
+        }
         while stream.ended.is_none() && out.len() - self.output.pos < OUT_HIGH_WATER {
             match stream.rx.try_recv() {
                 Ok(Out::Bytes(bytes)) => {
                     out.extend_from_slice(&bytes);
+                    stream.responded = true;
                     progress = true;
                 }
                 Ok(Out::End { close }) => {
@@ -220,14 +255,25 @@ impl BodyFeed {
                 self.send(Feed::Data(piece));
             }
             if progress.done {
-                self.send(Feed::End);
+                let trailers = self.decoder.trailers()?;
+                self.send(Feed::End(
+                    (!trailers.is_empty()).then(|| Box::new(trailers)),
+                ));
             }
         }
         Ok(moved)
     }
 
-    /// The handler has returned with the body unread: drain the rest if it is small (Go's
-    /// rule), else give up on the connection. Returns false to close.
+    /// The body is malformed: the handler's next read fails, in place of the pieces it has
+    /// not been sent yet (the slot data leaves free takes the news).
+    fn fail(&mut self, reject: Reject) {
+        self.pending.clear();
+        let _ = self.tx.try_send(Feed::Malformed(reject));
+    }
+
+    /// The handler has returned with the body unread, which its thread has judged small
+    /// enough to drain (see `Body::settle`), or its reader went elsewhere: drain the rest
+    /// if it is small (Go's rule), else give up on the connection. Returns false to close.
     fn abandon(&mut self) -> bool {
         self.pending.clear();
         self.discarded.get_or_insert(0);
@@ -239,6 +285,10 @@ impl BodyFeed {
     fn retry_pending(&mut self) -> bool {
         let mut moved = false;
         while let Some(feed) = self.pending.pop_front() {
+            if matches!(feed, Feed::Data(_)) && self.tx.len() >= CHANNEL_PIECES {
+                self.pending.push_front(feed); // the last slot is for the body's end
+                break;
+            }
             match self.tx.try_send(feed) {
                 Ok(()) => moved = true,
                 Err(TrySendError::Full(feed)) => {
@@ -257,17 +307,9 @@ impl BodyFeed {
     /// Sends one piece, queueing it behind earlier ones if the channel is full. A gone
     /// reader means the handler returned: from then on the body is drained.
     fn send(&mut self, feed: Feed) {
-        if self.discarded.is_some() {
-            return;
-        }
-        if !self.pending.is_empty() {
+        if self.discarded.is_none() {
             self.pending.push_back(feed);
-            return;
-        }
-        match self.tx.try_send(feed) {
-            Ok(()) => {}
-            Err(TrySendError::Full(feed)) => self.pending.push_back(feed),
-            Err(TrySendError::Disconnected(_)) => self.discarded = Some(0),
+            self.retry_pending();
         }
     }
 

@@ -415,6 +415,37 @@ fn handler_connection_close_closes_and_is_sent_once() {
     assert!(text.contains("Connection: close\r\n") && text.ends_with("0\r\n\r\n"));
 }
 
+/// The request side's signal is read when the head is fixed, and a head that said close
+/// is not taken back when the signal clears later (a `100 Continue` sent after a flush).
+#[test]
+fn the_request_sides_close_signal_is_sent_and_kept() {
+    let signalled = |set_before_head: bool| {
+        let signal = CloseAfter::default();
+        let mut w = get11();
+        w.close_after = Some(signal.clone());
+        if set_before_head {
+            signal.set();
+        }
+        (w, signal)
+    };
+    let (mut w, _) = signalled(true);
+    w.write_all(b"x").unwrap();
+    let (text, close) = finish(w);
+    assert!(close && text.contains("Connection: close\r\n"), "{text}");
+
+    let (mut w, signal) = signalled(true);
+    w.flush().unwrap();
+    signal.clear();
+    let (text, close) = finish(w);
+    assert!(close && text.contains("Connection: close\r\n"), "{text}");
+
+    let (mut w, signal) = signalled(false);
+    w.flush().unwrap();
+    signal.set(); // after the head: the connection still closes, unannounced
+    let (text, close) = finish(w);
+    assert!(close && !text.contains("Connection"), "{text}");
+}
+
 #[test]
 fn handler_close_on_http10_keep_alive() {
     let mut w = writer(facts(Version::HTTP_10, false, false));

@@ -1,0 +1,74 @@
+//! A blocking handler's response: the writer sends its encoded bytes to the connection
+//! through a bounded channel instead of a connection's buffer (the loop's side is
+//! `conn/stream.rs`). See "Life of a response" in `response.rs`.
+
+use std::io;
+
+use super::{Parts, ResponseWriter};
+use crate::parse::Facts;
+use crate::request::CloseAfter;
+
+/// A blocking handler's way back to its connection: a bounded channel of encoded bytes.
+/// A full channel blocks the handler's writes, so a slow client slows the handler.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    pub(crate) tx: crossbeam_channel::Sender<Out>,
+    /// Wakes the connection after each send.
+    pub(crate) poke: crate::handler::Poke,
+}
+
+/// What a blocking handler's response sends its connection.
+#[derive(Debug)]
+pub(crate) enum Out {
+    /// Encoded response bytes, in order.
+    Bytes(Vec<u8>),
+    /// The response is complete; `close` says the connection must close after it.
+    End { close: bool },
+}
+
+/// A blocking handler's writes are sent to the connection in pieces of about this size,
+/// even without a flush, so a large response streams instead of piling up.
+pub(super) const STREAM_PIECE: usize = 32 * 1024;
+
+impl ResponseWriter {
+    /// A writer for a blocking handler: its bytes go to the connection through `sink`, and
+    /// `close_after` is the signal it shares with the request's body and the loop.
+    pub(crate) fn streaming(
+        facts: Facts,
+        date: &[u8],
+        sink: Outgoing,
+        close_after: CloseAfter,
+    ) -> ResponseWriter {
+        let mut w = ResponseWriter::new(Parts::default(), facts, date);
+        w.sink = Some(Box::new(sink));
+        w.close_after = Some(close_after);
+        w
+    }
+
+    /// Sends the encoded bytes to the connection (blocking writers only). An error means
+    /// the connection is gone.
+    pub(super) fn send_out(&mut self) -> io::Result<()> {
+        let Some(sink) = &self.sink else {
+            return Ok(());
+        };
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let bytes = std::mem::take(&mut self.out);
+        sink.tx
+            .send(Out::Bytes(bytes))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the connection is closed"))?;
+        sink.poke.poke();
+        Ok(())
+    }
+
+    /// Sends what is left and the end mark (blocking writers only).
+    pub(super) fn send_end(&mut self, close: bool) {
+        if self.send_out().is_ok() {
+            if let Some(sink) = &self.sink {
+                let _ = sink.tx.send(Out::End { close });
+                sink.poke.poke();
+            }
+        }
+    }
+}
