@@ -39,7 +39,8 @@ impl Pool {
     }
 
     /// Counts a connection out, freeing buffers the remaining connections cannot use.
-    pub(crate) fn conn_closed(&mut self) {
+    /// Returns true if it was the loop's last.
+    pub(crate) fn conn_closed(&mut self) -> bool {
         self.conns = self.conns.saturating_sub(1);
         let keep = self.keep();
         self.reads.truncate(keep);
@@ -48,6 +49,7 @@ impl Pool {
             self.reads.shrink_to_fit();
             self.writes.shrink_to_fit();
         }
+        self.conns == 0
     }
 
     /// How many free buffers of each kind are worth keeping.

@@ -187,7 +187,9 @@ impl Conn {
         if next == Next::Close {
             self.input.release_if_empty(&mut cx.local.pool);
             self.output.release_if_empty(&mut cx.local.pool);
-            cx.local.pool.conn_closed();
+            if cx.local.pool.conn_closed() {
+                cx.local.release();
+            }
             self.report(cx, ConnState::Closed);
         }
         next

@@ -339,6 +339,14 @@ pub(crate) struct Local {
 }
 
 impl Local {
+    /// The loop's last connection closed: frees what its requests grew (the staging
+    /// buffers are made again by the next request that needs them).
+    pub(crate) fn release(&mut self) {
+        self.headers = HeaderMap::new();
+        self.body = Vec::new();
+        self.request_fields = Vec::new();
+    }
+
     fn new(config: Arc<Config>) -> Local {
         Local {
             config,
