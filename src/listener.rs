@@ -10,6 +10,45 @@ use std::os::fd::{FromRawFd, OwnedFd};
 
 use mio::event::Source;
 use mio::{Interest, Registry, Token};
+use socket2::{Domain, Protocol, Socket as RawSocket, Type};
+
+/// Queue length for connections not yet accepted when the system's cap cannot be read.
+const DEFAULT_BACKLOG: i32 = 4096;
+
+/// Binds and listens on the first of `addrs` that works (see [`crate::listen`]).
+pub(crate) fn bind(addrs: &[SocketAddr]) -> io::Result<std::net::TcpListener> {
+    let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on");
+    for &addr in addrs {
+        match bind_one(addr) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// A listening socket at `addr`: address reuse as `std` and Go set it, both IP versions
+/// on an unspecified IPv6 address, and the system's longest accept queue.
+fn bind_one(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let socket = RawSocket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() && addr.ip().is_unspecified() {
+        socket.set_only_v6(false)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(backlog())?;
+    Ok(socket.into())
+}
+
+/// The system's cap on a listener's accept queue (Linux: `net.core.somaxconn`), as Go reads
+/// it.
+fn backlog() -> i32 {
+    std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+        .filter(|&n| n > 0)
+        .map_or(DEFAULT_BACKLOG, |n| n.min(65535))
+}
 
 /// A bound listener to [`serve`](crate::Server::serve): TCP or Unix-domain.
 ///

@@ -195,14 +195,22 @@ impl Server {
 
     /// Most connections open at once. At the cap the listener pauses (the kernel's backlog
     /// holds newcomers) until a connection closes. Default: no cap.
+    ///
+    /// At the cap, and whenever the process runs out of descriptors, each loop closes up to
+    /// 64 connections that have sat idle for at least a second (ones that have sent nothing
+    /// yet, and keep-alive ones between requests), so sockets that send nothing cannot keep
+    /// a client with a request waiting. nginx does the same with its idle keep-alive
+    /// connections; Go's server only waits. A request under way is never cut short, and a
+    /// connection whose timeout is switched off is never closed this way.
     pub fn max_connections(mut self, n: usize) -> Server {
         self.config.max_connections = Some(n.max(1));
         self
     }
 
     /// Threads for [blocking](crate::blocking) handlers (default
-    /// [`DEFAULT_BLOCKING_THREADS`]), started as needed. When every thread is busy, up to as
-    /// many requests again wait in a queue; past that, requests get `503 Service Unavailable`.
+    /// [`DEFAULT_BLOCKING_THREADS`]), started as needed; a thread with no request for 10 s
+    /// exits. When every thread is busy, up to as many requests again wait in a queue; past
+    /// that, requests get `503 Service Unavailable`.
     pub fn blocking_threads(mut self, n: usize) -> Server {
         self.config.workers = Workers::new(n.max(1));
         self
@@ -301,6 +309,11 @@ pub fn listen_and_serve(addr: &str, handler: impl Handler) -> io::Result<()> {
 
 /// Binds a TCP listener at a Go-style address: `host:port`, `:port` (every interface,
 /// IPv6 and IPv4 where the system allows), or `""` (`:80`). Port 0 picks a free port.
+///
+/// As Go does, the kernel may queue as many connections not yet accepted as the system
+/// allows (`net.core.somaxconn`) rather than the 128 of `std`'s `TcpListener::bind`: when
+/// the server is at its connection cap or out of descriptors, newcomers wait in that queue
+/// instead of having their handshakes dropped and retried a second or more later.
 pub fn listen(addr: &str) -> io::Result<TcpListener> {
     let addr = if addr.is_empty() { ":80" } else { addr };
     match addr.strip_prefix(':') {
@@ -308,10 +321,12 @@ pub fn listen(addr: &str) -> io::Result<TcpListener> {
             let port: u16 = port
                 .parse()
                 .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "invalid port"))?;
-            TcpListener::bind((std::net::Ipv6Addr::UNSPECIFIED, port))
-                .or_else(|_| TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, port)))
+            crate::listener::bind(&[
+                (std::net::Ipv6Addr::UNSPECIFIED, port).into(),
+                (std::net::Ipv4Addr::UNSPECIFIED, port).into(),
+            ])
         }
-        None => TcpListener::bind(addr.to_socket_addrs()?.collect::<Vec<_>>().as_slice()),
+        None => crate::listener::bind(&addr.to_socket_addrs()?.collect::<Vec<_>>()),
     }
 }
 

@@ -117,3 +117,26 @@ os.execv(sys.argv[1], [sys.argv[1], "--exact", "systemd_child", "--ignored", "--
     assert_eq!(responses[0].text(), "Hello, World!");
     assert!(child.wait().unwrap().success(), "the child test passed");
 }
+
+/// Go listens with the system's accept queue (`somaxconn`), not `std`'s 128: connections
+/// the server has not accepted yet wait in the kernel instead of having their handshakes
+/// dropped (and retried a second or more later).
+#[test]
+fn the_accept_queue_is_as_long_as_the_system_allows() {
+    let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4096);
+    // Nothing accepts from this listener: every connection below stays queued.
+    let listener = nethttp::listen("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let queued = somaxconn.min(600);
+    let mut held = Vec::new();
+    for i in 0..queued {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
+            Ok(s) => held.push(s),
+            Err(e) => panic!("connection {i} of {queued} was not queued: {e}"),
+        }
+    }
+    assert_eq!(held.len(), queued);
+}
