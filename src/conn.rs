@@ -205,6 +205,13 @@ impl Conn {
         }
     }
 
+    /// A blocking handler has the whole request and its answer is still to come: a client
+    /// that has closed its sending side (a half-close after its last request) still gets
+    /// it. A body still incomplete can no longer complete, so that request owes nothing.
+    fn owes_answer(&self) -> bool {
+        matches!(&self.phase, Phase::Pool(stream) if stream.body_received())
+    }
+
     /// Between requests, with nothing buffered either way.
     fn is_idle(&self) -> bool {
         matches!(self.phase, Phase::Head) && self.input.is_empty() && self.output.pending() == 0
@@ -502,7 +509,7 @@ impl Conn {
                 }
                 _ => {}
             }
-            if self.peer_done {
+            if self.peer_done && !self.owes_answer() {
                 return Next::Close; // the client is gone and nothing is left to say
             }
             if self.is_idle() {

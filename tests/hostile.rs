@@ -248,3 +248,41 @@ fn a_malformed_body_after_the_response_began_closes_the_connection() {
     assert!(!rest.ends_with("0\r\n\r\n"), "not cut off: {rest:?}");
     server.close().unwrap();
 }
+
+/// Found by the `conn` fuzz target: a client pipelines a request with a large inline answer
+/// and one for a blocking handler, then closes its sending side. While the first answer
+/// was still being written, the server read the end of file; once that answer was out it
+/// took the client for gone and closed, dropping the blocking handler's answer.
+#[test]
+fn a_half_closed_client_still_gets_a_blocking_handlers_answer() {
+    fn routes(w: &mut ResponseWriter, r: &mut Request) {
+        match r.uri().path() {
+            "/big" => w.write_all(&vec![b'z'; 100_000]).unwrap(),
+            _ => w.write_all(b"from the pool").unwrap(),
+        }
+    }
+    struct Routes;
+    impl Handler for Routes {
+        fn serve_http(&self, w: &mut ResponseWriter, r: &mut Request) {
+            routes(w, r)
+        }
+        fn is_blocking(&self, r: &Request) -> bool {
+            r.uri().path() == "/pool"
+        }
+    }
+    let server = start(Server::new(Routes).threads(1));
+    let mut client = connect(server.local_addr());
+    client
+        .write_all(
+            b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n\
+              GET /pool HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx",
+        )
+        .unwrap();
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    let (bytes, _) = read_until_closed(&mut client);
+    let responses = util::parse_all(&bytes);
+    assert_eq!(responses.len(), 2, "both answered before the close");
+    assert_eq!(responses[0].body.len(), 100_000);
+    assert_eq!(responses[1].body, b"from the pool");
+    server.close().unwrap();
+}

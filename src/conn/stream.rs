@@ -75,6 +75,13 @@ struct BodyFeed {
 }
 
 impl Stream {
+    /// Every byte of the request body has arrived (some may still wait for the handler).
+    pub(super) fn body_received(&self) -> bool {
+        self.body
+            .as_ref()
+            .map_or(true, |feed| feed.decoder.is_done())
+    }
+
     /// The connection may read the socket: body bytes are wanted and there is room for them.
     pub(super) fn wants_input(&self) -> bool {
         match &self.body {

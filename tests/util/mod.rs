@@ -1,9 +1,17 @@
 //! Helpers shared by the behaviour tests: start a server on a free loopback port, talk to it
-//! with raw bytes, and read responses back with a small independent HTTP/1.1 parser.
+//! with raw bytes, and read responses back with a small independent HTTP/1.1 parser. The
+//! submodules serve families of test files: the echo example as a child process, resident
+//! memory, refusals of malformed requests, and a directory tree to serve files from.
 #![allow(dead_code)]
+
+pub mod echo_child;
+pub mod memory;
+pub mod refusal;
+pub mod site;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use nethttp::{Handler, Request, ResponseWriter, Running, Server};
@@ -61,6 +69,25 @@ pub fn read_until_closed(stream: &mut TcpStream) -> (Vec<u8>, Instant) {
                 bytes.len()
             ),
         }
+    }
+}
+
+/// A directory under the system's temporary directory, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A fresh, empty directory named after `name` and this process.
+    pub fn new(name: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("nethttp-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
