@@ -105,6 +105,9 @@ fn run(secs: u64) -> io::Result<String> {
     let pid = child.id();
     thread::sleep(Duration::from_millis(200));
     let start = watch::sample(pid);
+    server::warm_up(addr)?;
+    thread::sleep(Duration::from_millis(200));
+    let warm = watch::sample(pid);
     let heap_start = server::heap(addr)?;
     let watcher = watch::Watcher::start(pid);
 
@@ -131,6 +134,7 @@ fn run(secs: u64) -> io::Result<String> {
         pid,
         counts: &counts,
         start,
+        warm,
         heap: (heap_start, heap_end),
         peak: &peak,
         after: &after,

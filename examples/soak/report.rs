@@ -23,9 +23,11 @@ pub struct Run<'a> {
     pub addr: SocketAddr,
     pub pid: u32,
     pub counts: &'a Counts,
-    /// The server before the clients started.
+    /// The server before the clients started: fresh, then warm (one request of each kind
+    /// served).
     pub start: Sample,
-    /// The server's live heap bytes `(now, most so far)` before the clients started and
+    pub warm: Sample,
+    /// The server's live heap bytes `(now, most so far)` when warm and
     /// at the end of the watch after they left.
     pub heap: ((usize, usize), (usize, usize)),
     pub peak: &'a Peak,
@@ -192,7 +194,9 @@ impl Run<'_> {
         let (last_at, last) = self.after.last();
         let (lowest_at, lowest) = self.after.lowest();
         writeln!(f, "\nserver          RSS      open fds")?;
-        sample_line(f, "start", self.start.rss_kib, self.start.fds, "")?;
+        sample_line(f, "start", self.start.rss_kib, self.start.fds, "fresh")?;
+        let warm_note = "after one request of each kind";
+        sample_line(f, "warm", self.warm.rss_kib, self.warm.fds, warm_note)?;
         sample_line(
             f,
             "peak",
@@ -200,6 +204,12 @@ impl Run<'_> {
             self.peak.fds.load(Ordering::Relaxed),
             "",
         )?;
+        let by_minute = self.peak.rss_kib_by_minute.lock().unwrap();
+        let minutes: Vec<String> = by_minute
+            .iter()
+            .map(|k| format!("{:.1}", *k as f64 / 1024.0))
+            .collect();
+        writeln!(f, "  peak RSS of each minute, MiB: {}", minutes.join("  "))?;
         let end_note = format!("{} s after the clients left", end_at.as_secs());
         sample_line(f, "end", end.rss_kib, end.fds, &end_note)?;
         let settled_note = format!(
@@ -217,7 +227,7 @@ impl Run<'_> {
         let ((start_live, _), (end_live, peak_live)) = self.heap;
         writeln!(
             f,
-            "  live heap (allocated, not freed): start {} KiB, peak {} KiB, settled {} KiB",
+            "  live heap (allocated, not freed): warm {} KiB, peak {} KiB, settled {} KiB",
             start_live / 1024,
             peak_live / 1024,
             end_live / 1024

@@ -55,6 +55,30 @@ fn heap_counts(w: &mut ResponseWriter, _r: &mut Request) {
     let _ = write!(w, "{live} {peak}");
 }
 
+/// One well-formed request of each kind, each on its own connection, all answered 200:
+/// the server has then run every code path the honest clients use once (its code is paged
+/// in, its loops and one pool thread exist), which is what "warm" means in the report.
+pub fn warm_up(addr: SocketAddr) -> io::Result<()> {
+    let requests: [&[u8]; 6] = [
+        b"GET / HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: soak\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+        b"POST /pool/echo HTTP/1.1\r\nHost: soak\r\nTransfer-Encoding: chunked\r\n\
+          Connection: close\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+        b"GET /sleep?ms=1 HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n",
+        b"GET /bytes/100000 HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n",
+        b"HEAD / HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n",
+    ];
+    for (i, request) in requests.iter().enumerate() {
+        let mut s = connect(addr)?;
+        s.write_all(request)?;
+        let r = read_response(&mut BufReader::new(s), i == 5)?;
+        if r.status != 200 {
+            return Err(bad(format!("warm-up request {i} got {}", r.status)));
+        }
+    }
+    Ok(())
+}
+
 /// The server's live heap bytes, now and at most so far (see `heap.rs`).
 pub fn heap(addr: SocketAddr) -> io::Result<(usize, usize)> {
     let mut s = connect(addr)?;

@@ -4,7 +4,7 @@
 //! back, and when. `report` prints both.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -59,11 +59,14 @@ pub fn clock_ticks() -> u64 {
 /// How often the watcher samples for peaks.
 const WATCH_EVERY: Duration = Duration::from_millis(100);
 
-/// The most memory and descriptors the server held at any one sample.
+/// The most memory and descriptors the server held at any one sample, and the most RSS
+/// in each minute of the run (a leak shows as a climb from minute to minute; a plateau is
+/// memory the allocator keeps for reuse).
 #[derive(Default)]
 pub struct Peak {
     pub rss_kib: AtomicU64,
     pub fds: AtomicUsize,
+    pub rss_kib_by_minute: Mutex<Vec<u64>>,
 }
 
 /// A thread that samples the server every `WATCH_EVERY` and keeps the peaks.
@@ -80,8 +83,16 @@ impl Watcher {
         let thread = {
             let (peak, stop) = (Arc::clone(&peak), Arc::clone(&stop));
             thread::spawn(move || {
+                let started = Instant::now();
                 while !stop.load(Ordering::Relaxed) {
                     let s = sample(pid);
+                    let minute = (started.elapsed().as_secs() / 60) as usize;
+                    let mut by_minute = peak.rss_kib_by_minute.lock().unwrap();
+                    if by_minute.len() <= minute {
+                        by_minute.resize(minute + 1, 0);
+                    }
+                    by_minute[minute] = by_minute[minute].max(s.rss_kib);
+                    drop(by_minute);
                     peak.rss_kib.fetch_max(s.rss_kib, Ordering::Relaxed);
                     peak.fds.fetch_max(s.fds, Ordering::Relaxed);
                     thread::sleep(WATCH_EVERY);
