@@ -39,7 +39,9 @@
 //!    messages posted by other threads (a bounded number per turn).
 //! 5. **Fire due timers.** Call [`Machine::timeout`] for each passed deadline, earliest first.
 //! 6. **Reap closed machines.** Drop the machines that returned [`Next::Close`]; dropping a
-//!    socket closes it, and the kernel forgets its registration.
+//!    socket closes it, and the kernel forgets its registration. When that leaves the slab
+//!    at most a quarter full, shrink it, and drop the timer entries of machines that are
+//!    gone, so a loop gives back what a burst of connections made it grow.
 //!
 //! # Example
 //!
