@@ -149,7 +149,7 @@ impl Acceptor {
 
     fn hand_out(&mut self, cx: &mut Cx<'_, Slot>, stream: Socket, peer: SocketAddr) {
         self.accepted += 1;
-        let conn = Slot::Conn(Conn::new(stream, peer));
+        let conn = Slot::Conn(Conn::new(stream, peer, cx.now()));
         let target = self.next;
         self.next = (self.next + 1) % (self.loops.len() + 1);
         match target {

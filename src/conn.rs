@@ -93,6 +93,9 @@ pub(crate) struct Conn {
     fresh: bool,
     /// The state last reported to the `conn_state` hook.
     state: ConnState,
+    /// When the connection was accepted or last began to wait for a request: how long it
+    /// has sat idle, when the server needs room (see `Conn::is_shed`).
+    since: Instant,
 }
 
 /// Where the connection is in its request cycle.
@@ -127,7 +130,7 @@ enum Close {
 }
 
 impl Conn {
-    pub(crate) fn new(stream: Socket, peer: SocketAddr) -> Conn {
+    pub(crate) fn new(stream: Socket, peer: SocketAddr, now: Instant) -> Conn {
         Conn {
             stream,
             peer,
@@ -141,6 +144,7 @@ impl Conn {
             timing: Timing::None,
             fresh: false,
             state: ConnState::New,
+            since: now,
         }
     }
 

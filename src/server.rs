@@ -197,11 +197,11 @@ impl Server {
     /// holds newcomers) until a connection closes. Default: no cap.
     ///
     /// At the cap, and whenever the process runs out of descriptors, each loop closes up to
-    /// 64 connections that have sat idle for at least a second (ones that have sent nothing
-    /// yet, and keep-alive ones between requests), so sockets that send nothing cannot keep
-    /// a client with a request waiting. nginx does the same with its idle keep-alive
-    /// connections; Go's server only waits. A request under way is never cut short, and a
-    /// connection whose timeout is switched off is never closed this way.
+    /// 64 connections that have sat idle for at least half a second (ones that have
+    /// sent nothing yet, and keep-alive ones between requests), so sockets that send nothing
+    /// cannot keep a client with a request waiting. nginx does the same with its idle
+    /// keep-alive connections; Go's server only waits. A request under way is never cut
+    /// short.
     pub fn max_connections(mut self, n: usize) -> Server {
         self.config.max_connections = Some(n.max(1));
         self
@@ -395,8 +395,10 @@ pub(crate) enum Msg {
 pub(crate) const SHED_PER_LOOP: u32 = 64;
 
 /// How long a connection must have sat idle (no request under way, nothing buffered) to be
-/// closed for room: long enough that a client between two requests is never taken for one.
-pub(crate) const SHED_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+/// closed for room. A client sends its request as soon as it has connected, and the next
+/// one as soon as it has read an answer, so a connection silent this long is the cheapest
+/// to give up; short, so that a newcomer waits little behind a flood of silent sockets.
+pub(crate) const SHED_IDLE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A loop's count of connections closed for the latest [`Msg::Shed`]. The broadcast reaches
 /// the loop's connections one after another; the first to see a new number resets the

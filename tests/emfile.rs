@@ -1,5 +1,6 @@
 //! Out of descriptors: a server whose process hits `EMFILE` parks its listener (no busy
-//! loop on the ever-readable listener) and serves again once descriptors are free.
+//! loop on the ever-readable listener), closes a connection that sits idle to make room,
+//! and serves again once descriptors are free.
 //!
 //! The server runs in a child process (this test binary re-run for `emfile_child`), whose
 //! descriptor limit is lowered with `prlimit`, so the limit and the CPU time measured are the
@@ -154,6 +155,9 @@ fn a_server_out_of_descriptors_parks_then_recovers() {
         match answer(&stream) {
             Some(status) => {
                 assert_eq!(status, 200);
+                // A request under way: the connection is not idle, so it is not closed
+                // to make room (see the shedding step below).
+                (&stream).write_all(b"GET / HTTP/1.1\r\nHost: x").unwrap();
                 served.push(stream);
             }
             None => break stream,
@@ -181,14 +185,28 @@ fn a_server_out_of_descriptors_parks_then_recovers() {
     );
     assert_eq!(answer(&waiting), None, "served while out of descriptors");
 
-    // Free the descriptors: the waiting connection is served, then new ones too.
-    drop(served);
-    let freed = Instant::now();
+    // One connection finishes its request and then sits idle: the server closes it to make
+    // room (at half a second idle), and the waiting connection is served.
+    let mut idle = served.pop().unwrap();
+    idle.write_all(b"\r\n\r\n").unwrap();
+    assert_eq!(answer(&idle), Some(200));
     waiting
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
+    assert_eq!(answer(&waiting), Some(200), "no room made by the idle one");
+    let mut rest = Vec::new();
     assert_eq!(
-        answer(&waiting),
+        idle.read_to_end(&mut rest).ok(),
+        Some(0),
+        "the idle one closed"
+    );
+
+    // Free the descriptors: new connections are served again.
+    drop(served);
+    let freed = Instant::now();
+    let fresh = request(addr, Duration::from_secs(5));
+    assert_eq!(
+        answer(&fresh),
         Some(200),
         "not served after descriptors were freed"
     );
@@ -196,8 +214,6 @@ fn a_server_out_of_descriptors_parks_then_recovers() {
         "served again {:?} after descriptors were freed",
         freed.elapsed()
     );
-    let fresh = request(addr, Duration::from_secs(5));
-    assert_eq!(answer(&fresh), Some(200));
 
     drop(child.0.stdin.take());
     let status = child.0.wait().unwrap();

@@ -55,6 +55,9 @@ impl Conn {
             return;
         }
         self.timing = want;
+        if matches!(want, Timing::Idle | Timing::Header) {
+            self.since = cx.now(); // waiting for a request from now on
+        }
         match limit {
             // Within an eighth of the limit (at most a second) is precise enough, and lets
             // the deadlines of connections that went idle together fire together.
@@ -91,21 +94,9 @@ impl Conn {
 
     /// Whether this connection gives up its descriptor for shed broadcast `episode`: it
     /// has sat idle, before its first request or between two, for at least `SHED_IDLE`,
-    /// and the loop's budget for the broadcast is not spent. The idle time comes from the
-    /// deadline (armed at `limit` after the connection went idle, rounded later by at most
-    /// `MAX_SLACK`), so a connection whose timeout is switched off is never shed.
+    /// and the loop's budget for the broadcast is not spent.
     pub(super) fn is_shed(&self, cx: &mut Cx<'_, Slot>, episode: u32) -> bool {
-        let config = &cx.local.config;
-        let limit = match self.timing {
-            Timing::Idle => config.idle_timeout,
-            Timing::Header => config.read_header_timeout,
-            _ => None,
-        };
-        let (Some(limit), Some(deadline)) = (limit, cx.deadline()) else {
-            return false;
-        };
-        let idle_since = deadline.checked_sub(limit).unwrap_or(deadline);
-        let long_idle = cx.now().saturating_duration_since(idle_since) >= SHED_IDLE;
+        let long_idle = cx.now().saturating_duration_since(self.since) >= SHED_IDLE;
         self.is_idle() && long_idle && cx.local.shedding.take(episode)
     }
 
