@@ -83,19 +83,7 @@ fn a_large_unread_body_is_answered_with_connection_close() {
     let mut head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\n".to_vec();
     head.extend_from_slice(&[b'a'; 64 * 1024]);
     let writer = write_behind(&stream, head);
-    let response = read_response(&mut reader, false).unwrap();
-    assert_eq!(
-        (response.status, response.text().as_str()),
-        (200, "ignored")
-    );
-    assert!(
-        response.closes(),
-        "announced length: {:?}",
-        response.headers
-    );
-    assert!(reader.buffer().is_empty(), "more after the response");
-    let (rest, _) = read_until_closed(reader.get_mut());
-    assert!(rest.is_empty(), "{:?}", String::from_utf8_lossy(&rest));
+    answered_then_closed(&mut reader, "announced length");
     writer.join().unwrap();
 
     // Chunked: 100 KiB unread is drained (kept), 300 KiB unread is not (closed).
@@ -114,21 +102,23 @@ fn a_large_unread_body_is_answered_with_connection_close() {
     let mut large = CHUNKED_POST.to_vec();
     large.extend_from_slice(&chunked(&[b'a'; 300 * 1024], ""));
     let writer = write_behind(&stream, large);
-    let response = read_response(&mut reader, false).unwrap();
+    answered_then_closed(&mut reader, "large chunked body");
+    writer.join().unwrap();
+    server.close().unwrap();
+}
+
+/// Reads `ignore_body`'s answer, which must say `Connection: close` and be the last thing
+/// before the close.
+fn answered_then_closed(reader: &mut BufReader<TcpStream>, what: &str) {
+    let response = read_response(reader, false).unwrap();
     assert_eq!(
         (response.status, response.text().as_str()),
         (200, "ignored")
     );
-    assert!(
-        response.closes(),
-        "large chunked body: {:?}",
-        response.headers
-    );
+    assert!(response.closes(), "{what}: {:?}", response.headers);
     assert!(reader.buffer().is_empty(), "more after the response");
     let (rest, _) = read_until_closed(reader.get_mut());
     assert!(rest.is_empty(), "{:?}", String::from_utf8_lossy(&rest));
-    writer.join().unwrap();
-    server.close().unwrap();
 }
 
 /// Reads the whole body and answers with its length and the trailer fields (as
