@@ -172,7 +172,10 @@ impl Server {
         self
     }
 
-    /// Time allowed to read a whole request, head and body, for inline handlers.
+    /// Time allowed to read a whole request, head and body; for a
+    /// [blocking](crate::blocking) handler, until its streamed body has all arrived. On
+    /// expiry the client gets `408 Request Timeout` if nothing of the answer has gone out,
+    /// and the connection closes; a blocking handler's read of the body then fails.
     /// Default: none (the header timeout still applies to the head).
     pub fn read_timeout(mut self, t: impl Into<Option<Duration>>) -> Server {
         self.config.read_timeout = t.into();

@@ -82,6 +82,11 @@ impl Stream {
             .map_or(true, |feed| feed.decoder.is_done())
     }
 
+    /// Nothing of the handler's answer has reached the connection yet.
+    pub(super) fn unanswered(&self) -> bool {
+        !self.responded && self.rx.is_empty()
+    }
+
     /// The connection may read the socket: body bytes are wanted and there is room for them.
     pub(super) fn wants_input(&self) -> bool {
         match &self.body {

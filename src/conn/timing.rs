@@ -47,6 +47,8 @@ impl Conn {
             }
             Phase::Head => (Timing::Header, config.read_header_timeout),
             Phase::Body(_) => (Timing::Body, config.read_timeout),
+            // A blocking handler's body streams: the same limit holds until it has all come.
+            Phase::Pool(stream) if !stream.body_received() => (Timing::Body, config.read_timeout),
             Phase::Pool(_) | Phase::Closing(_) => (Timing::None, None),
         };
         let refresh = want == Timing::Idle && self.fresh;
@@ -72,11 +74,12 @@ impl Conn {
     }
 
     /// The deadline passed: close, after a `408 Request Timeout` if a request was half read
-    /// and nothing of a response has gone out.
+    /// and nothing of a response has gone out. A blocking handler still reading the body
+    /// then finds it cut short, and its writes fail.
     pub(super) fn expire(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
         log::debug!("{}: {:?} deadline passed", self.peer, self.timing);
         match self.timing {
-            Timing::Header | Timing::Body if self.output.pending() == 0 && self.started() => {
+            Timing::Header | Timing::Body if self.output.pending() == 0 && self.unanswered() => {
                 let local = &mut *cx.local;
                 local.date.refresh();
                 let mut out = self.output.take(&mut local.pool);
@@ -100,8 +103,12 @@ impl Conn {
         self.is_idle() && long_idle && cx.local.shedding.take(episode)
     }
 
-    /// Some bytes of the current request have arrived.
-    fn started(&self) -> bool {
-        matches!(self.phase, Phase::Body(_)) || !self.input.is_empty()
+    /// Some bytes of the current request have arrived, and nothing of its answer has.
+    fn unanswered(&self) -> bool {
+        match &self.phase {
+            Phase::Body(_) => true,
+            Phase::Pool(stream) => stream.unanswered(),
+            _ => !self.input.is_empty(),
+        }
     }
 }
