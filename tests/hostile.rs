@@ -276,3 +276,36 @@ fn a_half_closed_client_still_gets_a_blocking_handlers_answer() {
     assert_eq!(responses[1].body, b"from the pool");
     server.close().unwrap();
 }
+
+/// A blocking handler that starts its answer before it reads a body the client holds back
+/// for `100 Continue`: the `100 Continue` must not land inside the answer (Go sends none
+/// once the answer has begun), and the connection closes after the answer.
+#[test]
+fn no_100_continue_inside_an_answer_already_begun() {
+    fn early(w: &mut ResponseWriter, r: &mut Request) {
+        w.write_all(b"early ").unwrap();
+        w.flush().unwrap();
+        thread::sleep(Duration::from_millis(100)); // the first piece is on the wire
+        let mut body = Vec::new();
+        let _ = r.body().read_to_end(&mut body);
+        let _ = write!(w, "then {} bytes", body.len());
+    }
+    let server = start(Server::new(blocking(early)).threads(1));
+    let mut client = connect(server.local_addr());
+    client
+        .write_all(
+            b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n",
+        )
+        .unwrap();
+    // The client gives up waiting for 100 Continue and sends the body, as curl does.
+    thread::sleep(Duration::from_millis(400));
+    client.write_all(b"body").unwrap();
+    let (bytes, _) = read_until_closed(&mut client);
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text:?}");
+    assert!(!text.contains("100 Continue"), "{text:?}");
+    let response = read_response(&mut BufReader::new(&bytes[..]), false).unwrap();
+    assert!(response.closes(), "{:?}", response.headers);
+    assert_eq!(response.text(), "early then 4 bytes");
+    server.close().unwrap();
+}

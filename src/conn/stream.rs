@@ -185,8 +185,12 @@ impl Conn {
         if let Some(feed) = &mut stream.body {
             if feed.continue_due && feed.asked.load(Ordering::Acquire) {
                 feed.continue_due = false;
-                out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-                stream.close_after.clear(); // the client sends the body: it may be kept
+                // Once the answer has begun, a `100 Continue` would land inside it: none
+                // goes out (as in Go), and the connection closes after the answer.
+                if !stream.responded {
+                    out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                    stream.close_after.clear(); // the client sends the body: it may be kept
+                }
                 progress = true;
             }
             match feed.feed(&mut self.input) {
