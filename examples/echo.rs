@@ -5,7 +5,7 @@
 //! | route | answer |
 //! | --- | --- |
 //! | `GET /` (and `HEAD /`) | `Hello, World!` as text/plain |
-//! | `/echo`, any method | the request body back, with its `Content-Type`, `X-Method`, `X-Target` |
+//! | `/echo`, any method | inline: the request body back, with its `Content-Type`, `X-Method`, `X-Target` |
 //! | `GET /headers` | one `name: value` line per request header field, in arrival order |
 //! | `GET /stream?chunks=N&size=S&delay_ms=D` | N chunks of S bytes of `x`, flushed D ms apart |
 //! | `GET /sleep?ms=N` | sleeps N ms on the blocking pool, then `slept N` |
@@ -17,7 +17,7 @@
 //!
 //! SIGINT or SIGTERM shut the server down gracefully (up to 10 s) and exit with status 0.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::time::Duration;
 
 use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
@@ -32,16 +32,9 @@ fn hello(w: &mut ResponseWriter, _r: &mut Request) {
     let _ = w.write_all(b"Hello, World!");
 }
 
-/// Reads the whole body, then sends it back with its length (blocking: any size).
+/// Sends the request body back (inline: the loop has received it whole before the handler
+/// runs, up to the body limit), written straight from the bytes received.
 fn echo(w: &mut ResponseWriter, r: &mut Request) {
-    let mut body = Vec::new();
-    if let Err(e) = r.body().read_to_end(&mut body) {
-        return nethttp::error(
-            w,
-            &format!("reading the body: {e}"),
-            StatusCode::BAD_REQUEST,
-        );
-    }
     let content_type = r
         .headers()
         .get(CONTENT_TYPE)
@@ -49,6 +42,7 @@ fn echo(w: &mut ResponseWriter, r: &mut Request) {
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let method = HeaderValue::from_str(r.method().as_str());
     let target = HeaderValue::from_str(r.request_uri());
+    let body = r.body().remaining();
     let headers = w.headers_mut();
     headers.insert(CONTENT_TYPE, content_type);
     headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
@@ -56,7 +50,7 @@ fn echo(w: &mut ResponseWriter, r: &mut Request) {
         headers.insert("x-method", method);
         headers.insert("x-target", target);
     }
-    let _ = w.write_all(&body);
+    let _ = w.write_all(body);
 }
 
 fn headers(w: &mut ResponseWriter, r: &mut Request) {
@@ -221,7 +215,7 @@ fn main() -> io::Result<()> {
 fn routes(dir: &str) -> ServeMux {
     let mut mux = ServeMux::new();
     mux.handle("GET /{$}", hello);
-    mux.handle("/echo", blocking(echo));
+    mux.handle("/echo", echo);
     mux.handle("GET /headers", headers);
     mux.handle("GET /stream", blocking(stream));
     mux.handle("GET /sleep", blocking(sleep));
