@@ -9,6 +9,7 @@ use http::header::{CONTENT_LENGTH, HOST, TRAILER, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::Reject;
+use crate::mem::Append;
 use crate::parse::Framing;
 
 /// Longest chunk-size line (size, extensions and CRLF), as in Go.
@@ -47,13 +48,17 @@ impl Decoder {
     }
 
     /// Appends the body bytes found in `input` to `body`.
-    pub(crate) fn decode(&mut self, input: &[u8], body: &mut Vec<u8>) -> Result<Progress, Reject> {
+    pub(crate) fn decode(
+        &mut self,
+        input: &[u8],
+        body: &mut impl Append,
+    ) -> Result<Progress, Reject> {
         match self {
             Decoder::Length(remaining) => {
                 let n = input
                     .len()
                     .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
-                body.extend_from_slice(&input[..n]);
+                body.append(&input[..n]);
                 *remaining -= n as u64;
                 Ok(Progress {
                     consumed: n,
@@ -132,12 +137,12 @@ impl Default for Chunked {
 }
 
 impl Chunked {
-    fn decode(&mut self, input: &[u8], body: &mut Vec<u8>) -> Result<Progress, Reject> {
+    fn decode(&mut self, input: &[u8], body: &mut impl Append) -> Result<Progress, Reject> {
         let mut i = 0;
         while i < input.len() && self.state != State::Done {
             if let State::Data(left) = self.state {
                 let n = (input.len() - i).min(usize::try_from(left).unwrap_or(usize::MAX));
-                body.extend_from_slice(&input[i..i + n]);
+                body.append(&input[i..i + n]);
                 i += n;
                 self.state = match left - n as u64 {
                     0 => State::DataCr,

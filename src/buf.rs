@@ -4,6 +4,8 @@
 //! requests both buffers go back to its loop's [`Pool`], so ten thousand idle keep-alive
 //! connections hold ten thousand sockets, not twenty thousand buffers.
 
+use crate::mem::Buffer;
+
 /// Size of a read buffer from the pool. A request head larger than this grows its buffer,
 /// up to the header limit; the grown buffer is freed rather than pooled.
 pub(crate) const READ_BUF: usize = 8 * 1024;
@@ -27,7 +29,7 @@ pub(crate) struct Pool {
     /// Read buffers, each `READ_BUF` bytes long (initialised, so reads need no `unsafe`).
     reads: Vec<Vec<u8>>,
     /// Empty write buffers with at least `WRITE_BUF` capacity.
-    writes: Vec<Vec<u8>>,
+    writes: Vec<Buffer>,
     /// Open connections on this loop.
     conns: usize,
 }
@@ -67,13 +69,13 @@ impl Pool {
         }
     }
 
-    fn take_write(&mut self) -> Vec<u8> {
+    fn take_write(&mut self) -> Buffer {
         self.writes
             .pop()
-            .unwrap_or_else(|| Vec::with_capacity(WRITE_BUF))
+            .unwrap_or_else(|| Buffer::with_capacity(WRITE_BUF))
     }
 
-    fn give_write(&mut self, mut buf: Vec<u8>) {
+    fn give_write(&mut self, mut buf: Buffer) {
         if buf.capacity() <= MAX_POOLED_WRITE && self.writes.len() < self.keep() {
             buf.clear();
             self.writes.push(buf);
@@ -98,6 +100,11 @@ impl InBuf {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.start == self.end
+    }
+
+    /// Bytes the buffer holds allocated (0 while it is back in the pool).
+    pub(crate) fn capacity(&self) -> usize {
+        self.bytes.len()
     }
 
     /// Marks `n` bytes at the front as used.
@@ -163,7 +170,7 @@ impl InBuf {
 #[derive(Debug, Default)]
 pub(crate) struct OutBuf {
     /// Empty (no allocation) while nothing waits to be written.
-    pub(crate) bytes: Vec<u8>,
+    pub(crate) bytes: Buffer,
     /// How much of `bytes` the socket has taken.
     pub(crate) pos: usize,
 }
@@ -175,7 +182,7 @@ impl OutBuf {
     }
 
     /// Takes the buffer to append responses to (from the pool if unallocated).
-    pub(crate) fn take(&mut self, pool: &mut Pool) -> Vec<u8> {
+    pub(crate) fn take(&mut self, pool: &mut Pool) -> Buffer {
         if self.bytes.capacity() == 0 {
             return pool.take_write();
         }
@@ -183,7 +190,7 @@ impl OutBuf {
     }
 
     /// Puts back a buffer taken with [`take`](OutBuf::take).
-    pub(crate) fn put(&mut self, bytes: Vec<u8>) {
+    pub(crate) fn put(&mut self, bytes: Buffer) {
         self.bytes = bytes;
     }
 
@@ -259,7 +266,7 @@ mod tests {
         }
         for _ in 0..5 {
             pool.give_read(vec![0; READ_BUF]);
-            pool.give_write(Vec::with_capacity(WRITE_BUF));
+            pool.give_write(Buffer::with_capacity(WRITE_BUF));
         }
         assert_eq!((pool.reads.len(), pool.writes.len()), (3, 3));
         pool.conn_closed();

@@ -35,18 +35,21 @@ use std::time::{Duration, Instant};
 use http::{HeaderValue, Method};
 use poller::{Cx, Interest, Next, Readiness};
 
-use crate::body::Decoder;
 use crate::buf::{InBuf, OutBuf};
 use crate::error::{interrupted, log_io, would_block, Reject};
 use crate::listener::Socket;
+use crate::mem::Buffer;
 use crate::parse::{self, Facts, Framing, Head};
 use crate::request::Request;
 use crate::response::{Parts, ResponseWriter};
 use crate::server::{ConnState, Local, Msg, Slot};
 use crate::{encode, handler};
 
+mod collect;
 mod stream;
 mod timing;
+
+use collect::Collecting;
 
 use timing::Timing;
 
@@ -89,12 +92,17 @@ pub(crate) struct Conn {
     scanned: usize,
     /// Which deadline the loop's timer holds for this connection.
     timing: Timing,
-    /// A response was queued since the timer was last armed (the idle deadline moves on).
+    /// Bytes moved since the timer was last armed (a response queued, body bytes read,
+    /// output taken by the socket): the idle and stall deadlines move on.
     fresh: bool,
+    /// Bytes this connection is counted for in its loop's memory meter: its footprint when
+    /// last accounted (see `Conn::account`).
+    held: usize,
     /// The state last reported to the `conn_state` hook.
     state: ConnState,
-    /// When the connection was accepted or last began to wait for a request: how long it
-    /// has sat idle, when the server needs room (see `Conn::is_shed`).
+    /// When the deadline in `timing` began to run (see `Conn::arm_timer`): for a
+    /// connection between requests, when it was accepted or last busy, which also tells
+    /// how long it has sat idle when the server needs room (see `Conn::is_shed`).
     since: Instant,
 }
 
@@ -109,13 +117,6 @@ enum Phase {
     Pool(Box<stream::Stream>),
     /// The last response is queued; the connection ends once it is written.
     Closing(Close),
-}
-
-/// A request whose body is on its way.
-#[derive(Debug)]
-struct Collecting {
-    head: Head,
-    decoder: Decoder,
 }
 
 /// How a connection ends.
@@ -143,6 +144,7 @@ impl Conn {
             scanned: 0,
             timing: Timing::None,
             fresh: false,
+            held: 0,
             state: ConnState::New,
             since: now,
         }
@@ -171,7 +173,7 @@ impl Conn {
     pub(crate) fn message(&mut self, cx: &mut Cx<'_, Slot>, msg: Msg) -> Next {
         let next = match msg {
             Msg::Shutdown if self.is_idle() => Next::Close,
-            Msg::Shutdown | Msg::Poke => self.drive(cx),
+            Msg::Shutdown | Msg::Poke | Msg::Memory => self.drive(cx),
             Msg::Shed(episode) if self.is_shed(cx, episode) => {
                 log::debug!("{}: idle connection closed to make room", self.peer);
                 Next::Close
@@ -186,17 +188,40 @@ impl Conn {
         self.after(cx, next)
     }
 
-    /// Reports the close of a connection to its pool and the `conn_state` hook.
+    /// Counts what the connection now holds against the memory budget; reports a close to
+    /// the pool and the `conn_state` hook.
     fn after(&mut self, cx: &mut Cx<'_, Slot>, next: Next) -> Next {
         if next == Next::Close {
             self.input.release_if_empty(&mut cx.local.pool);
             self.output.release_if_empty(&mut cx.local.pool);
+            cx.local.meter.charge(self.held, 0);
+            self.held = 0;
             if cx.local.pool.conn_closed() {
                 cx.local.release();
             }
             self.report(cx, ConnState::Closed);
+        } else {
+            self.account(cx.local);
         }
         next
+    }
+
+    /// Brings the loop's meter up to date with what this connection holds.
+    fn account(&mut self, local: &mut Local) {
+        let footprint = self.footprint();
+        local.meter.charge(self.held, footprint);
+        self.held = footprint;
+    }
+
+    /// Bytes held for this connection: its buffers, plus a body being collected (or the
+    /// room reserved for it), or a blocking handler's channels.
+    fn footprint(&self) -> usize {
+        let phase = match &self.phase {
+            Phase::Body(collecting) => collecting.footprint(),
+            Phase::Pool(_) => stream::STREAM_ROOM,
+            Phase::Head | Phase::Closing(_) => 0,
+        };
+        self.input.capacity() + self.output.bytes.capacity() + phase
     }
 
     /// Tells the `conn_state` hook about a change of state.
@@ -248,6 +273,7 @@ impl Conn {
         let phase_reads = match &self.phase {
             Phase::Closing(Close::Clean) => false,
             Phase::Pool(stream) => stream.wants_input(),
+            Phase::Body(collecting) => !collecting.waits_for_memory(),
             _ => true,
         };
         phase_reads && self.readable && !self.peer_done && self.output.pending() < OUT_HIGH_WATER
@@ -271,6 +297,7 @@ impl Conn {
                 }
                 Ok(n) => {
                     self.input.filled(n);
+                    self.fresh = true;
                     self.readable = n == room || self.read_closed;
                     return Ok(true);
                 }
@@ -363,43 +390,10 @@ impl Conn {
                     out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
                     self.output.put(out);
                 }
-                let decoder = Decoder::new(framing);
-                self.phase = Phase::Body(Box::new(Collecting { head, decoder }));
+                self.phase = Phase::Body(Box::new(Collecting::new(head, framing)));
                 true
             }
         }
-    }
-
-    /// Moves body bytes from the input into the request; answers it when complete.
-    fn read_body(&mut self, cx: &mut Cx<'_, Slot>) -> bool {
-        let Phase::Body(collecting) = &mut self.phase else {
-            return false;
-        };
-        if self.input.is_empty() {
-            return false;
-        }
-        let body = &mut collecting.head.request.body.bytes;
-        let outcome = collecting.decoder.decode(self.input.data(), body);
-        let too_large = body.len() > cx.local.config.max_body_bytes;
-        let progress = match outcome {
-            Err(reject) => return self.reject(cx, reject),
-            Ok(_) if too_large => return self.reject(cx, Reject::BodyTooLarge),
-            Ok(progress) => progress,
-        };
-        self.input.consume(progress.consumed);
-        if !progress.done {
-            return false;
-        }
-        let Phase::Body(collecting) = std::mem::replace(&mut self.phase, Phase::Head) else {
-            unreachable!("matched above");
-        };
-        let Collecting { mut head, decoder } = *collecting;
-        match decoder.trailers() {
-            Ok(trailers) if trailers.is_empty() => {}
-            Ok(trailers) => head.request.trailers = Some(Box::new(trailers)),
-            Err(reject) => return self.reject(cx, reject),
-        }
-        self.respond(cx, &mut head.request, head.facts)
     }
 
     /// Runs the handler (or the server's own `OPTIONS *` answer) and queues the response.
@@ -445,7 +439,7 @@ impl Conn {
         local.body = parts.body;
         local.request_fields = std::mem::take(&mut request.fields);
         if local.body.capacity() > MAX_KEPT_BODY {
-            local.body = Vec::new();
+            local.body = Buffer::default();
         }
         self.output.put(parts.out);
         self.fresh = true;
@@ -485,6 +479,7 @@ impl Conn {
                 Ok(n) => {
                     let short = n < pending.len();
                     wrote = true;
+                    self.fresh = true;
                     self.output.advance(n);
                     if short {
                         break;

@@ -1,13 +1,14 @@
 //! Serialising responses: the status line, header fields, the `Date` cache and body framing.
 //!
 //! Previous step: `response.rs` decides the framing and headers. Next: `conn.rs` writes the
-//! bytes. Everything here appends to a `Vec<u8>` and never fails.
+//! bytes. Everything here appends to a [`Buffer`] and never fails.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderName, HeaderValue, StatusCode, Version};
 
 use crate::error::Reject;
+use crate::mem::Buffer;
 
 /// The `Date` header value, formatted at most once per second per loop.
 pub(crate) struct DateCache {
@@ -63,7 +64,7 @@ impl DateCache {
 }
 
 /// Appends `HTTP/1.x CODE Reason\r\n`. 1.0 requests get a 1.0 status line, as Go does.
-pub(crate) fn status_line(out: &mut Vec<u8>, version: Version, status: StatusCode) {
+pub(crate) fn status_line(out: &mut Buffer, version: Version, status: StatusCode) {
     if status == StatusCode::OK && version == Version::HTTP_11 {
         out.extend_from_slice(b"HTTP/1.1 200 OK\r\n"); // most responses: one copy
         return;
@@ -87,7 +88,7 @@ pub(crate) fn status_line(out: &mut Vec<u8>, version: Version, status: StatusCod
 
 /// Appends `Name: value\r\n`, with the name in the canonical case Go writes
 /// (`content-type` becomes `Content-Type`); the `http` crate stores names lower-cased.
-pub(crate) fn header(out: &mut Vec<u8>, name: &HeaderName, value: &HeaderValue) {
+pub(crate) fn header(out: &mut Buffer, name: &HeaderName, value: &HeaderValue) {
     match canonical(name.as_str()) {
         Some(known) => out.extend_from_slice(known.as_bytes()),
         None => {
@@ -126,7 +127,7 @@ fn canonical(lower: &str) -> Option<&'static str> {
 }
 
 /// Appends a header whose name is already in canonical case.
-pub(crate) fn raw_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+pub(crate) fn raw_header(out: &mut Buffer, name: &[u8], value: &[u8]) {
     out.extend_from_slice(name);
     out.extend_from_slice(b": ");
     out.extend_from_slice(value);
@@ -134,7 +135,7 @@ pub(crate) fn raw_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 }
 
 /// Appends `Content-Length: n\r\n`, assembled on the stack and copied once.
-pub(crate) fn content_length(out: &mut Vec<u8>, mut n: u64) {
+pub(crate) fn content_length(out: &mut Buffer, mut n: u64) {
     const PREFIX: &[u8] = b"Content-Length: ";
     let mut line = [0u8; PREFIX.len() + 20 + 2];
     line[..PREFIX.len()].copy_from_slice(PREFIX);
@@ -155,7 +156,7 @@ pub(crate) fn content_length(out: &mut Vec<u8>, mut n: u64) {
 }
 
 /// Appends `Date: <date>\r\n` in one copy.
-pub(crate) fn date(out: &mut Vec<u8>, date: &[u8; 29]) {
+pub(crate) fn date(out: &mut Buffer, date: &[u8; 29]) {
     let mut line = [0u8; 6 + 29 + 2];
     line[..6].copy_from_slice(b"Date: ");
     line[6..35].copy_from_slice(date);
@@ -165,7 +166,7 @@ pub(crate) fn date(out: &mut Vec<u8>, date: &[u8; 29]) {
 
 /// Appends one chunk of a chunked body. An empty `data` appends nothing: an empty chunk
 /// would end the body.
-pub(crate) fn chunk(out: &mut Vec<u8>, data: &[u8]) {
+pub(crate) fn chunk(out: &mut Buffer, data: &[u8]) {
     if data.is_empty() {
         return;
     }
@@ -185,13 +186,13 @@ pub(crate) fn chunk(out: &mut Vec<u8>, data: &[u8]) {
 }
 
 /// Appends the last chunk and the empty trailer section.
-pub(crate) fn last_chunk(out: &mut Vec<u8>) {
+pub(crate) fn last_chunk(out: &mut Buffer) {
     out.extend_from_slice(b"0\r\n\r\n");
 }
 
 /// Appends the server's own answer to a refused request: status, `Date`, a short
 /// plain-text body with its length, and `Connection: close`.
-pub(crate) fn reject(out: &mut Vec<u8>, reject: Reject, date: &[u8]) {
+pub(crate) fn reject(out: &mut Buffer, reject: Reject, date: &[u8]) {
     let status = reject.status();
     status_line(out, Version::HTTP_11, status);
     raw_header(out, b"Date", date);
@@ -214,7 +215,7 @@ mod tests {
 
     #[test]
     fn status_lines() {
-        let mut out = Vec::new();
+        let mut out = Buffer::default();
         status_line(&mut out, Version::HTTP_11, StatusCode::OK);
         status_line(&mut out, Version::HTTP_10, StatusCode::NOT_FOUND);
         status_line(
@@ -223,49 +224,49 @@ mod tests {
             StatusCode::from_u16(299).unwrap(),
         );
         assert_eq!(
-            out,
+            &out[..],
             b"HTTP/1.1 200 OK\r\nHTTP/1.0 404 Not Found\r\nHTTP/1.1 299 status code 299\r\n"
         );
     }
 
     #[test]
     fn header_names_are_canonicalised() {
-        let mut out = Vec::new();
+        let mut out = Buffer::default();
         let name = HeaderName::from_static("x-my-header");
         header(&mut out, &name, &HeaderValue::from_static("v"));
-        assert_eq!(out, b"X-My-Header: v\r\n");
+        assert_eq!(&out[..], b"X-My-Header: v\r\n");
     }
 
     #[test]
     fn chunks_are_hex_framed() {
-        let mut out = Vec::new();
+        let mut out = Buffer::default();
         chunk(&mut out, &[b'x'; 2049]);
         assert!(out.starts_with(b"801\r\nxx"));
         assert!(out.ends_with(b"x\r\n"));
         out.clear();
         chunk(&mut out, b"");
         last_chunk(&mut out);
-        assert_eq!(out, b"0\r\n\r\n");
+        assert_eq!(&out[..], b"0\r\n\r\n");
     }
 
     #[test]
     fn content_lengths() {
         for n in [0u64, 7, 10, 13, 4096, u64::MAX] {
-            let mut out = Vec::new();
+            let mut out = Buffer::default();
             content_length(&mut out, n);
-            assert_eq!(out, format!("Content-Length: {n}\r\n").as_bytes());
+            assert_eq!(&out[..], format!("Content-Length: {n}\r\n").as_bytes());
         }
     }
 
     #[test]
     fn reject_body_length_matches() {
-        let mut out = Vec::new();
+        let mut out = Buffer::default();
         reject(
             &mut out,
             Reject::BadRequest("missing required Host header"),
             b"D",
         );
-        let text = String::from_utf8(out).unwrap();
+        let text = String::from_utf8(out.to_vec()).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"));
         assert!(head.contains(&format!("Content-Length: {}", body.len())));

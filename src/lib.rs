@@ -56,6 +56,7 @@
 
 mod accept;
 mod body;
+mod budget;
 mod buf;
 mod conn;
 mod encode;
@@ -65,6 +66,7 @@ mod handler;
 mod helpers;
 mod lifecycle;
 mod listener;
+mod mem;
 mod mux;
 mod parse;
 mod pool;
@@ -73,6 +75,7 @@ mod response;
 mod server;
 mod sniff;
 
+pub use budget::MemoryStats;
 pub use fs::{file_server, serve_content, serve_file, FileServer};
 pub use handler::{blocking, Blocking, Handler};
 pub use helpers::{
@@ -87,7 +90,8 @@ pub use request::{Body, Request};
 pub use response::{error, ResponseWriter};
 pub use server::{
     listen, listen_and_serve, ConnState, Server, DEFAULT_BLOCKING_THREADS, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADER_BYTES, DEFAULT_READ_HEADER_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_MEMORY,
+    DEFAULT_READ_HEADER_TIMEOUT, DEFAULT_STALL_TIMEOUT,
 };
 pub use sniff::detect_content_type;
 
@@ -105,6 +109,7 @@ pub mod bench {
     use http::{HeaderMap, Version};
 
     use crate::encode::DateCache;
+    use crate::mem::Buffer;
     use crate::parse::{self, Facts};
     use crate::response::{Parts, ResponseWriter};
 
@@ -137,12 +142,14 @@ pub mod bench {
     #[derive(Default)]
     pub struct Responder {
         headers: HeaderMap,
-        body: Vec<u8>,
+        body: Buffer,
+        out: Buffer,
         date: Option<DateCache>,
     }
 
     impl Responder {
-        /// Runs `f` as the handler of an HTTP/1.1 GET and appends its response to `out`.
+        /// Runs `f` as the handler of an HTTP/1.1 GET and appends its response to `out`
+        /// (encoded into the responder's own buffer, as a connection's, then copied).
         pub fn respond(&mut self, out: &mut Vec<u8>, f: impl FnOnce(&mut ResponseWriter)) {
             let date = self.date.get_or_insert_with(DateCache::new);
             date.refresh();
@@ -151,17 +158,19 @@ pub mod bench {
                 version: Version::HTTP_11,
                 close: false,
             };
+            self.out.clear();
             let parts = Parts {
                 headers: std::mem::take(&mut self.headers),
                 body: std::mem::take(&mut self.body),
-                out: std::mem::take(out),
+                out: std::mem::take(&mut self.out),
             };
             let mut w = ResponseWriter::new(parts, facts, date.get());
             f(&mut w);
             let (parts, _) = w.finish();
             self.headers = parts.headers;
             self.body = parts.body;
-            *out = parts.out;
+            self.out = parts.out;
+            out.extend_from_slice(&self.out);
         }
     }
 }

@@ -128,6 +128,15 @@ impl Handle {
         Handle { control }
     }
 
+    /// The memory budget's figures now (all zero before the server starts); see
+    /// [`Running::memory`].
+    pub fn memory(&self) -> crate::MemoryStats {
+        match &*self.control.lock() {
+            Stage::Serving(started) => started.config.budget.stats(),
+            _ => crate::MemoryStats::default(),
+        }
+    }
+
     /// Shuts down gracefully (Go's `Shutdown`): stops accepting, closes idle connections
     /// at once, lets in-flight requests finish (their responses carry `Connection: close`),
     /// and returns when no connection is left. Connections still busy after `timeout` are
@@ -251,6 +260,12 @@ impl Running {
             Stage::Serving(started) => started.counters.iter().map(|c| c.snapshot()).collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// The memory budget's figures now: the budget, bytes held for clients, connections
+    /// waiting for room (see [`Server::max_memory`](crate::Server::max_memory)).
+    pub fn memory(&self) -> crate::MemoryStats {
+        self.handle.memory()
     }
 
     /// Shuts down gracefully (see [`Handle::shutdown`]) and waits for the threads.

@@ -17,6 +17,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 
 use crate::error::Reject;
 use crate::handler::Poke;
+use crate::mem::Buffer;
 
 /// An HTTP request as the server received it (Go's `*http.Request`, server side).
 ///
@@ -273,7 +274,7 @@ impl Request {
 #[derive(Debug, Default)]
 pub struct Body {
     /// The received bytes: the whole body, or the current piece of a streamed one.
-    pub(crate) bytes: Vec<u8>,
+    pub(crate) bytes: Buffer,
     pub(crate) pos: usize,
     /// Where the rest of a streamed body comes from; `None` once it has all arrived.
     pub(crate) stream: Option<Box<Incoming>>,
@@ -402,7 +403,7 @@ impl Body {
                 if let Some(left) = &mut incoming.left {
                     *left = left.saturating_sub(piece.len() as u64);
                 }
-                self.bytes = piece;
+                self.bytes = Buffer::from(piece);
                 self.pos = 0;
                 Ok(true)
             }

@@ -31,13 +31,13 @@ use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, TRANSFER_ENCO
 use http::{HeaderMap, HeaderValue, StatusCode, Version};
 
 use crate::encode;
+use crate::mem::{Buffer, MAP_THRESHOLD};
 use crate::parse::Facts;
 use crate::request::CloseAfter;
 
 mod sink;
 
-use sink::STREAM_PIECE;
-pub(crate) use sink::{Out, Outgoing};
+pub(crate) use sink::{Out, Outgoing, STREAM_PIECE};
 
 /// Writes one response (Go's `http.ResponseWriter`).
 ///
@@ -60,9 +60,9 @@ pub struct ResponseWriter {
     wrote_header: bool,
     headers: HeaderMap,
     /// Body bytes not yet encoded into `out`.
-    body: Vec<u8>,
+    body: Buffer,
     /// The connection's output buffer; earlier pipelined responses come first.
-    out: Vec<u8>,
+    out: Buffer,
     date: [u8; 29],
     facts: Facts,
     sent: Sent,
@@ -101,8 +101,8 @@ enum Sent {
 #[derive(Debug, Default)]
 pub(crate) struct Parts {
     pub(crate) headers: HeaderMap,
-    pub(crate) body: Vec<u8>,
-    pub(crate) out: Vec<u8>,
+    pub(crate) body: Buffer,
+    pub(crate) out: Buffer,
 }
 
 impl ResponseWriter {
@@ -196,6 +196,29 @@ impl ResponseWriter {
         let length = matches!(self.sent, Sent::Fixed { .. }).then_some(declared);
         let declared = self.declared();
         self.encode_head(length.flatten(), declared);
+    }
+
+    /// An inline handler that declared its `Content-Length` and has staged more than
+    /// [`MAP_THRESHOLD`] bytes gets its head fixed now, and its body then goes straight
+    /// into the output, which is given room for all of it at once: a large response is
+    /// held once, not staged and then copied.
+    fn fix_large_head(&mut self) {
+        if self.held.is_some() || self.facts.head || self.body.len() < MAP_THRESHOLD {
+            return;
+        }
+        if self.sent == Sent::Nothing {
+            let declared = self.declared().length;
+            if !declared.is_some_and(|n| n >= self.body.len() as u64) {
+                return; // the length is known only once the handler returns
+            }
+            self.start_stream();
+            if let Sent::Fixed { left } = self.sent {
+                self.out.reserve(usize::try_from(left).unwrap_or(0));
+            }
+        }
+        if matches!(self.sent, Sent::Fixed { .. } | Sent::UntilClose) {
+            self.emit_body();
+        }
     }
 
     /// Moves staged body bytes into the output, framed as the head promised.
@@ -393,7 +416,7 @@ impl ResponseWriter {
     }
 
     /// A held response taken apart: the status (if one was chosen), headers and body.
-    pub(crate) fn into_held(self) -> (Option<StatusCode>, HeaderMap, Vec<u8>) {
+    pub(crate) fn into_held(self) -> (Option<StatusCode>, HeaderMap, Buffer) {
         (
             self.wrote_header.then_some(self.status),
             self.headers,
@@ -431,11 +454,21 @@ impl Write for ResponseWriter {
                 ));
             }
         }
-        if self.sent != Sent::Bodiless {
-            self.body.extend_from_slice(buf);
+        if self.sent == Sent::Bodiless {
+            return Ok(buf.len());
         }
-        if self.sink.is_some() && self.body.len() >= STREAM_PIECE {
-            self.flush()?;
+        if self.sink.is_some() {
+            // A blocking handler's bytes leave in pieces, however large its writes: what
+            // waits in its channel stays within the connection's share of the budget.
+            for piece in buf.chunks(STREAM_PIECE) {
+                self.body.extend_from_slice(piece);
+                if self.body.len() >= STREAM_PIECE {
+                    self.flush()?;
+                }
+            }
+        } else {
+            self.body.extend_from_slice(buf);
+            self.fix_large_head();
         }
         Ok(buf.len())
     }

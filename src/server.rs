@@ -15,11 +15,13 @@ use http::HeaderMap;
 use poller::{Cx, EventLoop, Machine, Next, Readiness, Remote};
 
 use crate::accept::Acceptor;
+use crate::budget::{Budget, Meter};
 use crate::buf::Pool;
 use crate::conn::Conn;
 use crate::encode::DateCache;
 use crate::lifecycle::{Control, Running};
 use crate::listener::{Listener, Listening};
+use crate::mem::Buffer;
 use crate::pool::Workers;
 use crate::Handler;
 
@@ -37,6 +39,19 @@ pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default for [`Server::idle_timeout`]: 60 s of keep-alive silence, then the connection
 /// closes, so a flood of idle sockets drains by itself.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Default for [`Server::max_memory`]: 64 MiB for everything the server holds for clients.
+/// A small service often runs in a container of 256-512 MiB; 64 MiB lets eight bodies of
+/// the default [`DEFAULT_MAX_BODY_BYTES`] be collected at once, or tens of thousands of
+/// small requests be read, while leaving the rest of the container to the service itself.
+pub const DEFAULT_MAX_MEMORY: usize = 64 * 1024 * 1024;
+
+/// Default for [`Server::stall_timeout`]: 30 s without a byte of a request body arriving, or
+/// of a response being taken by the client, ends the exchange. Long enough for TCP to
+/// retransmit through a few losses on a bad link (its back-off reaches 16 s by the fifth
+/// try); short enough that a client that stops mid-transfer frees what it holds. nginx's
+/// `client_body_timeout` and `send_timeout`, the same idea, are 60 s.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Default for [`Server::blocking_threads`]: threads for blocking handlers.
 pub const DEFAULT_BLOCKING_THREADS: usize = 64;
@@ -90,6 +105,10 @@ pub(crate) struct Config {
     pub(crate) may_block: bool,
     pub(crate) max_header_bytes: usize,
     pub(crate) max_body_bytes: usize,
+    /// The budget's limit as configured; `budget` is built from it when the server starts.
+    pub(crate) max_memory: usize,
+    pub(crate) budget: Arc<Budget>,
+    pub(crate) stall_timeout: Option<Duration>,
     pub(crate) read_header_timeout: Option<Duration>,
     pub(crate) read_timeout: Option<Duration>,
     pub(crate) write_timeout: Option<Duration>,
@@ -123,6 +142,9 @@ impl Server {
                 handler: Box::new(handler),
                 max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+                max_memory: DEFAULT_MAX_MEMORY,
+                budget: Arc::new(Budget::new(DEFAULT_MAX_MEMORY, 1)),
+                stall_timeout: Some(DEFAULT_STALL_TIMEOUT),
                 read_header_timeout: Some(DEFAULT_READ_HEADER_TIMEOUT),
                 read_timeout: None,
                 write_timeout: None,
@@ -158,9 +180,40 @@ impl Server {
 
     /// Largest request body an inline handler receives; a larger one is answered with 413.
     /// Inline handlers receive the whole body before they run, so this bounds a request's
-    /// memory. [Blocking](crate::blocking) handlers stream their bodies and are not limited.
+    /// memory. It cannot exceed [`max_memory`](Server::max_memory) (it is lowered to it when
+    /// the server starts). [Blocking](crate::blocking) handlers stream their bodies and are
+    /// not limited.
     pub fn max_body_bytes(mut self, n: usize) -> Server {
         self.config.max_body_bytes = n;
+        self
+    }
+
+    /// The memory budget: the most the server holds for its clients at once, counting
+    /// read buffers and request heads, inline request bodies (the room reserved for them
+    /// as they arrive), responses waiting for their sockets, and what sits in blocking
+    /// handlers' channels. Default: [`DEFAULT_MAX_MEMORY`].
+    ///
+    /// When a request body would take the server past its budget, the server stops reading
+    /// that connection (TCP's flow control holds the client back) and resumes it, oldest
+    /// first, when memory is freed: nothing is refused, it waits. A request whose head and
+    /// body fit a read buffer always goes ahead, so a flood of large uploads does not hold
+    /// up `GET /`. Responses are never held back, so what is held can pass the budget by
+    /// what handlers are writing at that moment. [`Running::memory`](crate::Running::memory)
+    /// gives the figures.
+    pub fn max_memory(mut self, n: usize) -> Server {
+        self.config.max_memory = n.max(64 * 1024);
+        self
+    }
+
+    /// How long a request body may go without a byte arriving (while the server is reading
+    /// it), and a response without the client taking a byte of it, before the exchange
+    /// ends: `408 Request Timeout` and a close for a body (if nothing of the answer has gone
+    /// out), a close for a response. For inline and [blocking](crate::blocking) handlers
+    /// alike; time the server spends not reading (a blocking handler busy between reads, a
+    /// body waiting for [memory](Server::max_memory)) does not count. `None` disables it.
+    /// Default: [`DEFAULT_STALL_TIMEOUT`].
+    pub fn stall_timeout(mut self, t: impl Into<Option<Duration>>) -> Server {
+        self.config.stall_timeout = t.into();
         self
     }
 
@@ -172,11 +225,13 @@ impl Server {
         self
     }
 
-    /// Time allowed to read a whole request, head and body; for a
-    /// [blocking](crate::blocking) handler, until its streamed body has all arrived. On
+    /// Time allowed to read a request body, from the end of its head until its last byte;
+    /// for a [blocking](crate::blocking) handler, until its streamed body has all arrived.
+    /// (The head is bounded by [`read_header_timeout`](Server::read_header_timeout).) On
     /// expiry the client gets `408 Request Timeout` if nothing of the answer has gone out,
     /// and the connection closes; a blocking handler's read of the body then fails.
-    /// Default: none (the header timeout still applies to the head).
+    /// Default: none; a body that stops arriving is still ended by the
+    /// [`stall_timeout`](Server::stall_timeout).
     pub fn read_timeout(mut self, t: impl Into<Option<Duration>>) -> Server {
         self.config.read_timeout = t.into();
         self
@@ -268,10 +323,14 @@ impl Server {
     /// ```
     pub fn start(self, listener: impl Into<Listener>) -> io::Result<Running> {
         let (listener, local_addr) = Listening::new(listener.into())?;
-        let config = Arc::new(self.config);
+        let mut config = self.config;
+        config.budget = Arc::new(Budget::new(config.max_memory, self.threads));
+        config.max_body_bytes = config.max_body_bytes.min(config.max_memory);
+        let config = Arc::new(config);
         let mut loops = Vec::with_capacity(self.threads);
-        for _ in 0..self.threads {
-            let mut event_loop: EventLoop<Slot> = EventLoop::new(Local::new(Arc::clone(&config)))?;
+        for i in 0..self.threads {
+            let local = Local::new(Arc::clone(&config), i);
+            let mut event_loop: EventLoop<Slot> = EventLoop::new(local)?;
             let remote = event_loop.remote();
             event_loop.local().remote = Some(remote);
             loops.push(event_loop);
@@ -338,10 +397,12 @@ pub(crate) struct Local {
     pub(crate) config: Arc<Config>,
     pub(crate) date: DateCache,
     pub(crate) pool: Pool,
+    /// What this loop's connections hold, counted against the server's budget.
+    pub(crate) meter: Meter,
     /// Response header map reused from response to response (cleared, capacity kept).
     pub(crate) headers: HeaderMap,
     /// Response body staging buffer, reused likewise.
-    pub(crate) body: Vec<u8>,
+    pub(crate) body: Buffer,
     /// Request field offsets, handed to each parsed request and taken back after its
     /// inline handler returns (capacity kept).
     pub(crate) request_fields: Vec<crate::request::RawField>,
@@ -361,17 +422,18 @@ impl Local {
     /// buffers are made again by the next request that needs them).
     pub(crate) fn release(&mut self) {
         self.headers = HeaderMap::new();
-        self.body = Vec::new();
+        self.body = Buffer::default();
         self.request_fields = Vec::new();
     }
 
-    fn new(config: Arc<Config>) -> Local {
+    fn new(config: Arc<Config>, index: usize) -> Local {
         Local {
+            meter: Meter::new(Arc::clone(&config.budget), index),
             config,
             date: DateCache::new(),
             pool: Pool::default(),
             headers: HeaderMap::new(),
-            body: Vec::new(),
+            body: Buffer::default(),
             request_fields: Vec::new(),
             heads: bytes::BytesMut::with_capacity(HEAD_ARENA),
             clock: std::time::Instant::now(),
@@ -386,6 +448,8 @@ impl Local {
 pub(crate) enum Msg {
     /// A blocking handler moved data through its channels: look again.
     Poke,
+    /// The memory budget granted the room this connection waits for.
+    Memory,
     /// A graceful shutdown began (broadcast to every machine).
     Shutdown,
     /// The listener is out of descriptors or at the connection cap: each loop closes up to

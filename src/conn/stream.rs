@@ -31,17 +31,24 @@ use poller::Cx;
 
 use super::{Close, Conn, Phase, OUT_HIGH_WATER};
 use crate::body::Decoder;
+use crate::buf::READ_BUF;
 use crate::error::Reject;
 use crate::handler::{self, Poke};
 use crate::parse::{Framing, Head};
 use crate::request::{CloseAfter, Feed, Incoming, MAX_DRAIN};
-use crate::response::{Out, Outgoing, ResponseWriter};
+use crate::response::{Out, Outgoing, ResponseWriter, STREAM_PIECE};
 use crate::server::Slot;
 
 /// Pieces in flight each way between a connection and its blocking handler. The body's
 /// channel has one slot more, which data never takes: the body's last word (its end, or
 /// why it is malformed) always fits.
 const CHANNEL_PIECES: usize = 4;
+
+/// What a blocking request is counted for in the memory budget, besides its connection's
+/// buffers: full channels both ways (response pieces of at most `STREAM_PIECE` bytes and
+/// their heads; body pieces of at most a read buffer each, usually).
+pub(super) const STREAM_ROOM: usize =
+    CHANNEL_PIECES * (STREAM_PIECE + 1024) + (CHANNEL_PIECES + 1) * READ_BUF;
 
 /// A request being served by a blocking handler.
 #[derive(Debug)]

@@ -2,11 +2,12 @@
 //!
 //! Each connection has one timer in its loop. After every call, [`Conn::arm_timer`] works
 //! out which deadline applies to the connection's state and re-arms only when that changes,
-//! so a head dribbled a byte at a time does not push its own deadline back. The one deadline
-//! that does move on is the idle one, after each response, and moving a deadline later costs
-//! the loop nothing (see the poller's `timers.rs`).
+//! so a head dribbled a byte at a time does not push its own deadline back. The deadlines
+//! that do move on are the idle one, after each response, and the stall limit of a body or
+//! a response, after each byte moved; moving a deadline later costs the loop nothing (see
+//! the poller's `timers.rs`).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use poller::{Cx, Next};
 
@@ -22,9 +23,14 @@ pub(super) enum Timing {
     None,
     /// Until the current request head must be complete (`read_header_timeout`).
     Header,
-    /// Until the current request body must be complete (`read_timeout`).
+    /// Until the current request body must be complete (`read_timeout`), or must have sent
+    /// its next byte (`stall_timeout`), whichever comes first.
     Body,
-    /// Until the queued response must be written (`write_timeout`).
+    /// A body the server is not reading for now (its blocking handler is busy, or it waits
+    /// for memory): only `read_timeout` runs.
+    BodyPaused,
+    /// Until the queued response must be written (`write_timeout`), or the client must have
+    /// taken its next byte (`stall_timeout`), whichever comes first.
     Write,
     /// Until an idle keep-alive connection is closed (`idle_timeout`).
     Idle,
@@ -36,35 +42,71 @@ pub(super) enum Timing {
 const MAX_SLACK: Duration = Duration::from_secs(1);
 
 impl Conn {
-    /// Arms the timer for the deadline the connection's state calls for.
+    /// Arms the timer for the deadline the connection's state calls for. `since` is when
+    /// the current deadline began to run (for an idle connection, when it was last busy).
     pub(super) fn arm_timer(&mut self, cx: &mut Cx<'_, Slot>) {
-        let config = &cx.local.config;
-        let (want, limit) = match &self.phase {
-            Phase::Closing(Close::Lingering) => (Timing::Linger, Some(super::LINGER)),
-            _ if self.output.pending() > 0 => (Timing::Write, config.write_timeout),
-            Phase::Head if self.input.is_empty() && self.served_any() => {
-                (Timing::Idle, config.idle_timeout)
-            }
-            Phase::Head => (Timing::Header, config.read_header_timeout),
-            Phase::Body(_) => (Timing::Body, config.read_timeout),
-            // A blocking handler's body streams: the same limit holds until it has all come.
-            Phase::Pool(stream) if !stream.body_received() => (Timing::Body, config.read_timeout),
-            Phase::Pool(_) | Phase::Closing(_) => (Timing::None, None),
-        };
-        let refresh = want == Timing::Idle && self.fresh;
+        let want = self.timing_wanted();
+        let moved = self.fresh && matches!(want, Timing::Idle | Timing::Body | Timing::Write);
         self.fresh = false;
-        if want == self.timing && !refresh {
+        if want == self.timing && !moved {
             return;
         }
-        self.timing = want;
-        if matches!(want, Timing::Idle | Timing::Header) {
-            self.since = cx.now(); // waiting for a request from now on
+        // A body paused and resumed is the same wait: its `read_timeout` keeps its start.
+        let body_waits_on = matches!(
+            (self.timing, want),
+            (
+                Timing::Body | Timing::BodyPaused,
+                Timing::Body | Timing::BodyPaused
+            )
+        );
+        if (want != self.timing && !body_waits_on) || want == Timing::Idle {
+            self.since = cx.now();
         }
-        match limit {
+        self.timing = want;
+        match self.deadline(cx, want) {
             // Within an eighth of the limit (at most a second) is precise enough, and lets
             // the deadlines of connections that went idle together fire together.
-            Some(limit) => cx.set_timer_within(cx.now() + limit, (limit / 8).min(MAX_SLACK)),
+            Some((at, limit)) => cx.set_timer_within(at, (limit / 8).min(MAX_SLACK)),
             None => cx.clear_timer(),
+        }
+    }
+
+    /// Which deadline the connection's state calls for.
+    fn timing_wanted(&self) -> Timing {
+        match &self.phase {
+            Phase::Closing(Close::Lingering) => Timing::Linger,
+            _ if self.output.pending() > 0 => Timing::Write,
+            Phase::Head if self.input.is_empty() && self.served_any() => Timing::Idle,
+            Phase::Head => Timing::Header,
+            Phase::Body(collecting) if collecting.waits_for_memory() => Timing::BodyPaused,
+            Phase::Body(_) => Timing::Body,
+            // A blocking handler's body streams: the same limits hold until it has all come.
+            Phase::Pool(stream) if stream.body_received() => Timing::None,
+            Phase::Pool(stream) if stream.wants_input() => Timing::Body,
+            Phase::Pool(_) => Timing::BodyPaused,
+            Phase::Closing(_) => Timing::None,
+        }
+    }
+
+    /// When `timing` expires, with the limit that sets it (for the timer's slack); `None`
+    /// if no limit applies. A stall limit runs from now: the caller re-arms after each
+    /// byte moved.
+    fn deadline(&self, cx: &Cx<'_, Slot>, timing: Timing) -> Option<(Instant, Duration)> {
+        let config = &cx.local.config;
+        let from_start = |limit: Option<Duration>| limit.map(|l| (self.since + l, l));
+        let stalled = config.stall_timeout.map(|l| (cx.now() + l, l));
+        let first = |a: Option<(Instant, Duration)>, b: Option<(Instant, Duration)>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match timing {
+            Timing::None => None,
+            Timing::Header => from_start(config.read_header_timeout),
+            Timing::Body => first(from_start(config.read_timeout), stalled),
+            Timing::BodyPaused => from_start(config.read_timeout),
+            Timing::Write => first(from_start(config.write_timeout), stalled),
+            Timing::Idle => from_start(config.idle_timeout),
+            Timing::Linger => from_start(Some(super::LINGER)),
         }
     }
 
@@ -79,7 +121,9 @@ impl Conn {
     pub(super) fn expire(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
         log::debug!("{}: {:?} deadline passed", self.peer, self.timing);
         match self.timing {
-            Timing::Header | Timing::Body if self.output.pending() == 0 && self.unanswered() => {
+            Timing::Header | Timing::Body | Timing::BodyPaused
+                if self.output.pending() == 0 && self.unanswered() =>
+            {
                 let local = &mut *cx.local;
                 local.date.refresh();
                 let mut out = self.output.take(&mut local.pool);

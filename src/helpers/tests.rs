@@ -73,7 +73,7 @@ fn location_escapes_non_ascii_and_control_bytes() {
 fn limited(bytes: &[u8], n: u64) -> (crate::Body, Arc<AtomicBool>) {
     let hit = Arc::new(AtomicBool::new(false));
     let body = crate::Body {
-        bytes: bytes.to_vec(),
+        bytes: bytes.to_vec().into(),
         limit: Some(Limit {
             left: n,
             limit: n,

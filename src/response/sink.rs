@@ -5,6 +5,7 @@
 use std::io;
 
 use super::{Parts, ResponseWriter};
+use crate::mem::Buffer;
 use crate::parse::Facts;
 use crate::request::CloseAfter;
 
@@ -21,14 +22,14 @@ pub(crate) struct Outgoing {
 #[derive(Debug)]
 pub(crate) enum Out {
     /// Encoded response bytes, in order.
-    Bytes(Vec<u8>),
+    Bytes(Buffer),
     /// The response is complete; `close` says the connection must close after it.
     End { close: bool },
 }
 
 /// A blocking handler's writes are sent to the connection in pieces of about this size,
 /// even without a flush, so a large response streams instead of piling up.
-pub(super) const STREAM_PIECE: usize = 32 * 1024;
+pub(crate) const STREAM_PIECE: usize = 32 * 1024;
 
 impl ResponseWriter {
     /// A writer for a blocking handler: its bytes go to the connection through `sink`, and

@@ -268,7 +268,7 @@ fn head_with_flush_is_never_chunked() {
 #[test]
 fn output_appends_after_earlier_responses() {
     let parts = Parts {
-        out: b"EARLIER".to_vec(),
+        out: b"EARLIER".to_vec().into(),
         ..Parts::default()
     };
     let mut w = ResponseWriter::new(parts, facts(Version::HTTP_11, false, false), DATE);

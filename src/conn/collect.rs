@@ -1,0 +1,178 @@
+//! Collecting a body for an inline handler, within the memory budget.
+//!
+//! A body that fits a read buffer is read at once. A larger one needs room in the budget
+//! first (`budget.rs`): all of a `Content-Length` body, reserved before its first byte is
+//! read, so an admitted body can always complete; for a chunked body, whose length nobody
+//! knows, room for the next stretch, doubling as it grows. Without room the connection
+//! stops reading and waits for its ticket, and the loop's `Msg::Memory` wakes it.
+
+use poller::Cx;
+
+use super::{Conn, Phase};
+use crate::body::Decoder;
+use crate::budget::{Reservation, Ticket};
+use crate::buf::READ_BUF;
+use crate::error::Reject;
+use crate::parse::{Framing, Head};
+use crate::server::{Msg, Slot};
+
+/// A body this small is read without asking the budget: with its head it fits the read
+/// buffer a request needs to be seen at all, so small requests always go ahead.
+const SMALL_BODY: usize = READ_BUF;
+
+/// The least room a chunked body asks for at a time once it outgrows [`SMALL_BODY`].
+const CHUNKED_STEP: usize = 64 * 1024;
+
+/// A request whose body is on its way.
+#[derive(Debug)]
+pub(super) struct Collecting {
+    pub(super) head: Head,
+    decoder: Decoder,
+    room: Room,
+}
+
+/// The body's room in the memory budget.
+#[derive(Debug)]
+enum Room {
+    /// This many bytes are reserved (0 while the body is small).
+    Reserved(usize),
+    /// `reserved` bytes are the body's, and it waits for `ticket` to grant more.
+    Waiting { reserved: usize, ticket: Ticket },
+}
+
+impl Collecting {
+    pub(super) fn new(head: Head, framing: Framing) -> Collecting {
+        Collecting {
+            head,
+            decoder: Decoder::new(framing),
+            room: Room::Reserved(0),
+        }
+    }
+
+    /// Bytes held for the body: the room reserved, or what it has grown to.
+    pub(super) fn footprint(&self) -> usize {
+        let reserved = match &self.room {
+            Room::Reserved(n) | Room::Waiting { reserved: n, .. } => *n,
+        };
+        reserved.max(self.head.request.body.bytes.capacity())
+    }
+
+    /// Waiting for room that has not been granted yet: the socket is not read.
+    pub(super) fn waits_for_memory(&self) -> bool {
+        matches!(&self.room, Room::Waiting { ticket, .. } if !ticket.is_granted())
+    }
+
+    /// The room the body needs before `arrived` more bytes are decoded into it: all of a
+    /// `Content-Length` body; for a chunked one, at most what it holds plus `arrived`.
+    fn wanted(&self, arrived: usize, max_body: usize) -> usize {
+        let held = self.head.request.body.bytes.len();
+        match self.decoder {
+            Decoder::Length(left) => held + usize::try_from(left).unwrap_or(usize::MAX),
+            Decoder::Chunked(_) => (held + arrived).min(max_body + arrived),
+        }
+    }
+}
+
+impl Conn {
+    /// Moves body bytes from the input into the request, once the budget has room for
+    /// them; answers the request when its body is complete.
+    pub(super) fn read_body(&mut self, cx: &mut Cx<'_, Slot>) -> bool {
+        if self.input.is_empty() || !self.make_room(cx) {
+            return false;
+        }
+        let Phase::Body(collecting) = &mut self.phase else {
+            return false;
+        };
+        let body = &mut collecting.head.request.body.bytes;
+        let outcome = collecting.decoder.decode(self.input.data(), body);
+        let too_large = body.len() > cx.local.config.max_body_bytes;
+        let progress = match outcome {
+            Err(reject) => return self.reject(cx, reject),
+            Ok(_) if too_large => return self.reject(cx, Reject::BodyTooLarge),
+            Ok(progress) => progress,
+        };
+        self.input.consume(progress.consumed);
+        if !progress.done {
+            return false;
+        }
+        let Phase::Body(collecting) = std::mem::replace(&mut self.phase, Phase::Head) else {
+            unreachable!("matched above");
+        };
+        let Collecting {
+            mut head, decoder, ..
+        } = *collecting;
+        match decoder.trailers() {
+            Ok(trailers) if trailers.is_empty() => {}
+            Ok(trailers) => head.request.trailers = Some(Box::new(trailers)),
+            Err(reject) => return self.reject(cx, reject),
+        }
+        self.respond(cx, &mut head.request, head.facts)
+    }
+
+    /// Makes sure the body has room for what the input holds: true if it has (taking a
+    /// granted ticket's room), false if it waits for the budget.
+    fn make_room(&mut self, cx: &mut Cx<'_, Slot>) -> bool {
+        let Phase::Body(collecting) = &mut self.phase else {
+            return false;
+        };
+        let max_body = cx.local.config.max_body_bytes;
+        let wanted = collecting.wanted(self.input.data().len(), max_body);
+        let room = std::mem::replace(&mut collecting.room, Room::Reserved(0));
+        let (reserved, granted) = match room {
+            Room::Reserved(reserved) if wanted <= reserved.max(SMALL_BODY) => {
+                collecting.room = Room::Reserved(reserved);
+                return true;
+            }
+            Room::Reserved(reserved) => (reserved, None),
+            Room::Waiting { reserved, ticket } if ticket.is_granted() => (reserved, Some(ticket)),
+            waiting @ Room::Waiting { .. } => {
+                collecting.room = waiting;
+                return false;
+            }
+        };
+        if let Some(ticket) = granted {
+            let total = reserved + ticket.need();
+            cx.local.meter.adopt(ticket);
+            collecting.room = Room::Reserved(total);
+            collecting.grow_body(total);
+            self.account(cx.local);
+            return self.make_room(cx); // a chunked body may want more already
+        }
+        let target = match collecting.decoder {
+            Decoder::Length(_) => wanted,
+            Decoder::Chunked(_) => wanted
+                .max(reserved * 2)
+                .max(CHUNKED_STEP)
+                .min(max_body.max(wanted)),
+        };
+        let remote = cx.local.remote.clone();
+        let token = cx.token();
+        let wake = move || {
+            if let Some(remote) = remote {
+                remote.send(token, Msg::Memory);
+            }
+        };
+        match cx.local.meter.reserve(target - reserved, wake) {
+            Reservation::Granted => {
+                collecting.room = Room::Reserved(target);
+                collecting.grow_body(target);
+                self.account(cx.local);
+                true
+            }
+            Reservation::Waiting(ticket) => {
+                log::debug!("{}: body of {target} bytes waits for memory", self.peer);
+                collecting.room = Room::Waiting { reserved, ticket };
+                false
+            }
+        }
+    }
+}
+
+impl Collecting {
+    /// Gives the body's buffer the room just reserved, so it is allocated once (mapped, if
+    /// large) rather than grown by copying.
+    fn grow_body(&mut self, room: usize) {
+        let bytes = &mut self.head.request.body.bytes;
+        bytes.reserve(room.saturating_sub(bytes.len()));
+    }
+}

@@ -1,0 +1,230 @@
+//! [`Buffer`]: a growable byte buffer whose large allocations bypass `malloc`.
+//!
+//! Request bodies, staged response bodies and output buffers may grow to megabytes. Taken
+//! from `malloc`, such buffers do not go back to the system when freed: glibc raises its
+//! mmap threshold after the first large free, later large buffers then come from the
+//! threads' arenas, and freed arena memory stays in the process (a flood of 8 MB uploads
+//! left hundreds of MiB resident after the clients had gone). So a buffer that grows past
+//! [`MAP_THRESHOLD`] moves into an anonymous mapping of its own (`memmap2`), which is unmapped
+//! when the buffer is dropped: resident memory follows the load back down with the system
+//! allocator as it is, and `malloc` never sees an allocation large enough to move its
+//! threshold. Small buffers, the common case, stay ordinary `Vec`s.
+//!
+//! A `Buffer` dereferences to the bytes it holds, like a `Vec<u8>`.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+
+use memmap2::MmapMut;
+
+/// Capacity from which a buffer lives in a mapping of its own: glibc's own starting mmap
+/// threshold, large enough that the `mmap`/`munmap` pair costs little next to filling it.
+pub(crate) const MAP_THRESHOLD: usize = 128 * 1024;
+
+/// A byte buffer: a `Vec<u8>` while small, an anonymous mapping once large.
+#[derive(Default)]
+pub(crate) struct Buffer(Store);
+
+#[derive(Default)]
+enum Store {
+    #[default]
+    Empty,
+    Heap(Vec<u8>),
+    /// `map[..len]` holds the bytes; the mapping's length is the capacity.
+    Mapped {
+        map: MmapMut,
+        len: usize,
+    },
+}
+
+impl Buffer {
+    /// An empty buffer with room for at least `n` bytes (mapped if `n` is large).
+    pub(crate) fn with_capacity(n: usize) -> Buffer {
+        let mut buffer = Buffer::default();
+        buffer.reserve(n);
+        buffer
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match &self.0 {
+            Store::Empty => 0,
+            Store::Heap(v) => v.len(),
+            Store::Mapped { len, .. } => *len,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes the buffer can hold without growing.
+    pub(crate) fn capacity(&self) -> usize {
+        match &self.0 {
+            Store::Empty => 0,
+            Store::Heap(v) => v.capacity(),
+            Store::Mapped { map, .. } => map.len(),
+        }
+    }
+
+    /// Makes room for `additional` more bytes; a buffer growing past [`MAP_THRESHOLD`]
+    /// moves to a mapping (at least doubling, so appends stay amortised O(1)).
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        let needed = self.len().saturating_add(additional);
+        if needed <= self.capacity() {
+            return;
+        }
+        match &mut self.0 {
+            Store::Heap(v) if needed <= MAP_THRESHOLD => {
+                // Doubling as a `Vec` does, but never past the threshold on the heap.
+                let capacity = needed.max((v.capacity() * 2).min(MAP_THRESHOLD));
+                v.reserve_exact(capacity - v.len());
+            }
+            Store::Empty if needed <= MAP_THRESHOLD => {
+                self.0 = Store::Heap(Vec::with_capacity(needed))
+            }
+            _ => self.remap(needed.max(self.capacity() * 2)),
+        }
+    }
+
+    /// Moves the bytes into a new mapping of `capacity` bytes.
+    fn remap(&mut self, capacity: usize) {
+        let mut map = match MmapMut::map_anon(capacity) {
+            Ok(map) => map,
+            // As a failed `malloc` does for a `Vec`: the process is out of memory.
+            Err(e) => panic!("cannot map {capacity} bytes for a buffer: {e}"),
+        };
+        let len = self.len();
+        map[..len].copy_from_slice(self);
+        self.0 = Store::Mapped { map, len };
+    }
+
+    /// Appends `bytes`.
+    pub(crate) fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.reserve(bytes.len());
+        match &mut self.0 {
+            Store::Heap(v) => v.extend_from_slice(bytes),
+            Store::Mapped { map, len } => {
+                map[*len..*len + bytes.len()].copy_from_slice(bytes);
+                *len += bytes.len();
+            }
+            Store::Empty => debug_assert!(bytes.is_empty()),
+        }
+    }
+
+    /// Appends one byte.
+    pub(crate) fn push(&mut self, byte: u8) {
+        self.extend_from_slice(&[byte]);
+    }
+
+    /// Empties the buffer, keeping its capacity.
+    pub(crate) fn clear(&mut self) {
+        match &mut self.0 {
+            Store::Heap(v) => v.clear(),
+            Store::Mapped { len, .. } => *len = 0,
+            Store::Empty => {}
+        }
+    }
+
+    /// True if the buffer lives in a mapping of its own.
+    pub(crate) fn is_mapped(&self) -> bool {
+        matches!(self.0, Store::Mapped { .. })
+    }
+}
+
+impl From<Vec<u8>> for Buffer {
+    fn from(v: Vec<u8>) -> Buffer {
+        Buffer(Store::Heap(v))
+    }
+}
+
+impl Deref for Buffer {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match &self.0 {
+            Store::Empty => &[],
+            Store::Heap(v) => v,
+            Store::Mapped { map, len } => &map[..*len],
+        }
+    }
+}
+
+impl DerefMut for Buffer {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match &mut self.0 {
+            Store::Empty => &mut [],
+            Store::Heap(v) => v,
+            Store::Mapped { map, len } => &mut map[..*len],
+        }
+    }
+}
+
+impl fmt::Debug for Buffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Buffer")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("mapped", &self.is_mapped())
+            .finish()
+    }
+}
+
+/// Something body bytes can be appended to: a [`Buffer`] (a collected body) or a `Vec`
+/// (one streamed piece).
+pub(crate) trait Append {
+    fn append(&mut self, bytes: &[u8]);
+}
+
+impl Append for Buffer {
+    fn append(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl Append for Vec<u8> {
+    fn append(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_buffers_stay_on_the_heap_and_large_ones_are_mapped() {
+        let mut b = Buffer::default();
+        assert_eq!((b.len(), b.capacity()), (0, 0));
+        b.extend_from_slice(b"hello");
+        assert!(!b.is_mapped());
+        let piece = vec![7u8; 1000];
+        for _ in 0..200 {
+            b.extend_from_slice(&piece);
+        }
+        assert!(b.is_mapped(), "{b:?}");
+        assert_eq!(b.len(), 5 + 200_000);
+        assert_eq!(&b[..5], b"hello");
+        assert!(b[5..].iter().all(|&x| x == 7));
+        b.clear();
+        assert!(b.is_empty() && b.capacity() >= 200_005);
+    }
+
+    #[test]
+    fn an_exact_reservation_is_kept() {
+        let b = Buffer::with_capacity(8_000_000);
+        assert!(b.is_mapped());
+        assert_eq!(b.capacity(), 8_000_000);
+        assert!(Buffer::with_capacity(100).capacity() >= 100);
+    }
+
+    #[test]
+    fn a_mapped_buffer_grows_by_doubling() {
+        let mut b = Buffer::with_capacity(MAP_THRESHOLD + 1);
+        let cap = b.capacity();
+        b.extend_from_slice(&vec![1; cap]);
+        b.push(2);
+        assert_eq!(b.capacity(), cap * 2);
+        assert_eq!(b.len(), cap + 1);
+        assert_eq!(b[cap], 2);
+    }
+}
