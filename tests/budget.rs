@@ -1,0 +1,180 @@
+//! The memory budget over real sockets: large bodies wait for room while small requests go
+//! ahead, nothing waiting is lost, the figures are exposed, the body limit cannot pass the
+//! budget; and the memory of large buffers leaves the process when they are freed.
+
+mod util;
+
+use std::io::{BufReader, Read, Write};
+use std::net::TcpStream;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use http::header::CONTENT_LENGTH;
+use http::HeaderValue;
+use nethttp::{MemoryStats, Request, ResponseWriter, Running, Server};
+use util::memory::{alone, rss, shared};
+use util::{connect, hello, read_response, start};
+
+/// `/` says hello; anything else echoes its body (inline), written from the bytes received.
+fn routes(w: &mut ResponseWriter, r: &mut Request) {
+    if r.path() == "/" {
+        return hello(w, r);
+    }
+    let body = r.body().remaining();
+    w.headers_mut()
+        .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    w.write_all(body).unwrap();
+}
+
+/// Byte `i` of client `c`'s body.
+fn pattern(c: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|i| ((i * 31 + c * 7) % 251) as u8).collect()
+}
+
+fn post_head(len: usize) -> Vec<u8> {
+    format!("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {len}\r\n\r\n").into_bytes()
+}
+
+/// Polls `f` every 10 ms for up to 5 s until it holds.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !f() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn memory(server: &Running) -> MemoryStats {
+    server.memory()
+}
+
+#[test]
+fn large_bodies_wait_for_room_small_requests_go_ahead_and_nothing_is_lost() {
+    let _shared = shared();
+    const BUDGET: usize = 1 << 20;
+    const BODY: usize = 300 * 1024;
+    const CLIENTS: usize = 8;
+    let server = start(Server::new(routes).threads(2).max_memory(BUDGET));
+    let addr = server.local_addr();
+    assert_eq!(memory(&server).budget, BUDGET);
+
+    // Each client sends its head and the first 10 KB, then stops until told to go on.
+    let mut clients: Vec<(TcpStream, Vec<u8>)> = (0..CLIENTS)
+        .map(|c| {
+            let mut stream = connect(addr);
+            let body = pattern(c, BODY);
+            stream.write_all(&post_head(BODY)).unwrap();
+            stream.write_all(&body[..10_000]).unwrap();
+            (stream, body)
+        })
+        .collect();
+    // Three bodies fit in the budget at most: the others wait, and say so.
+    eventually("clients wait for memory", || memory(&server).waiting >= CLIENTS - 3);
+    let stats = memory(&server);
+    assert!(stats.held <= BUDGET + 64 * 1024, "{stats:?}");
+
+    // A small request on another connection is answered meanwhile.
+    let mut probe = connect(addr);
+    probe.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let answer = read_response(&mut BufReader::new(&probe), false).unwrap();
+    assert_eq!((answer.status, &answer.body[..]), (200, &b"Hello, World!"[..]));
+    assert!(memory(&server).waiting >= CLIENTS - 3, "they still wait");
+
+    // Every client sends the rest and gets its whole body back, byte for byte.
+    let readers: Vec<_> = clients
+        .drain(..)
+        .map(|(mut stream, body)| {
+            thread::spawn(move || {
+                let mut writer = stream.try_clone().unwrap();
+                let rest = body[10_000..].to_vec();
+                let sender = thread::spawn(move || writer.write_all(&rest));
+                stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                let answer = read_response(&mut BufReader::new(&mut stream), false).unwrap();
+                sender.join().unwrap().unwrap();
+                answer.status == 200 && answer.body == body
+            })
+        })
+        .collect();
+    for reader in readers {
+        assert!(reader.join().unwrap(), "an echo came back wrong");
+    }
+    drop(probe);
+    eventually("memory given back", || {
+        let stats = memory(&server);
+        stats.held == 0 && stats.waiting == 0
+    });
+    server.close().unwrap();
+}
+
+#[test]
+fn the_body_limit_cannot_pass_the_budget() {
+    let _shared = shared();
+    let server = start(Server::new(routes).threads(1).max_memory(1 << 20));
+    let mut stream = connect(server.local_addr());
+    stream.write_all(&post_head(2 << 20)).unwrap();
+    let answer = read_response(&mut BufReader::new(&stream), false).unwrap();
+    assert_eq!(answer.status, 413);
+    server.close().unwrap();
+}
+
+/// Sends `CLIENTS` bodies of `BODY` bytes at once and reads the echoes, comparing them as
+/// they stream, with no client holding a whole body.
+fn echo_flood(server: &Running, clients: usize, len: usize) {
+    let addr = server.local_addr();
+    let threads: Vec<_> = (0..clients)
+        .map(|c| {
+            thread::spawn(move || {
+                let body = pattern(c, 64 * 1024);
+                let mut stream = connect(addr);
+                let mut writer = stream.try_clone().unwrap();
+                let sender = thread::spawn(move || {
+                    writer.write_all(&post_head(len))?;
+                    for i in (0..len).step_by(body.len()) {
+                        writer.write_all(&body[..body.len().min(len - i)])?;
+                    }
+                    Ok::<_, std::io::Error>(())
+                });
+                let mut reader = BufReader::new(&mut stream);
+                let mut line = String::new();
+                while {
+                    line.clear();
+                    std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+                    line != "\r\n"
+                } {}
+                let mut echoed = vec![0u8; 64 * 1024];
+                let expected = pattern(c, 64 * 1024);
+                for i in (0..len).step_by(echoed.len()) {
+                    let n = echoed.len().min(len - i);
+                    reader.read_exact(&mut echoed[..n]).unwrap();
+                    assert_eq!(echoed[..n], expected[..n], "client {c} at {i}");
+                }
+                sender.join().unwrap().unwrap();
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn the_memory_of_large_bodies_leaves_the_process_when_they_are_done() {
+    let _alone = alone();
+    let server = start(Server::new(routes).threads(2));
+    echo_flood(&server, 2, 1 << 20); // warm: threads, pools, code
+    thread::sleep(Duration::from_millis(200));
+    let before = rss();
+    for _ in 0..3 {
+        echo_flood(&server, 8, 8 << 20);
+    }
+    let stats = memory(&server);
+    eventually("memory given back", || memory(&server).held == 0);
+    thread::sleep(Duration::from_millis(200));
+    let after = rss();
+    let grown = after.saturating_sub(before);
+    assert!(
+        grown < 8 << 20,
+        "RSS {before} -> {after} after 24 echoes of 8 MiB ({stats:?})"
+    );
+    server.close().unwrap();
+}
