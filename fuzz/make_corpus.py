@@ -123,6 +123,10 @@ BODIES = {
     "body-bad-size": "x\r\n",
     "body-long-ext": "1;" + "e" * 5000 + "\r\na\r\n0\r\n\r\n",
     "body-16-digits": "000000000000000a\r\n0123456789\r\n0\r\n\r\n",
+    # A byte per chunk is legitimate streaming; padded with 4000 bytes of extension per
+    # chunk, it passes the framing-overhead limit (16 KiB, as Go) at the fifth chunk.
+    "body-one-byte-chunks": "1\r\nx\r\n" * 2000 + "0\r\n\r\n",
+    "body-overhead": ("1;" + "e" * 4000 + "\r\nx\r\n") * 6 + "0\r\n\r\n",
 }
 
 

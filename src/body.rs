@@ -18,6 +18,21 @@ const MAX_CHUNK_LINE: usize = 4096;
 /// Most bytes of trailer fields after a chunked body.
 const MAX_TRAILER_BYTES: usize = 8 * 1024;
 
+/// Most chunk framing a body may carry beyond its chunks' allowances before it is refused,
+/// as in Go (CVE-2023-39326). Without it a client could send endless one-byte chunks, each
+/// with kilobytes of extensions, and keep the server reading framing that yields almost no
+/// body; with it, such a body is refused after about this much plus one size line.
+const MAX_CHUNK_OVERHEAD: u64 = 16 * 1024;
+
+/// Framing each chunk carries free, whatever its size: it covers a short size line and the
+/// CRLF after the data, so even a body sent a byte per chunk (`1\r\nx\r\n`, five bytes of
+/// framing for one of data) never builds up overhead. Go's figure.
+const FRAMING_ALLOWANCE_PER_CHUNK: u64 = 16;
+
+/// Further framing each byte of chunk data pays for, so a chunk with real data may carry
+/// long extensions and a long line can be paid off by the data after it. Go's figure.
+const FRAMING_ALLOWANCE_PER_DATA_BYTE: u64 = 2;
+
 const MALFORMED: Reject = Reject::BadRequest("malformed chunked encoding");
 
 /// How far a call to [`Decoder::decode`] got.
@@ -120,8 +135,14 @@ enum State {
 #[derive(Debug)]
 pub(crate) struct Chunked {
     state: State,
-    /// Bytes of the current size line, bounded by `MAX_CHUNK_LINE`.
+    /// Bytes of the current size line so far (its CR included, its LF not), bounded by
+    /// `MAX_CHUNK_LINE`; reset when the line ends.
     line_len: usize,
+    /// Framing read beyond the allowances of the chunks so far: each size line with its
+    /// CRLF and the CRLF due after its data, less `FRAMING_ALLOWANCE_PER_CHUNK` and
+    /// `FRAMING_ALLOWANCE_PER_DATA_BYTE` per data byte, never below zero. Charged when a
+    /// size line ends (see `charge_overhead`); never above `MAX_CHUNK_OVERHEAD`.
+    overhead: u64,
     /// Raw trailer lines, each ending in CRLF.
     trailer: Vec<u8>,
 }
@@ -131,6 +152,7 @@ impl Default for Chunked {
         Chunked {
             state: State::Size { size: 0, digits: 0 },
             line_len: 0,
+            overhead: 0,
             trailer: Vec::new(),
         }
     }
@@ -192,6 +214,7 @@ impl Chunked {
                 Extension { size }
             }
             (SizeLf { size }, b'\n') => {
+                self.charge_overhead(size)?;
                 self.line_len = 0;
                 if size == 0 {
                     TrailerStart
@@ -216,6 +239,23 @@ impl Chunked {
             (FinalLf, b'\n') => Done,
             _ => return Err(MALFORMED),
         })
+    }
+
+    /// Charges the size line that has just ended, and the CRLF due after its `size` bytes of
+    /// data, to the overhead, less the chunk's allowance; refuses the body once the overhead
+    /// passes `MAX_CHUNK_OVERHEAD`. The last chunk is charged the same two bytes after its
+    /// line, which stand for the CRLF that ends the body, as in Go.
+    fn charge_overhead(&mut self, size: u64) -> Result<(), Reject> {
+        let framing = self.line_len as u64 + 1 + 2; // the line, its LF, the CRLF after the data
+        let allowance = size
+            .saturating_mul(FRAMING_ALLOWANCE_PER_DATA_BYTE)
+            .saturating_add(FRAMING_ALLOWANCE_PER_CHUNK);
+        let overhead = (self.overhead + framing).saturating_sub(allowance);
+        if overhead > MAX_CHUNK_OVERHEAD {
+            return Err(MALFORMED);
+        }
+        self.overhead = overhead;
+        Ok(())
     }
 
     fn push_trailer(&mut self, b: u8) -> Result<(), Reject> {
@@ -317,6 +357,92 @@ mod tests {
         line.extend(std::iter::repeat(b'a').take(MAX_CHUNK_LINE));
         let mut decoder = Decoder::new(Framing::Chunked);
         assert_eq!(decoder.decode(&line, &mut Vec::new()), Err(MALFORMED));
+    }
+
+    /// `count` chunks of one byte each, every size line carrying `extension`, then the
+    /// last chunk.
+    fn one_byte_chunks(count: usize, extension: &str) -> Vec<u8> {
+        let mut input = format!("1{extension}\r\nx\r\n").repeat(count).into_bytes();
+        input.extend_from_slice(b"0\r\n\r\n");
+        input
+    }
+
+    /// Feeds `input` one byte at a time until the decoder refuses it; returns the bytes fed
+    /// by then, the refusing one included.
+    fn bytes_read_before_refusal(input: &[u8]) -> Option<usize> {
+        let mut decoder = Decoder::new(Framing::Chunked);
+        let mut body = Vec::new();
+        for (i, byte) in input.iter().enumerate() {
+            if decoder
+                .decode(std::slice::from_ref(byte), &mut body)
+                .is_err()
+            {
+                return Some(i + 1);
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn one_byte_chunks_with_long_extensions_are_refused_for_overhead() {
+        let extension = format!(";{}", "e".repeat(4000));
+        let input = one_byte_chunks(100, &extension);
+        let mut decoder = Decoder::new(Framing::Chunked);
+        assert_eq!(decoder.decode(&input, &mut Vec::new()), Err(MALFORMED));
+        let read = bytes_read_before_refusal(&input).expect("refused");
+        let bound = (MAX_CHUNK_OVERHEAD as usize) + MAX_CHUNK_LINE;
+        assert!(read <= bound, "read {read} bytes, more than {bound}");
+        for step in [2, 7, 1000, 4096, 5000] {
+            assert_eq!(decode_in_steps(&input, step), Err(MALFORMED), "step {step}");
+        }
+    }
+
+    #[test]
+    fn short_framing_overhead_builds_up_to_the_limit() {
+        // Each line "1;eeeeeeeeeeee\r\n" (16 bytes) and the CRLF after its data make 18
+        // bytes of framing: exactly the allowance of a one-byte chunk. One more byte of
+        // extension leaves one byte of overhead per chunk, refused once past the limit.
+        let at_allowance = format!(";{}", "e".repeat(12));
+        let (body, _, done) = decode_in_steps(&one_byte_chunks(20_000, &at_allowance), 4096)
+            .expect("within the allowance");
+        assert_eq!((body.len(), done), (20_000, true));
+        let over = format!(";{}", "e".repeat(13));
+        let limit = MAX_CHUNK_OVERHEAD as usize;
+        let (body, _, done) =
+            decode_in_steps(&one_byte_chunks(limit, &over), 4096).expect("at the limit");
+        assert_eq!((body.len(), done), (limit, true));
+        let refused = decode_in_steps(&one_byte_chunks(limit + 1, &over), 4096);
+        assert_eq!(refused, Err(MALFORMED));
+    }
+
+    #[test]
+    fn data_pays_off_long_extensions() {
+        let extension = "e".repeat(4000);
+        let chunk = format!("1;{extension}\r\nx\r\n7d0\r\n{}\r\n", "d".repeat(2000));
+        let mut input = chunk.repeat(50).into_bytes();
+        input.extend_from_slice(b"0\r\n\r\n");
+        let (body, consumed, done) = decode_in_steps(&input, 4096).expect("paid off");
+        assert_eq!((body.len(), consumed, done), (50 * 2001, input.len(), true));
+    }
+
+    #[test]
+    fn ordinary_bodies_stay_under_the_overhead_limit() {
+        let mut large = String::new();
+        for size in [1, 0x10, 0x100, 0x1000, 0x4000, 1, 2, 3] {
+            large.push_str(&format!("{size:x};name=value\r\n{}\r\n", "a".repeat(size)));
+        }
+        large.push_str("0\r\n\r\n");
+        let bodies = [
+            (one_byte_chunks(100_000, ""), 100_000), // a byte per chunk, no extensions
+            (one_byte_chunks(100_000, ";k=v"), 100_000),
+            (large.into_bytes(), 0x5117),
+        ];
+        for (input, length) in bodies {
+            for step in [1, 2, 3, 5, 64, 1000, 4096, input.len()] {
+                let (body, consumed, done) = decode_in_steps(&input, step).unwrap();
+                assert_eq!((body.len(), consumed, done), (length, input.len(), true));
+            }
+        }
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! the same body, end, error and trailers as the whole; the decoder never consumes more
 //! than it was given nor yields more body than it consumed; when it reports the end, a
 //! plain independent reading of the consumed bytes finds the same body and the same end
-//! (where the body ends is what request smuggling disputes).
+//! (where the body ends is what request smuggling disputes), and framing within Go's
+//! overhead bound.
 //!
 //! Flags bit 2 set: the payload is a response body, written and flushed in the input's
 //! pieces through the server's response encoder; decoding its chunked body gives the
@@ -83,18 +84,30 @@ fn decode(input: &Input) {
         assert!(whole.body.len() <= whole.consumed);
     }
     if whole.done {
-        let (body, end) = plain_reading(&input.payload[..whole.consumed]);
+        let Some((body, end)) = plain_reading(&input.payload[..whole.consumed]) else {
+            panic!("accepted a body with more framing overhead than Go allows");
+        };
         assert_eq!(body, whole.body, "body differs from a plain reading");
         assert_eq!(end, whole.consumed, "end differs from a plain reading");
     }
 }
 
+/// Go's bound on chunk framing (`chunkedReader.excess`, CVE-2023-39326): each size line
+/// with its CRLF, plus two bytes for the CRLF after the data, is overhead; each chunk pays
+/// off 16 bytes of it, and two more per data byte, never going below zero; past 16 KiB the
+/// body is refused.
+const OVERHEAD_PER_CHUNK: usize = 16;
+const OVERHEAD_PER_DATA_BYTE: usize = 2;
+const MAX_OVERHEAD: usize = 16 * 1024;
+
 /// A plain reading of a complete, valid chunked body: size lines (hex digits, then
 /// anything up to CRLF), data, CRLF; after the zero chunk, trailer lines up to an empty
-/// one. Returns the body and where it ends.
-fn plain_reading(bytes: &[u8]) -> (Vec<u8>, usize) {
+/// one. Returns the body and where it ends, or `None` if Go would refuse the body for its
+/// framing overhead.
+fn plain_reading(bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
     let mut pos = 0;
     let mut body = Vec::new();
+    let mut overhead = 0usize;
     let line = |pos: &mut usize| -> &[u8] {
         let len = bytes[*pos..]
             .windows(2)
@@ -112,9 +125,16 @@ fn plain_reading(bytes: &[u8]) -> (Vec<u8>, usize) {
             .count();
         let hex = std::str::from_utf8(&size_line[..digits]).unwrap();
         let size = usize::from_str_radix(hex, 16).expect("a chunk size");
+        let allowance =
+            OVERHEAD_PER_CHUNK.saturating_add(size.saturating_mul(OVERHEAD_PER_DATA_BYTE));
+        // The line came without its CRLF: two bytes for that, two for the CRLF after the data.
+        overhead = (overhead + size_line.len() + 4).saturating_sub(allowance);
+        if overhead > MAX_OVERHEAD {
+            return None;
+        }
         if size == 0 {
             while !line(&mut pos).is_empty() {}
-            return (body, pos);
+            return Some((body, pos));
         }
         body.extend_from_slice(&bytes[pos..pos + size]);
         pos += size;
