@@ -69,15 +69,22 @@ fn large_bodies_wait_for_room_small_requests_go_ahead_and_nothing_is_lost() {
         })
         .collect();
     // Three bodies fit in the budget at most: the others wait, and say so.
-    eventually("clients wait for memory", || memory(&server).waiting >= CLIENTS - 3);
+    eventually("clients wait for memory", || {
+        memory(&server).waiting >= CLIENTS - 3
+    });
     let stats = memory(&server);
     assert!(stats.held <= BUDGET + 64 * 1024, "{stats:?}");
 
     // A small request on another connection is answered meanwhile.
     let mut probe = connect(addr);
-    probe.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    probe
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     let answer = read_response(&mut BufReader::new(&probe), false).unwrap();
-    assert_eq!((answer.status, &answer.body[..]), (200, &b"Hello, World!"[..]));
+    assert_eq!(
+        (answer.status, &answer.body[..]),
+        (200, &b"Hello, World!"[..])
+    );
     assert!(memory(&server).waiting >= CLIENTS - 3, "they still wait");
 
     // Every client sends the rest and gets its whole body back, byte for byte.
@@ -88,7 +95,9 @@ fn large_bodies_wait_for_room_small_requests_go_ahead_and_nothing_is_lost() {
                 let mut writer = stream.try_clone().unwrap();
                 let rest = body[10_000..].to_vec();
                 let sender = thread::spawn(move || writer.write_all(&rest));
-                stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(20)))
+                    .unwrap();
                 let answer = read_response(&mut BufReader::new(&mut stream), false).unwrap();
                 sender.join().unwrap().unwrap();
                 answer.status == 200 && answer.body == body
