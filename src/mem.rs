@@ -99,7 +99,20 @@ impl Buffer {
     }
 
     /// Appends `bytes`.
+    #[inline]
     pub(crate) fn extend_from_slice(&mut self, bytes: &[u8]) {
+        // The common case, every piece of every small response: a heap buffer with room.
+        if let Store::Heap(v) = &mut self.0 {
+            if v.capacity() - v.len() >= bytes.len() {
+                v.extend_from_slice(bytes);
+                return;
+            }
+        }
+        self.extend_growing(bytes);
+    }
+
+    /// Appends `bytes` to a buffer that may have to grow first.
+    fn extend_growing(&mut self, bytes: &[u8]) {
         self.reserve(bytes.len());
         match &mut self.0 {
             Store::Heap(v) => v.extend_from_slice(bytes),
@@ -112,6 +125,7 @@ impl Buffer {
     }
 
     /// Appends one byte.
+    #[inline]
     pub(crate) fn push(&mut self, byte: u8) {
         self.extend_from_slice(&[byte]);
     }
