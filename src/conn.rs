@@ -9,7 +9,9 @@
 //!    into a request or a refusal.
 //! 3. **Collecting a body** ([`Phase::Body`]), if the head announced one: `body.rs` moves
 //!    body bytes from the read buffer into the request. `100 Continue` goes out first if the
-//!    client waits for it.
+//!    client waits for it. A body larger than a read buffer first needs room in the memory
+//!    budget; without it the connection reads nothing until room is granted
+//!    (`conn/collect.rs`, `budget.rs`).
 //! 4. **Handling.** An inline handler runs on this loop and its response is appended to the
 //!    output buffer (`response.rs`, `encode.rs`). Pipelined requests already in the read
 //!    buffer are handled in turn, so their responses leave together. A blocking handler is
@@ -25,7 +27,9 @@
 //!    the response instead of a reset.
 //!
 //! Throughout, one timer holds whichever deadline applies (header, body, write, idle or
-//! linger; `conn/timing.rs`), and a `conn_state` hook hears New, Active, Idle and Closed.
+//! linger; `conn/timing.rs`), a `conn_state` hook hears New, Active, Idle and Closed, and
+//! after every event the connection's footprint (buffers, body, channels) is counted in its
+//! loop's memory meter (`Conn::account`).
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;

@@ -45,7 +45,8 @@
 //! 1. `server.rs`: loop 0 accepts the connection and hands it to a loop.
 //! 2. `conn.rs`: the connection's readable edge; bytes go into its read buffer.
 //! 3. `parse.rs`: the request head, and how its body is framed.
-//! 4. `body.rs`: the body, by `Content-Length` or chunked.
+//! 4. `body.rs`: the body, by `Content-Length` or chunked, once the memory budget
+//!    (`budget.rs`) has room for it; large buffers live outside `malloc` (`mem.rs`).
 //! 5. `handler.rs`: the handler runs (on the loop) with a [`Request`] and a [`ResponseWriter`].
 //! 6. `response.rs`: the head is decided: status, `Date`, `Content-Length` or chunked.
 //! 7. `encode.rs`: head and body are serialised into the connection's output buffer.
