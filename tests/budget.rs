@@ -187,3 +187,45 @@ fn the_memory_of_large_bodies_leaves_the_process_when_they_are_done() {
     );
     server.close().unwrap();
 }
+
+#[test]
+fn chunked_bodies_reserve_up_to_the_body_limit_and_wait_their_turn() {
+    let _shared = shared();
+    let server = start(
+        Server::new(routes)
+            .threads(2)
+            .max_memory(2 << 20)
+            .max_body_bytes(1 << 20),
+    );
+    let addr = server.local_addr();
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            thread::spawn(move || {
+                let body = pattern(c, 300 * 1024);
+                let mut stream = connect(addr);
+                let mut wire =
+                    b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        .to_vec();
+                for piece in body.chunks(10_000) {
+                    wire.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+                    wire.extend_from_slice(piece);
+                    wire.extend_from_slice(b"\r\n");
+                }
+                wire.extend_from_slice(b"0\r\n\r\n");
+                let mut writer = stream.try_clone().unwrap();
+                let sender = thread::spawn(move || writer.write_all(&wire));
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(20)))
+                    .unwrap();
+                let answer = read_response(&mut BufReader::new(&mut stream), false).unwrap();
+                sender.join().unwrap().unwrap();
+                answer.status == 200 && answer.body == body
+            })
+        })
+        .collect();
+    for client in clients {
+        assert!(client.join().unwrap(), "a chunked echo came back wrong");
+    }
+    eventually("memory given back", || memory(&server).held == 0);
+    server.close().unwrap();
+}

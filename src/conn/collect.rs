@@ -1,9 +1,10 @@
 //! Collecting a body for an inline handler, within the memory budget.
 //!
 //! A body that fits a read buffer is read at once. A larger one needs room in the budget
-//! first (`budget.rs`): all of a `Content-Length` body, reserved before its first byte is
-//! read, so an admitted body can always complete; for a chunked body, whose length nobody
-//! knows, room for the next stretch, doubling as it grows. Without room the connection
+//! first (`budget.rs`), reserved before more of it is read, so that an admitted body can
+//! always complete: all of a `Content-Length` body; for a chunked body, whose length nobody
+//! knows, room up to the body limit. (Room reserved piece by piece could deadlock: bodies
+//! each holding part of the budget, each waiting for more.) Without room the connection
 //! stops reading and waits for its ticket, and the loop's `Msg::Memory` wakes it.
 
 use poller::Cx;
@@ -19,9 +20,6 @@ use crate::server::{Msg, Slot};
 /// A body this small is read without asking the budget: with its head it fits the read
 /// buffer a request needs to be seen at all, so small requests always go ahead.
 const SMALL_BODY: usize = READ_BUF;
-
-/// The least room a chunked body asks for at a time once it outgrows [`SMALL_BODY`].
-const CHUNKED_STEP: usize = 64 * 1024;
 
 /// A request whose body is on its way.
 #[derive(Debug)]
@@ -63,12 +61,13 @@ impl Collecting {
     }
 
     /// The room the body needs before `arrived` more bytes are decoded into it: all of a
-    /// `Content-Length` body; for a chunked one, at most what it holds plus `arrived`.
+    /// `Content-Length` body; for a chunked one, what it holds plus `arrived`, up to the
+    /// body limit (past it, the request gets 413).
     fn wanted(&self, arrived: usize, max_body: usize) -> usize {
         let held = self.head.request.body.bytes.len();
         match self.decoder {
             Decoder::Length(left) => held + usize::try_from(left).unwrap_or(usize::MAX),
-            Decoder::Chunked(_) => (held + arrived).min(max_body + arrived),
+            Decoder::Chunked(_) => (held + arrived).min(max_body),
         }
     }
 }
@@ -136,14 +135,11 @@ impl Conn {
             collecting.room = Room::Reserved(total);
             collecting.grow_body(total);
             self.account(cx.local);
-            return self.make_room(cx); // a chunked body may want more already
+            return true;
         }
         let target = match collecting.decoder {
             Decoder::Length(_) => wanted,
-            Decoder::Chunked(_) => wanted
-                .max(reserved * 2)
-                .max(CHUNKED_STEP)
-                .min(max_body.max(wanted)),
+            Decoder::Chunked(_) => max_body.max(wanted),
         };
         let remote = cx.local.remote.clone();
         let token = cx.token();
