@@ -11,8 +11,8 @@
 //! What is counted but never waits: the buffers a request needs to be seen at all (its
 //! read buffer and head), and responses, which are written by handlers that have already
 //! run. What waits: a body larger than a read buffer. Before a connection reads such a body
-//! it reserves room for the whole of it (a `Content-Length` body) or for its next stretch (a
-//! chunked one). If the budget has no room, the connection stops reading (TCP's window
+//! it reserves room for the whole of it (a `Content-Length` body) or up to the body limit (a
+//! chunked one; see `conn/collect.rs`). If the budget has no room, the connection stops reading (TCP's window
 //! closes and the client waits) and takes a [`Ticket`] in the budget's queue. Memory given
 //! back is handed to the queue oldest first: the first ticket that fits is granted and its
 //! connection woken. Nothing is refused for want of memory; it waits.
@@ -22,7 +22,7 @@
 //! by what is in flight at one moment (see the README's measurements).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// How much room a loop takes from the budget at a time, and keeps while it has
@@ -38,7 +38,7 @@ pub(crate) struct Budget {
     /// Each loop's float: [`FLOAT`], or an eighth of a loop's share of a small budget.
     float: usize,
     ledger: Mutex<Ledger>,
-    /// Each loop's exact count of bytes held, published for [`Budget::held`].
+    /// Each loop's exact count of bytes held, published for [`Budget::stats`].
     held: Box<[AtomicUsize]>,
     /// Tickets in the queue (read without the lock, to decide whether to give room back).
     waiting: AtomicUsize,
@@ -58,7 +58,7 @@ struct Waiter {
     id: u64,
     need: usize,
     /// Set when the budget grants the room.
-    granted: Arc<AtomicUsize>,
+    granted: Arc<AtomicBool>,
     /// Tells the connection (through its loop) that its ticket is granted.
     wake: Box<dyn FnOnce() + Send>,
 }
@@ -80,8 +80,8 @@ pub(crate) struct Ticket {
     budget: Arc<Budget>,
     id: u64,
     need: usize,
-    /// `need` once granted, 0 before.
-    granted: Arc<AtomicUsize>,
+    /// Set once the room is granted.
+    granted: Arc<AtomicBool>,
     /// Its room has been adopted by a meter: dropping it changes nothing.
     adopted: bool,
 }
@@ -89,7 +89,7 @@ pub(crate) struct Ticket {
 impl Ticket {
     /// The budget has granted the room this ticket waits for.
     pub(crate) fn is_granted(&self) -> bool {
-        self.granted.load(Ordering::Acquire) != 0
+        self.granted.load(Ordering::Acquire)
     }
 
     /// The room it waits for.
@@ -179,7 +179,7 @@ impl Budget {
                 }
                 let waiter = ledger.queue.pop_front().expect("front exists");
                 ledger.taken += waiter.need;
-                waiter.granted.store(waiter.need, Ordering::Release);
+                waiter.granted.store(true, Ordering::Release);
                 woken.push(waiter.wake);
             }
             self.waiting.store(ledger.queue.len(), Ordering::Relaxed);
@@ -262,7 +262,7 @@ impl Meter {
         }
         let id = ledger.next_id;
         ledger.next_id += 1;
-        let granted = Arc::new(AtomicUsize::new(0));
+        let granted = Arc::new(AtomicBool::new(false));
         ledger.queue.push_back(Waiter {
             id,
             need: n,
@@ -292,7 +292,6 @@ impl Meter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicBool;
 
     fn flag() -> (Arc<AtomicBool>, impl FnOnce() + Send + 'static) {
         let woken = Arc::new(AtomicBool::new(false));

@@ -25,16 +25,17 @@ pub(crate) const MAP_THRESHOLD: usize = 128 * 1024;
 #[derive(Default)]
 pub(crate) struct Buffer(Store);
 
-#[derive(Default)]
 enum Store {
-    #[default]
-    Empty,
+    /// Also the empty buffer (an empty `Vec` allocates nothing).
     Heap(Vec<u8>),
     /// `map[..len]` holds the bytes; the mapping's length is the capacity.
-    Mapped {
-        map: MmapMut,
-        len: usize,
-    },
+    Mapped { map: MmapMut, len: usize },
+}
+
+impl Default for Store {
+    fn default() -> Store {
+        Store::Heap(Vec::new())
+    }
 }
 
 impl Buffer {
@@ -47,7 +48,6 @@ impl Buffer {
 
     pub(crate) fn len(&self) -> usize {
         match &self.0 {
-            Store::Empty => 0,
             Store::Heap(v) => v.len(),
             Store::Mapped { len, .. } => *len,
         }
@@ -60,7 +60,6 @@ impl Buffer {
     /// Bytes the buffer can hold without growing.
     pub(crate) fn capacity(&self) -> usize {
         match &self.0 {
-            Store::Empty => 0,
             Store::Heap(v) => v.capacity(),
             Store::Mapped { map, .. } => map.len(),
         }
@@ -78,9 +77,6 @@ impl Buffer {
                 // Doubling as a `Vec` does, but never past the threshold on the heap.
                 let capacity = needed.max((v.capacity() * 2).min(MAP_THRESHOLD));
                 v.reserve_exact(capacity - v.len());
-            }
-            Store::Empty if needed <= MAP_THRESHOLD => {
-                self.0 = Store::Heap(Vec::with_capacity(needed))
             }
             _ => self.remap(needed.max(self.capacity() * 2)),
         }
@@ -120,7 +116,6 @@ impl Buffer {
                 map[*len..*len + bytes.len()].copy_from_slice(bytes);
                 *len += bytes.len();
             }
-            Store::Empty => debug_assert!(bytes.is_empty()),
         }
     }
 
@@ -135,7 +130,6 @@ impl Buffer {
         match &mut self.0 {
             Store::Heap(v) => v.clear(),
             Store::Mapped { len, .. } => *len = 0,
-            Store::Empty => {}
         }
     }
 
@@ -156,7 +150,6 @@ impl Deref for Buffer {
 
     fn deref(&self) -> &[u8] {
         match &self.0 {
-            Store::Empty => &[],
             Store::Heap(v) => v,
             Store::Mapped { map, len } => &map[..*len],
         }
@@ -166,7 +159,6 @@ impl Deref for Buffer {
 impl DerefMut for Buffer {
     fn deref_mut(&mut self) -> &mut [u8] {
         match &mut self.0 {
-            Store::Empty => &mut [],
             Store::Heap(v) => v,
             Store::Mapped { map, len } => &mut map[..*len],
         }

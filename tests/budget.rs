@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use http::header::CONTENT_LENGTH;
 use http::HeaderValue;
-use nethttp::{MemoryStats, Request, ResponseWriter, Running, Server};
+use nethttp::{Request, ResponseWriter, Running, Server};
 use util::memory::{alone, rss, shared};
 use util::{connect, hello, read_response, start};
 
@@ -44,8 +44,17 @@ fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-fn memory(server: &Running) -> MemoryStats {
-    server.memory()
+/// Sends `wire` on `stream` from another thread while reading the answer here: true if it
+/// is a 200 whose body is `expected`.
+fn sends_and_gets_back(mut stream: TcpStream, wire: Vec<u8>, expected: &[u8]) -> bool {
+    let mut writer = stream.try_clone().unwrap();
+    let sender = thread::spawn(move || writer.write_all(&wire));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let answer = read_response(&mut BufReader::new(&mut stream), false).unwrap();
+    sender.join().unwrap().unwrap();
+    answer.status == 200 && answer.body == expected
 }
 
 #[test]
@@ -56,7 +65,7 @@ fn large_bodies_wait_for_room_small_requests_go_ahead_and_nothing_is_lost() {
     const CLIENTS: usize = 8;
     let server = start(Server::new(routes).threads(2).max_memory(BUDGET));
     let addr = server.local_addr();
-    assert_eq!(memory(&server).budget, BUDGET);
+    assert_eq!(server.memory().budget, BUDGET);
 
     // Each client sends its head and the first 10 KB, then stops until told to go on.
     let mut clients: Vec<(TcpStream, Vec<u8>)> = (0..CLIENTS)
@@ -70,9 +79,9 @@ fn large_bodies_wait_for_room_small_requests_go_ahead_and_nothing_is_lost() {
         .collect();
     // Three bodies fit in the budget at most: the others wait, and say so.
     eventually("clients wait for memory", || {
-        memory(&server).waiting >= CLIENTS - 3
+        server.memory().waiting >= CLIENTS - 3
     });
-    let stats = memory(&server);
+    let stats = server.memory();
     assert!(stats.held <= BUDGET + 64 * 1024, "{stats:?}");
 
     // A small request on another connection is answered meanwhile.
@@ -85,23 +94,13 @@ fn large_bodies_wait_for_room_small_requests_go_ahead_and_nothing_is_lost() {
         (answer.status, &answer.body[..]),
         (200, &b"Hello, World!"[..])
     );
-    assert!(memory(&server).waiting >= CLIENTS - 3, "they still wait");
+    assert!(server.memory().waiting >= CLIENTS - 3, "they still wait");
 
     // Every client sends the rest and gets its whole body back, byte for byte.
     let readers: Vec<_> = clients
         .drain(..)
-        .map(|(mut stream, body)| {
-            thread::spawn(move || {
-                let mut writer = stream.try_clone().unwrap();
-                let rest = body[10_000..].to_vec();
-                let sender = thread::spawn(move || writer.write_all(&rest));
-                stream
-                    .set_read_timeout(Some(Duration::from_secs(20)))
-                    .unwrap();
-                let answer = read_response(&mut BufReader::new(&mut stream), false).unwrap();
-                sender.join().unwrap().unwrap();
-                answer.status == 200 && answer.body == body
-            })
+        .map(|(stream, body)| {
+            thread::spawn(move || sends_and_gets_back(stream, body[10_000..].to_vec(), &body))
         })
         .collect();
     for reader in readers {
@@ -109,7 +108,7 @@ fn large_bodies_wait_for_room_small_requests_go_ahead_and_nothing_is_lost() {
     }
     drop(probe);
     eventually("memory given back", || {
-        let stats = memory(&server);
+        let stats = server.memory();
         stats.held == 0 && stats.waiting == 0
     });
     server.close().unwrap();
@@ -176,8 +175,8 @@ fn the_memory_of_large_bodies_leaves_the_process_when_they_are_done() {
     for _ in 0..3 {
         echo_flood(&server, 8, 8 << 20);
     }
-    let stats = memory(&server);
-    eventually("memory given back", || memory(&server).held == 0);
+    let stats = server.memory();
+    eventually("memory given back", || server.memory().held == 0);
     thread::sleep(Duration::from_millis(200));
     let after = rss();
     let grown = after.saturating_sub(before);
@@ -202,7 +201,6 @@ fn chunked_bodies_reserve_up_to_the_body_limit_and_wait_their_turn() {
         .map(|c| {
             thread::spawn(move || {
                 let body = pattern(c, 300 * 1024);
-                let mut stream = connect(addr);
                 let mut wire =
                     b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                         .to_vec();
@@ -212,20 +210,13 @@ fn chunked_bodies_reserve_up_to_the_body_limit_and_wait_their_turn() {
                     wire.extend_from_slice(b"\r\n");
                 }
                 wire.extend_from_slice(b"0\r\n\r\n");
-                let mut writer = stream.try_clone().unwrap();
-                let sender = thread::spawn(move || writer.write_all(&wire));
-                stream
-                    .set_read_timeout(Some(Duration::from_secs(20)))
-                    .unwrap();
-                let answer = read_response(&mut BufReader::new(&mut stream), false).unwrap();
-                sender.join().unwrap().unwrap();
-                answer.status == 200 && answer.body == body
+                sends_and_gets_back(connect(addr), wire, &body)
             })
         })
         .collect();
     for client in clients {
         assert!(client.join().unwrap(), "a chunked echo came back wrong");
     }
-    eventually("memory given back", || memory(&server).held == 0);
+    eventually("memory given back", || server.memory().held == 0);
     server.close().unwrap();
 }

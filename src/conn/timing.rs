@@ -95,10 +95,7 @@ impl Conn {
         let config = &cx.local.config;
         let from_start = |limit: Option<Duration>| limit.map(|l| (self.since + l, l));
         let stalled = config.stall_timeout.map(|l| (cx.now() + l, l));
-        let first = |a: Option<(Instant, Duration)>, b: Option<(Instant, Duration)>| match (a, b) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let first = |a: Option<(Instant, Duration)>, b| a.into_iter().chain(b).min();
         match timing {
             Timing::None => None,
             Timing::Header => from_start(config.read_header_timeout),
