@@ -203,8 +203,11 @@ impl Conn {
             match feed.feed(&mut self.input) {
                 Ok(moved) => progress |= moved,
                 Err(reject) if feed.discarded.is_none() => {
+                    // Whether the answer has begun is read before the handler hears of
+                    // the failure: its own reaction must not count as an answer begun.
+                    let quiet = !stream.responded && stream.rx.is_empty();
                     feed.fail(reject);
-                    malformed = Some(reject);
+                    malformed = Some((reject, quiet));
                 }
                 Err(_) => stream.ended = Some(true), // drained for no one: just close
             }
@@ -215,8 +218,8 @@ impl Conn {
         if cx.local.config.shutting_down.load(Ordering::Relaxed) {
             stream.close_after.set();
         }
-        if let Some(reject) = malformed {
-            if !stream.responded && stream.rx.is_empty() {
+        if let Some((reject, quiet)) = malformed {
+            if quiet {
                 self.output.put(out);
                 return self.reject(cx, reject); // the handler's writes now fail
             }
