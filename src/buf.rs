@@ -4,7 +4,9 @@
 //! requests both buffers go back to its loop's [`Pool`], so ten thousand idle keep-alive
 //! connections hold ten thousand sockets, not twenty thousand buffers.
 
-use crate::mem::Buffer;
+use memmap2::MmapMut;
+
+use crate::mem::{self, Buffer};
 
 /// Size of a read buffer from the pool. A request head larger than this grows its buffer,
 /// up to the header limit; the grown buffer is freed rather than pooled.
@@ -26,8 +28,9 @@ const MAX_POOLED: usize = 32;
 /// them, and a loop with none holds no buffers at all.
 #[derive(Debug, Default)]
 pub(crate) struct Pool {
-    /// Read buffers, each `READ_BUF` bytes long (initialised, so reads need no `unsafe`).
-    reads: Vec<Vec<u8>>,
+    /// Read buffers, each `READ_BUF` bytes long: mappings of their own (see `mem`), whose
+    /// fresh pages read as zeros, so reads need no `unsafe`.
+    reads: Vec<MmapMut>,
     /// Empty write buffers with at least `WRITE_BUF` capacity.
     writes: Vec<Buffer>,
     /// Open connections on this loop.
@@ -59,11 +62,11 @@ impl Pool {
         self.conns.min(MAX_POOLED)
     }
 
-    fn take_read(&mut self) -> Vec<u8> {
-        self.reads.pop().unwrap_or_else(|| vec![0; READ_BUF])
+    fn take_read(&mut self) -> MmapMut {
+        self.reads.pop().unwrap_or_else(|| mem::map(READ_BUF))
     }
 
-    fn give_read(&mut self, buf: Vec<u8>) {
+    fn give_read(&mut self, buf: MmapMut) {
         if buf.len() == READ_BUF && self.reads.len() < self.keep() {
             self.reads.push(buf);
         }
@@ -72,7 +75,7 @@ impl Pool {
     fn take_write(&mut self) -> Buffer {
         self.writes
             .pop()
-            .unwrap_or_else(|| Buffer::with_capacity(WRITE_BUF))
+            .unwrap_or_else(|| Vec::with_capacity(WRITE_BUF).into())
     }
 
     fn give_write(&mut self, mut buf: Buffer) {
@@ -86,8 +89,8 @@ impl Pool {
 /// Bytes read from a socket and not yet consumed: `bytes[start..end]`.
 #[derive(Debug, Default)]
 pub(crate) struct InBuf {
-    /// Empty (no allocation) while the connection holds no unread bytes.
-    bytes: Vec<u8>,
+    /// `None` while the connection holds no unread bytes.
+    bytes: Option<MmapMut>,
     start: usize,
     end: usize,
 }
@@ -95,7 +98,7 @@ pub(crate) struct InBuf {
 impl InBuf {
     /// The unconsumed bytes.
     pub(crate) fn data(&self) -> &[u8] {
-        &self.bytes[self.start..self.end]
+        &self.bytes()[self.start..self.end]
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -104,7 +107,11 @@ impl InBuf {
 
     /// Bytes the buffer holds allocated (0 while it is back in the pool).
     pub(crate) fn capacity(&self) -> usize {
-        self.bytes.len()
+        self.bytes().len()
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.bytes.as_deref().unwrap_or_default()
     }
 
     /// Marks `n` bytes at the front as used.
@@ -137,20 +144,19 @@ impl InBuf {
     /// the unconsumed bytes to the front, or by growing up to `limit` bytes. Empty when the
     /// buffer is full at the limit.
     pub(crate) fn spare(&mut self, pool: &mut Pool, limit: usize) -> &mut [u8] {
-        if self.bytes.is_empty() {
-            self.bytes = pool.take_read();
-        }
-        if self.end == self.bytes.len() {
+        let bytes = self.bytes.get_or_insert_with(|| pool.take_read());
+        if self.end == bytes.len() {
             if self.start > 0 {
-                self.bytes.copy_within(self.start..self.end, 0);
+                bytes.copy_within(self.start..self.end, 0);
                 self.end -= self.start;
                 self.start = 0;
-            } else if self.bytes.len() < limit {
-                let grown = (self.bytes.len() * 2).min(limit.max(READ_BUF));
-                self.bytes.resize(grown, 0);
+            } else if bytes.len() < limit {
+                let mut grown = mem::map((bytes.len() * 2).min(limit.max(READ_BUF)));
+                grown[..self.end].copy_from_slice(&bytes[..self.end]);
+                *bytes = grown;
             }
         }
-        &mut self.bytes[self.end..]
+        &mut bytes[self.end..]
     }
 
     /// Records that a read put `n` bytes into the spare room.
@@ -160,8 +166,10 @@ impl InBuf {
 
     /// Gives the buffer back to the pool if it holds nothing.
     pub(crate) fn release_if_empty(&mut self, pool: &mut Pool) {
-        if self.is_empty() && !self.bytes.is_empty() {
-            pool.give_read(std::mem::take(&mut self.bytes));
+        if self.is_empty() {
+            if let Some(bytes) = self.bytes.take() {
+                pool.give_read(bytes);
+            }
         }
     }
 }
@@ -265,7 +273,7 @@ mod tests {
             pool.conn_opened();
         }
         for _ in 0..5 {
-            pool.give_read(vec![0; READ_BUF]);
+            pool.give_read(mem::map(READ_BUF));
             pool.give_write(Buffer::with_capacity(WRITE_BUF));
         }
         assert_eq!((pool.reads.len(), pool.writes.len()), (3, 3));

@@ -3,7 +3,7 @@
 //! stops it gracefully at the end of the run. The clients that load it in between are in
 //! `honest`, `abuse` and `probe`.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
@@ -42,7 +42,7 @@ fn routes() -> ServeMux {
     let mut mux = ServeMux::new();
     mux.handle("GET /{$}", hello);
     mux.handle("/echo", echo);
-    mux.handle("/pool/echo", blocking(echo));
+    mux.handle("/pool/echo", blocking(pool_echo));
     mux.handle("GET /sleep", blocking(sleep));
     mux.handle("GET /bytes/{n}", blocking(bytes));
     mux.handle("GET /heap", heap_counts);
@@ -99,16 +99,26 @@ fn hello(w: &mut ResponseWriter, _r: &mut Request) {
     let _ = w.write_all(HELLO);
 }
 
+/// The body back, as an inline handler has it: collected whole before the handler runs.
 fn echo(w: &mut ResponseWriter, r: &mut Request) {
-    let mut body = Vec::new();
-    if r.body().read_to_end(&mut body).is_err() {
-        return nethttp::error(w, "bad body", StatusCode::BAD_REQUEST);
-    }
     w.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
     );
-    let _ = w.write_all(&body);
+    let _ = w.write_all(r.body().remaining());
+}
+
+/// The body back, as a blocking handler has it: streamed in pieces as it arrives.
+fn pool_echo(w: &mut ResponseWriter, r: &mut Request) {
+    w.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Err(e) = io::copy(r.body(), w) {
+        if e.kind() == io::ErrorKind::InvalidData {
+            nethttp::error(w, "bad body", StatusCode::BAD_REQUEST);
+        }
+    }
 }
 
 fn sleep(w: &mut ResponseWriter, r: &mut Request) {
