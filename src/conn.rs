@@ -170,6 +170,13 @@ impl Conn {
             self.readable = true;
         }
         self.read_closed |= readiness.read_closed;
+        if matches!(&self.phase, Phase::Pool(stream) if stream.client_left(readiness, cx.now())) {
+            log::debug!(
+                "{}: the client left while its handler was at work",
+                self.peer
+            );
+            return self.after(cx, Next::Close);
+        }
         let next = self.drive(cx);
         self.after(cx, next)
     }

@@ -335,6 +335,25 @@ impl From<Arc<AtomicBool>> for CloseAfter {
     }
 }
 
+/// A blocking request's client has gone: the loop saw the connection reset, or its end of
+/// file after the request was handed to the pool, or closed the connection itself. Set by
+/// the loop (as the request's `Stream` goes); read by the pool thread before the handler
+/// starts (a request whose client left while it waited in the queue is dropped unrun) and
+/// by the response writer before each write (which then fails, even for a `HEAD` response
+/// whose body bytes would otherwise be dropped unseen).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ClientGone(Arc<AtomicBool>);
+
+impl ClientGone {
+    pub(crate) fn set(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
 /// A [`max_bytes`](crate::max_bytes) limit on a body.
 #[derive(Debug)]
 pub(crate) struct Limit {

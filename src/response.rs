@@ -439,6 +439,7 @@ impl ResponseWriter {
 impl Write for ResponseWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.check_held()?;
+        self.check_client()?;
         self.wrote_header = true;
         if !body_allowed(self.status) {
             return Err(io::Error::new(
@@ -479,6 +480,7 @@ impl Write for ResponseWriter {
         if self.held.is_some() {
             return self.check_held(); // held until the handler returns
         }
+        self.check_client()?;
         self.wrote_header = true;
         if self.sent == Sent::Nothing {
             self.start_stream();

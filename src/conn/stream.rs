@@ -25,9 +25,10 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
-use poller::Cx;
+use poller::{Cx, Readiness};
 
 use super::{Close, Conn, Phase, OUT_HIGH_WATER};
 use crate::body::Decoder;
@@ -35,7 +36,7 @@ use crate::buf::READ_BUF;
 use crate::error::Reject;
 use crate::handler::{self, Poke};
 use crate::parse::{Framing, Head};
-use crate::request::{CloseAfter, Feed, Incoming, MAX_DRAIN};
+use crate::request::{ClientGone, CloseAfter, Feed, Incoming, MAX_DRAIN};
 use crate::response::{Out, Outgoing, ResponseWriter, STREAM_PIECE};
 use crate::server::Slot;
 
@@ -43,6 +44,12 @@ use crate::server::Slot;
 /// channel has one slot more, which data never takes: the body's last word (its end, or
 /// why it is malformed) always fits.
 const CHANNEL_PIECES: usize = 4;
+
+/// An end of file this soon after a blocking request was handed over came with it: a
+/// client that half-closes after its last request (the end of a pipeline, `nc -N`) and
+/// waits for the answers. One that comes later, while the client waits, is the client
+/// giving up (a timeout, a closed tab): nothing can tell the two apart but the time.
+const HALF_CLOSE_GRACE: Duration = Duration::from_millis(100);
 
 /// What a blocking request is counted for in the memory budget, besides its connection's
 /// buffers: full channels both ways (response pieces of at most `STREAM_PIECE` bytes and
@@ -64,6 +71,21 @@ pub(crate) struct Stream {
     responded: bool,
     /// Shared with the body and the response writer.
     close_after: CloseAfter,
+    /// Shared with the pool thread and the response writer; set when this `Stream` goes
+    /// (see its `Drop`) or the client is found gone.
+    gone: ClientGone,
+    /// When the request was handed over: an end of file within [`HALF_CLOSE_GRACE`] of
+    /// it came with the request.
+    dispatched: Instant,
+}
+
+/// However the request ends (answered, or its connection closed for any reason), its
+/// handler has no one left to answer: a handler still running, or still queued, hears it
+/// at its next write, or is dropped before it starts.
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.gone.set();
+    }
 }
 
 /// The loop's end of a streamed request body.
@@ -87,6 +109,17 @@ impl Stream {
         self.body
             .as_ref()
             .map_or(true, |feed| feed.decoder.is_done())
+    }
+
+    /// Whether an event says the client has gone while its handler is at work: the
+    /// connection was reset, or the client closed its sending side well after handing over
+    /// the whole request (as Go cancels a request's context, and nginx ends a request
+    /// whose client closed the connection). The connection then closes at once; the
+    /// handler learns at its next write, or is dropped unrun.
+    pub(super) fn client_left(&self, readiness: Readiness, now: Instant) -> bool {
+        let waiting = self.ended.is_none() && self.body_received();
+        let gave_up = now.duration_since(self.dispatched) >= HALF_CLOSE_GRACE;
+        readiness.hangup || (readiness.read_closed && waiting && gave_up)
     }
 
     /// Nothing of the handler's answer has reached the connection yet.
@@ -151,10 +184,20 @@ impl Conn {
         });
         local.date.refresh();
         let config = Arc::clone(&local.config);
-        let sink = Outgoing { tx: out_tx, poke };
+        let gone = ClientGone::default();
+        let sink = Outgoing {
+            tx: out_tx,
+            poke,
+            gone: gone.clone(),
+        };
+        let unrun = gone.clone();
         let mut w = ResponseWriter::streaming(facts, local.date.get(), sink, close_after.clone());
         let peer = self.peer;
         let job = Box::new(move || {
+            if unrun.is_set() {
+                log::debug!("{peer}: the client left while its request waited; not run");
+                return;
+            }
             let outcome = handler::call(&*config.handler, &mut w, &mut request);
             request.body.settle(); // before the head is fixed: the body may cost the connection
             drop(request); // the body reader goes: the loop drains or closes what is left
@@ -176,6 +219,8 @@ impl Conn {
             ended: None,
             responded: false,
             close_after,
+            gone,
+            dispatched: cx.now(),
         }));
         true
     }

@@ -7,7 +7,7 @@ use std::io;
 use super::{Parts, ResponseWriter};
 use crate::mem::Buffer;
 use crate::parse::Facts;
-use crate::request::CloseAfter;
+use crate::request::{ClientGone, CloseAfter};
 
 /// A blocking handler's way back to its connection: a bounded channel of encoded bytes.
 /// A full channel blocks the handler's writes, so a slow client slows the handler.
@@ -16,6 +16,8 @@ pub(crate) struct Outgoing {
     pub(crate) tx: crossbeam_channel::Sender<Out>,
     /// Wakes the connection after each send.
     pub(crate) poke: crate::handler::Poke,
+    /// Set once the client is gone: every write fails from then on.
+    pub(crate) gone: ClientGone,
 }
 
 /// What a blocking handler's response sends its connection.
@@ -44,6 +46,19 @@ impl ResponseWriter {
         w.sink = Some(Box::new(sink));
         w.close_after = Some(close_after);
         w
+    }
+
+    /// Fails once the loop has found the client gone (blocking writers only): a handler
+    /// streaming to a client that left learns it at its next write, even one whose bytes
+    /// would never reach the socket (the body of a `HEAD` response).
+    pub(super) fn check_client(&self) -> io::Result<()> {
+        match &self.sink {
+            Some(sink) if sink.gone.is_set() => Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the client is gone",
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Sends the encoded bytes to the connection (blocking writers only). An error means
