@@ -6,7 +6,9 @@
 //! not block: while it runs, that loop serves no one else.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::{Request, ResponseWriter};
 
@@ -78,6 +80,16 @@ pub struct Blocking<H>(H);
 
 impl<H: Handler> Handler for Blocking<H> {
     fn serve_http(&self, w: &mut ResponseWriter, r: &mut Request) {
+        if ON_LOOP.with(Cell::get) && !WARNED.swap(true, Ordering::Relaxed) {
+            log::error!(
+                "the blocking handler for {} {} runs on an event loop, stalling every \
+                 connection of that loop: a handler between the server and it does not pass \
+                 on `is_blocking` (a closure that calls a ServeMux?). Wrap with \
+                 `nethttp::wrap`, or implement `Handler::is_blocking` (logged once)",
+                r.method(),
+                r.uri().path()
+            );
+        }
         self.0.serve_http(w, r)
     }
 
@@ -87,6 +99,75 @@ impl<H: Handler> Handler for Blocking<H> {
 
     fn is_blocking(&self, _r: &Request) -> bool {
         true
+    }
+}
+
+thread_local! {
+    /// Set on the event loops' threads: a blocking handler reached there has lost its way.
+    static ON_LOOP: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A blocking handler has been found running on a loop, and said so.
+static WARNED: AtomicBool = AtomicBool::new(false);
+
+/// Marks the calling thread as an event loop's (the server, as it starts its loops).
+pub(crate) fn on_loop_thread() {
+    ON_LOOP.with(|on| on.set(true));
+}
+
+/// Wraps `next` in `layer`, a function that gets each request along with `next` to call
+/// when it sees fit: middleware, Go's `func(next http.Handler) http.Handler`, that keeps
+/// `next`'s nature. A request for which `next` is [blocking](blocking) (a `ServeMux`
+/// route wrapped in [`blocking`], say) runs on the pool, `layer` and all; the others run on
+/// the loop. A plain closure that calls `next` would run every request on the loop,
+/// blocking routes too.
+///
+/// ```
+/// use std::time::Instant;
+/// use nethttp::{blocking, wrap, Handler, Request, ResponseWriter, ServeMux};
+///
+/// let mut mux = ServeMux::new();
+/// mux.handle("/slow", blocking(|_w: &mut ResponseWriter, _r: &mut Request| {
+///     std::thread::sleep(std::time::Duration::from_millis(10));
+/// }));
+/// let logged = wrap(mux, |w: &mut ResponseWriter, r: &mut Request, next: &ServeMux| {
+///     let started = Instant::now();
+///     next.serve_http(w, r);
+///     log::info!("{} {} took {:?}", r.method(), r.uri().path(), started.elapsed());
+/// });
+/// # fn is_handler(_: impl Handler) {}
+/// # is_handler(logged);
+/// ```
+pub fn wrap<H, F>(next: H, layer: F) -> Wrap<H, F>
+where
+    H: Handler,
+    F: Fn(&mut ResponseWriter, &mut Request, &H) + Send + Sync + 'static,
+{
+    Wrap { next, layer }
+}
+
+/// A handler wrapped in a layer of middleware; made by [`wrap`].
+#[derive(Debug, Clone)]
+pub struct Wrap<H, F> {
+    next: H,
+    layer: F,
+}
+
+impl<H, F> Handler for Wrap<H, F>
+where
+    H: Handler,
+    F: Fn(&mut ResponseWriter, &mut Request, &H) + Send + Sync + 'static,
+{
+    fn serve_http(&self, w: &mut ResponseWriter, r: &mut Request) {
+        (self.layer)(w, r, &self.next)
+    }
+
+    fn is_blocking(&self, r: &Request) -> bool {
+        self.next.is_blocking(r)
+    }
+
+    fn may_block(&self) -> bool {
+        self.next.may_block()
     }
 }
 

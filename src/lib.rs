@@ -78,7 +78,7 @@ mod sniff;
 
 pub use budget::MemoryStats;
 pub use fs::{file_server, serve_content, serve_file, FileServer};
-pub use handler::{blocking, Blocking, Handler};
+pub use handler::{blocking, wrap, Blocking, Handler, Wrap};
 pub use helpers::{
     max_bytes, max_bytes_reader, not_found, not_found_handler, redirect, redirect_handler,
     strip_prefix, timeout_handler, MaxBytes, MaxBytesError, RedirectHandler, StripPrefix,

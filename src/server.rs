@@ -53,8 +53,13 @@ pub const DEFAULT_MAX_MEMORY: usize = 64 * 1024 * 1024;
 /// `client_body_timeout` and `send_timeout`, the same idea, are 60 s.
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Default for [`Server::blocking_threads`]: threads for blocking handlers.
-pub const DEFAULT_BLOCKING_THREADS: usize = 64;
+/// Default for [`Server::blocking_threads`]: threads for blocking handlers. Go runs each
+/// request on a goroutine of its own, without limit; a thread costs more, but only what it
+/// touches (its 2 MiB stack is address space until used), threads start only as requests
+/// need them, and exit after 10 s idle. So 1,000 requests that sleep or wait on I/O at
+/// once (long polls, slow queries) all run, and the queue and `503` begin past that; see
+/// the README for the measured cost.
+pub const DEFAULT_BLOCKING_THREADS: usize = 1024;
 
 /// Starting size of a loop's arena for request heads: room for a pipelined batch.
 const HEAD_ARENA: usize = 16 * 1024;
@@ -343,7 +348,10 @@ impl Server {
         for (i, mut event_loop) in loops.into_iter().enumerate() {
             let thread = thread::Builder::new()
                 .name(format!("nethttp-loop-{i}"))
-                .spawn(move || event_loop.run())?;
+                .spawn(move || {
+                    crate::handler::on_loop_thread();
+                    event_loop.run()
+                })?;
             threads.push(thread);
         }
         self.control

@@ -228,7 +228,7 @@ fn default_timeouts_are_the_documented_ones() {
     assert_eq!(nethttp::DEFAULT_IDLE_TIMEOUT, Duration::from_secs(60));
     assert_eq!(nethttp::DEFAULT_MAX_HEADER_BYTES, 64 * 1024);
     assert_eq!(nethttp::DEFAULT_MAX_BODY_BYTES, 8 * 1024 * 1024);
-    assert_eq!(nethttp::DEFAULT_BLOCKING_THREADS, 64);
+    assert_eq!(nethttp::DEFAULT_BLOCKING_THREADS, 1024);
 }
 
 #[test]
