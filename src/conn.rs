@@ -229,7 +229,7 @@ impl Conn {
     fn footprint(&self) -> usize {
         let phase = match &self.phase {
             Phase::Body(collecting) => collecting.footprint(),
-            Phase::Pool(_) => stream::STREAM_ROOM,
+            Phase::Pool(stream) => stream.footprint(),
             Phase::Head | Phase::Closing(_) => 0,
         };
         self.input.capacity() + self.output.bytes.capacity() + phase

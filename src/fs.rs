@@ -182,7 +182,7 @@ pub fn serve_content(
         .seek(SeekFrom::End(0))
         .and_then(|size| content.seek(SeekFrom::Start(0)).map(|_| size));
     match size {
-        Ok(size) => content::serve(w, r, name, modtime, size, &mut content),
+        Ok(size) => content::serve(w, r, name, modtime, size, &mut content::Reader(content)),
         Err(e) => {
             log::warn!("serve_content: {e}");
             fail(w, "seeker can't seek", StatusCode::INTERNAL_SERVER_ERROR);

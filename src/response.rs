@@ -37,7 +37,7 @@ use crate::request::CloseAfter;
 
 mod sink;
 
-pub(crate) use sink::{Out, Outgoing, STREAM_PIECE};
+pub(crate) use sink::{FileBody, Out, Outgoing, STREAM_PIECE};
 
 /// Writes one response (Go's `http.ResponseWriter`).
 ///

@@ -423,6 +423,9 @@ pub(crate) struct Local {
     pub(crate) remote: Option<Remote<Slot>>,
     /// Idle connections closed for the latest `Msg::Shed`.
     pub(crate) shedding: Shedding,
+    /// Where file bodies pass between file and socket (see `conn/stream.rs`); empty until
+    /// this loop sends one.
+    pub(crate) scratch: Vec<u8>,
 }
 
 impl Local {
@@ -432,6 +435,7 @@ impl Local {
         self.headers = HeaderMap::new();
         self.body = Buffer::default();
         self.request_fields = Vec::new();
+        self.scratch = Vec::new();
     }
 
     fn new(config: Arc<Config>, index: usize) -> Local {
@@ -447,6 +451,7 @@ impl Local {
             clock: std::time::Instant::now(),
             remote: None,
             shedding: Shedding::default(),
+            scratch: Vec::new(),
         }
     }
 }

@@ -23,6 +23,8 @@
 //! it sends one.
 
 use std::collections::VecDeque;
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,10 +36,12 @@ use super::{Close, Conn, Phase, OUT_HIGH_WATER};
 use crate::body::Decoder;
 use crate::buf::READ_BUF;
 use crate::error::Reject;
+use crate::error::{interrupted, would_block};
 use crate::handler::{self, Poke};
+use crate::listener::Socket;
 use crate::parse::{Framing, Head};
 use crate::request::{ClientGone, CloseAfter, Feed, Incoming, MAX_DRAIN};
-use crate::response::{Out, Outgoing, ResponseWriter, STREAM_PIECE};
+use crate::response::{FileBody, Out, Outgoing, ResponseWriter, STREAM_PIECE};
 use crate::server::Slot;
 
 /// Pieces in flight each way between a connection and its blocking handler. The body's
@@ -77,6 +81,9 @@ pub(crate) struct Stream {
     /// When the request was handed over: an end of file within [`HALF_CLOSE_GRACE`] of
     /// it came with the request.
     dispatched: Instant,
+    /// The rest of the body, which the loop sends from a file once the bytes before it
+    /// are written; the handler may be long gone.
+    file: Option<FileBody>,
 }
 
 /// However the request ends (answered, or its connection closed for any reason), its
@@ -120,6 +127,21 @@ impl Stream {
         let waiting = self.ended.is_none() && self.body_received();
         let gave_up = now.duration_since(self.dispatched) >= HALF_CLOSE_GRACE;
         readiness.hangup || (readiness.read_closed && waiting && gave_up)
+    }
+
+    /// A file body waits to be sent: the client is taking the response.
+    pub(super) fn sends_file(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// What the request holds for its handler: full channels while the handler runs;
+    /// nothing once it has ended (a file body is read a piece at a time into the loop's
+    /// scratch buffer).
+    pub(super) fn footprint(&self) -> usize {
+        match self.ended {
+            None => STREAM_ROOM,
+            Some(_) => 0,
+        }
     }
 
     /// Nothing of the handler's answer has reached the connection yet.
@@ -221,6 +243,7 @@ impl Conn {
             close_after,
             gone,
             dispatched: cx.now(),
+            file: None,
         }));
         true
     }
@@ -268,12 +291,21 @@ impl Conn {
                 self.output.put(out);
                 return self.reject(cx, reject); // the handler's writes now fail
             }
-            stream.ended = Some(true); // the response has begun: it can only be cut off
+            stream.cut_off(); // the response has begun: it can only be cut off
         }
         while stream.ended.is_none() && out.len() - self.output.pos < OUT_HIGH_WATER {
             match stream.rx.try_recv() {
-                Ok(Out::Bytes(bytes)) => {
+                Ok(Out::Bytes(bytes)) if stream.file.is_none() => {
                     out.extend_from_slice(&bytes);
+                    stream.responded = true;
+                    progress = true;
+                }
+                Ok(Out::Bytes(_)) => {
+                    log::error!("{}: response bytes after a file body", self.peer);
+                    stream.cut_off();
+                }
+                Ok(Out::File(file)) => {
+                    stream.file = Some(file);
                     stream.responded = true;
                     progress = true;
                 }
@@ -283,11 +315,30 @@ impl Conn {
                     progress = true;
                 }
                 Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => stream.ended = Some(true),
+                Err(TryRecvError::Disconnected) => stream.cut_off(),
+            }
+        }
+        if let Some(file) = &mut stream.file {
+            if out.len() == self.output.pos {
+                // Everything before the file's bytes is written: they go next.
+                match send_from_file(&mut self.stream, file, &mut cx.local.scratch) {
+                    Ok(moved) => {
+                        progress |= moved;
+                        self.fresh |= moved;
+                        if file.left == 0 {
+                            stream.file = None;
+                        }
+                    }
+                    Err(e) => {
+                        log::debug!("{}: file response ended early: {e}", self.peer);
+                        stream.cut_off();
+                    }
+                }
             }
         }
         self.output.put(out);
         let done = match (stream.ended, &stream.body) {
+            _ if stream.file.is_some() => None, // the response's last bytes are to come
             (Some(close), None) => Some(close),
             (Some(true), Some(_)) => Some(true), // no point draining a closing connection
             _ => None,
@@ -304,6 +355,62 @@ impl Conn {
         }
         progress
     }
+}
+
+impl Stream {
+    /// Ends the response where it stands (a malformed body after it began, a handler gone
+    /// without its end mark, a file that cannot be read): the connection closes.
+    fn cut_off(&mut self) {
+        self.ended = Some(true);
+        self.file = None;
+    }
+}
+
+/// Bytes of a file body moved per read: the loop's scratch buffer.
+const FILE_PIECE: usize = 64 * 1024;
+
+/// Sends a file body's next bytes: each piece is read into the loop's `scratch` buffer and
+/// written at once, and what the socket does not take is read again next time, so a
+/// download holds no buffer of its own between writable edges (a slow reader costs its
+/// socket and its open file). Returns whether any byte went out; stops when the socket is
+/// full. An error ends the response.
+fn send_from_file(
+    socket: &mut Socket,
+    body: &mut FileBody,
+    scratch: &mut Vec<u8>,
+) -> io::Result<bool> {
+    if scratch.len() < FILE_PIECE {
+        scratch.resize(FILE_PIECE, 0);
+    }
+    let mut moved = false;
+    while body.left > 0 {
+        let want = usize::try_from(body.left).map_or(FILE_PIECE, |left| left.min(FILE_PIECE));
+        let got = match body.file.read_at(&mut scratch[..want], body.offset) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the file shrank",
+                ))
+            }
+            Ok(got) => got,
+            Err(e) if interrupted(&e) => continue,
+            Err(e) => return Err(e),
+        };
+        match socket.write(&scratch[..got]) {
+            Ok(n) => {
+                body.offset += n as u64;
+                body.left -= n as u64;
+                moved |= n > 0;
+                if n < got {
+                    break; // the socket is full: the next writable edge resumes
+                }
+            }
+            Err(e) if would_block(&e) => break,
+            Err(e) if interrupted(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(moved)
 }
 
 impl BodyFeed {

@@ -80,6 +80,8 @@ impl Conn {
             Phase::Head => Timing::Header,
             Phase::Body(collecting) if collecting.waits_for_memory() => Timing::BodyPaused,
             Phase::Body(_) => Timing::Body,
+            // The loop sends a file body as the client takes it: a write, like any other.
+            Phase::Pool(stream) if stream.sends_file() => Timing::Write,
             // A blocking handler's body streams: the same limits hold until it has all come.
             Phase::Pool(stream) if stream.body_received() => Timing::None,
             Phase::Pool(stream) if stream.wants_input() => Timing::Body,

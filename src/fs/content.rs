@@ -5,6 +5,7 @@
 //! Called by the file server for a file it opened, and by
 //! [`serve_content`](crate::serve_content) for any `Read + Seek`.
 
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::time::SystemTime;
 
@@ -23,6 +24,38 @@ use crate::{Request, ResponseWriter};
 /// the file's size.
 const PIECE: usize = 64 * 1024;
 
+/// What a response is sent from: anything that reads and seeks; a file can also be handed
+/// to the connection's loop, which then sends it by itself.
+pub(super) trait Content: Read + Seek {
+    /// A handle on the same file for the loop, if this is a file.
+    fn file(&self) -> Option<File> {
+        None
+    }
+}
+
+impl Content for File {
+    fn file(&self) -> Option<File> {
+        self.try_clone().ok()
+    }
+}
+
+/// Content only this thread can read (what [`serve_content`](crate::serve_content) is given).
+pub(super) struct Reader<C>(pub(super) C);
+
+impl<C: Read> Read for Reader<C> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<C: Seek> Seek for Reader<C> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.0.seek(pos)
+    }
+}
+
+impl<C: Read + Seek> Content for Reader<C> {}
+
 /// What the body of the response will be.
 enum Body {
     /// The whole content.
@@ -35,7 +68,7 @@ enum Body {
 
 /// Serves `size` bytes of `content` (positioned at its start) to `r`. `name` gives the
 /// type by its extension; `modtime`, if known, gives `Last-Modified`.
-pub(super) fn serve<C: Read + Seek>(
+pub(super) fn serve<C: Content>(
     w: &mut ResponseWriter,
     r: &Request,
     name: &str,
@@ -151,12 +184,22 @@ fn choose_body(
 
 /// Writes the body `body` of `content`. An error means the response is cut short: the
 /// client left, or the content could not be read (or ended early).
-fn send_body<C: Read + Seek>(
+fn send_body<C: Content>(
     w: &mut ResponseWriter,
     content: &mut C,
     body: &Body,
     size: u64,
 ) -> io::Result<()> {
+    let span = match body {
+        Body::Whole => Some((0, size)),
+        Body::Single(range) => Some((range.start, range.length)),
+        Body::Multi(_) => None,
+    };
+    if let (Some((start, length)), Some(file)) = (span.filter(|s| s.1 > 0), content.file()) {
+        if w.send_file(file, start, length)? {
+            return Ok(()); // the loop sends it; this thread is free
+        }
+    }
     let mut buf = vec![0; PIECE.min(size as usize).max(1)];
     match body {
         Body::Whole => copy(w, content, size, &mut buf),

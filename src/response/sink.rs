@@ -2,9 +2,10 @@
 //! through a bounded channel instead of a connection's buffer (the loop's side is
 //! `conn/stream.rs`). See "Life of a response" in `response.rs`.
 
+use std::fs::File;
 use std::io;
 
-use super::{Parts, ResponseWriter};
+use super::{Parts, ResponseWriter, Sent};
 use crate::mem::Buffer;
 use crate::parse::Facts;
 use crate::request::{ClientGone, CloseAfter};
@@ -25,8 +26,21 @@ pub(crate) struct Outgoing {
 pub(crate) enum Out {
     /// Encoded response bytes, in order.
     Bytes(Buffer),
+    /// The rest of the body, read from a file by the loop as the client takes it (see
+    /// [`ResponseWriter::send_file`]). Only the end mark follows.
+    File(FileBody),
     /// The response is complete; `close` says the connection must close after it.
     End { close: bool },
+}
+
+/// Bytes of a file that make up the rest of a response body.
+#[derive(Debug)]
+pub(crate) struct FileBody {
+    pub(crate) file: File,
+    /// Where the next byte to send is in the file.
+    pub(crate) offset: u64,
+    /// Bytes still to send.
+    pub(crate) left: u64,
 }
 
 /// A blocking handler's writes are sent to the connection in pieces of about this size,
@@ -76,6 +90,36 @@ impl ResponseWriter {
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the connection is closed"))?;
         sink.poke.poke();
         Ok(())
+    }
+
+    /// Hands the rest of the body, `len` bytes of `file` from `offset`, to the connection's
+    /// loop, which sends them as the client takes them (the file server's way: a slow
+    /// download then costs a socket and an open file, not a pool thread). Returns false,
+    /// having sent nothing but what was staged, where the loop cannot take them: an inline
+    /// writer, or a head whose `Content-Length` does not promise exactly `len` more bytes
+    /// (a chunked or encoded response).
+    pub(crate) fn send_file(&mut self, file: File, offset: u64, len: u64) -> io::Result<bool> {
+        if self.sink.is_none() || self.held.is_some() {
+            return Ok(false);
+        }
+        io::Write::flush(self)?;
+        if self.sent != (Sent::Fixed { left: len }) {
+            return Ok(false);
+        }
+        let Some(sink) = &self.sink else {
+            return Ok(false);
+        };
+        let body = FileBody {
+            file,
+            offset,
+            left: len,
+        };
+        sink.tx
+            .send(Out::File(body))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the connection is closed"))?;
+        sink.poke.poke();
+        self.sent = Sent::Fixed { left: 0 };
+        Ok(true)
     }
 
     /// Sends what is left and the end mark (blocking writers only).
