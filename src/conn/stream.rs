@@ -16,6 +16,12 @@
 //!   be cut off.
 //! * **Response.** Bytes move from the channel to the output buffer while it is below its
 //!   high-water mark, so a slow client fills the channel and blocks the handler's writes.
+//!   A handler may hand over the rest of its body as a file (the file server does): the
+//!   loop then sends it from the file as the client takes it, and the handler's thread is
+//!   free at once.
+//! * **Client gone.** A reset, or an end of file well after the request was handed over,
+//!   closes the connection at once: the handler's next write fails, and a request still in
+//!   the pool's queue is dropped unrun (see [`Stream::client_left`]).
 //!
 //! Whether the connection outlives the response is the request side's call, made through
 //! the [`CloseAfter`] signal the body, the writer and this side share: the loop sets it
