@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Flood benchmark: what a flood of large uploads does to the server's memory and to other
-# clients' latency (see the doc at the top of examples/flood.rs).
+# clients' latency (see the doc at the top of examples/flood/main.rs).
 #
 #   benches/flood.sh [--clients N] [--bytes S] [--route /echo] [--server-cmd CMD]
 #                    [--after-secs 5] [--timeout-secs 300]
