@@ -152,7 +152,9 @@ def main():
         d = FUZZ / "corpus" / target
         if d.exists():
             for f in d.iterdir():
-                f.unlink()
+                # Inputs a fuzzer found (`found-*`) are committed by hand; only ours go.
+                if not f.name.startswith("found-"):
+                    f.unlink()
     for name, raw in requests():
         # Default limits whole; the smallest limits cut near the start; the server's
         # defaults cut at three points inside.
