@@ -47,6 +47,25 @@ fn a_head_request_to_an_endless_stream_ends_when_its_client_leaves() {
     server.close().unwrap();
 }
 
+/// A client that half-closes right after its `HEAD` (as `nc -N` does) counts as waiting
+/// for its answer; once the head is out, it has it all, and the handler is stopped.
+#[test]
+fn a_head_request_half_closed_at_once_ends_once_its_head_is_out() {
+    let (ended_tx, ended) = mpsc::channel();
+    let server = start(Server::new(endless(ended_tx)));
+    let client = connect(server.local_addr());
+    (&client)
+        .write_all(b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    let head = read_response(&mut BufReader::new(&client), true).unwrap();
+    assert_eq!(head.status, 200);
+    ended
+        .recv_timeout(Duration::from_secs(2))
+        .expect("the handler's writes fail once the head is out");
+    server.close().unwrap();
+}
+
 #[test]
 fn a_get_to_an_endless_stream_ends_when_its_client_leaves() {
     let (ended_tx, ended) = mpsc::channel();

@@ -90,6 +90,8 @@ pub(crate) struct Stream {
     /// The rest of the body, which the loop sends from a file once the bytes before it
     /// are written; the handler may be long gone.
     file: Option<FileBody>,
+    /// The request is `HEAD`: its answer is whole once the head is out.
+    head_only: bool,
 }
 
 /// However the request ends (answered, or its connection closed for any reason), its
@@ -219,6 +221,7 @@ impl Conn {
             gone: gone.clone(),
         };
         let unrun = gone.clone();
+        let head_only = facts.head;
         let mut w = ResponseWriter::streaming(facts, local.date.get(), sink, close_after.clone());
         let peer = self.peer;
         let job = Box::new(move || {
@@ -250,6 +253,7 @@ impl Conn {
             gone,
             dispatched: cx.now(),
             file: None,
+            head_only,
         }));
         true
     }
@@ -323,6 +327,12 @@ impl Conn {
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => stream.cut_off(),
             }
+        }
+        if stream.head_only && stream.responded && (self.read_closed || self.peer_done) {
+            // A `HEAD` answer is whole once its head is out, and this client has stopped
+            // sending: it has all it will get, even if it half-closed with the request.
+            // The handler's next write fails (it may be streaming a body into nothing).
+            stream.gone.set();
         }
         if let Some(file) = &mut stream.file {
             if out.len() == self.output.pos {
