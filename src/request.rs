@@ -392,6 +392,16 @@ pub(crate) enum Feed {
     Malformed(Reject),
 }
 
+impl Feed {
+    /// Body bytes this holds.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Feed::Data(piece) => piece.len(),
+            Feed::End(_) | Feed::Malformed(_) => 0,
+        }
+    }
+}
+
 impl Body {
     /// The bytes received and not yet read (for a streamed body, of the current piece).
     pub fn remaining(&self) -> &[u8] {

@@ -220,3 +220,44 @@ fn chunked_bodies_reserve_up_to_the_body_limit_and_wait_their_turn() {
     eventually("memory given back", || server.memory().held == 0);
     server.close().unwrap();
 }
+
+/// Blocking handlers that sleep hold nothing in the budget: a large inline body does not
+/// wait for them. (They used to count their channels' whole capacity, some 170 KiB each,
+/// from the start: twenty sleepers filled a 1 MiB budget.)
+#[test]
+fn sleeping_blocking_handlers_do_not_hold_up_large_bodies() {
+    let _shared = shared();
+    let mut mux = nethttp::ServeMux::new();
+    mux.handle(
+        "/sleep",
+        nethttp::blocking(|w: &mut ResponseWriter, _r: &mut Request| {
+            thread::sleep(Duration::from_millis(2000));
+            let _ = w.write_all(b"slept");
+        }),
+    );
+    mux.handle("/echo", routes);
+    let server = start(Server::new(mux).max_memory(1 << 20));
+    let addr = server.local_addr();
+    let sleepers: Vec<TcpStream> = (0..20)
+        .map(|_| {
+            let mut s = connect(addr);
+            s.write_all(b"GET /sleep HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            s
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(300)); // all twenty are on the pool
+    let len = 200_000;
+    let body = pattern(0, len);
+    let mut wire = post_head(len);
+    wire.extend_from_slice(&body);
+    let started = Instant::now();
+    assert!(sends_and_gets_back(connect(addr), wire, &body));
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "the body waited {:?} for the sleepers",
+        started.elapsed()
+    );
+    drop(sleepers);
+    server.close().unwrap();
+}

@@ -61,11 +61,9 @@ const CHANNEL_PIECES: usize = 4;
 /// giving up (a timeout, a closed tab): nothing can tell the two apart but the time.
 const HALF_CLOSE_GRACE: Duration = Duration::from_millis(100);
 
-/// What a blocking request is counted for in the memory budget, besides its connection's
-/// buffers: full channels both ways (response pieces of at most `STREAM_PIECE` bytes and
-/// their heads; body pieces of at most a read buffer each, usually).
-pub(super) const STREAM_ROOM: usize =
-    CHANNEL_PIECES * (STREAM_PIECE + 1024) + (CHANNEL_PIECES + 1) * READ_BUF;
+/// What one response piece in a blocking handler's channel is counted for: at most
+/// `STREAM_PIECE` bytes of body, and a head.
+const RESPONSE_PIECE_ROOM: usize = STREAM_PIECE + 1024;
 
 /// A request being served by a blocking handler.
 #[derive(Debug)]
@@ -142,14 +140,19 @@ impl Stream {
         self.file.is_some()
     }
 
-    /// What the request holds for its handler: full channels while the handler runs;
-    /// nothing once it has ended (a file body is read a piece at a time into the loop's
-    /// scratch buffer).
+    /// What the request holds for its handler, besides the connection's buffers: the
+    /// pieces waiting in its channels, each counted at the most it can be (a response
+    /// piece and its head; a body piece of a read buffer), and the body pieces the
+    /// channel had no room for. A handler that sleeps, or waits on a slow query, holds
+    /// nothing; one that streams to a slow client, its full channel (some 130 KiB). A file
+    /// body is read a piece at a time into the loop's scratch buffer: nothing either.
     pub(super) fn footprint(&self) -> usize {
-        match self.ended {
-            None => STREAM_ROOM,
-            Some(_) => 0,
-        }
+        let response = self.rx.len() * RESPONSE_PIECE_ROOM;
+        let body = self.body.as_ref().map_or(0, |feed| {
+            let waiting: usize = feed.pending.iter().map(Feed::len).sum();
+            feed.tx.len() * READ_BUF + waiting
+        });
+        response + body
     }
 
     /// Nothing of the handler's answer has reached the connection yet.
