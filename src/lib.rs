@@ -22,6 +22,7 @@
 //! | `srv.Serve(l)` | [`Server::serve`]`(listener)`, or [`Server::start`] for a background server |
 //! | `net.Listen("tcp", ":8080")` | [`listen`]`(":8080")` |
 //! | `http.Handler`, `http.HandlerFunc` | [`Handler`], any `Fn(&mut ResponseWriter, &mut Request)` |
+//! | middleware, `func(next http.Handler) http.Handler` | [`wrap`]`(next, \|w, r, next\| ..)`, which keeps `next`'s blocking routes on the pool |
 //! | `http.ResponseWriter`: `Header()`, `WriteHeader`, `Write` | [`ResponseWriter`]: `headers_mut()`, `write_header`, `std::io::Write` |
 //! | `http.Flusher` | `std::io::Write::flush` |
 //! | `*http.Request`: `Method`, `URL`, `Proto`, `Header`, `Host`, `RemoteAddr`, `Body`, `Trailer` | [`Request`]: `method()`, `uri()`, `version()`, `headers()`, `host()`, `remote_addr()`, `body()`, `trailers()` |
@@ -35,7 +36,7 @@
 //! | `http.NewServeMux()` | [`ServeMux::new`]`()` |
 //! | `mux.Handle(pattern, h)`, `mux.HandleFunc(pattern, f)` | [`ServeMux::handle`]`(pattern, h)` (panics like Go), [`ServeMux::try_handle`] |
 //! | `r.PathValue(name)`, `r.SetPathValue`, `r.Pattern` | [`Request::path_value`]`(name)` (an `Option`), [`Request::set_path_value`], [`Request::pattern`] |
-//! | `http.FileServer(http.Dir(root))` | [`file_server`]`(root)` → [`FileServer`] (runs on the blocking pool) |
+//! | `http.FileServer(http.Dir(root))` | [`file_server`]`(root)` → [`FileServer`] (decides on the blocking pool; the loop sends the bytes) |
 //! | `http.Dir(root)` | the `root` path given to [`file_server`] (links leading outside it are refused) |
 //! | `http.ServeFile(w, r, name)` | [`serve_file`]`(w, r, path)` |
 //! | `http.ServeContent(w, r, name, modtime, content)` | [`serve_content`]`(w, r, name, Option<SystemTime>, impl Read + Seek)` |
