@@ -6,13 +6,13 @@
 mod util;
 
 use std::io::{BufReader, Write};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use nethttp::{blocking, ConnState, Request, ResponseWriter, Server};
+use nethttp::{blocking, ConnState, Request, ResponseWriter, Running, Server};
 use util::{connect, read_response, start};
 
 /// A handler that streams one byte every 10 ms until a write fails, then says so.
@@ -26,16 +26,30 @@ fn endless(ended: mpsc::Sender<()>) -> impl nethttp::Handler {
     })
 }
 
-#[test]
-fn a_head_request_to_an_endless_stream_ends_when_its_client_leaves() {
+/// A server whose handler streams endlessly, and word of each time it stops.
+fn endless_server() -> (Running, mpsc::Receiver<()>) {
     let (ended_tx, ended) = mpsc::channel();
-    let server = start(Server::new(endless(ended_tx)));
+    (start(Server::new(endless(ended_tx))), ended)
+}
+
+/// Sends `HEAD /` (then closes the sending side, if `half_close`) and reads the `200`.
+fn head_answered(server: &Running, half_close: bool) -> TcpStream {
     let client = connect(server.local_addr());
     (&client)
         .write_all(b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();
+    if half_close {
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+    }
     let head = read_response(&mut BufReader::new(&client), true).unwrap();
     assert_eq!(head.status, 200);
+    client
+}
+
+#[test]
+fn a_head_request_to_an_endless_stream_ends_when_its_client_leaves() {
+    let (server, ended) = endless_server();
+    let client = head_answered(&server, false);
     assert!(
         ended.recv_timeout(Duration::from_millis(300)).is_err(),
         "the handler streams while its client stays"
@@ -51,15 +65,8 @@ fn a_head_request_to_an_endless_stream_ends_when_its_client_leaves() {
 /// for its answer; once the head is out, it has it all, and the handler is stopped.
 #[test]
 fn a_head_request_half_closed_at_once_ends_once_its_head_is_out() {
-    let (ended_tx, ended) = mpsc::channel();
-    let server = start(Server::new(endless(ended_tx)));
-    let client = connect(server.local_addr());
-    (&client)
-        .write_all(b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n")
-        .unwrap();
-    client.shutdown(std::net::Shutdown::Write).unwrap();
-    let head = read_response(&mut BufReader::new(&client), true).unwrap();
-    assert_eq!(head.status, 200);
+    let (server, ended) = endless_server();
+    let _client = head_answered(&server, true);
     ended
         .recv_timeout(Duration::from_secs(2))
         .expect("the handler's writes fail once the head is out");
@@ -68,8 +75,7 @@ fn a_head_request_half_closed_at_once_ends_once_its_head_is_out() {
 
 #[test]
 fn a_get_to_an_endless_stream_ends_when_its_client_leaves() {
-    let (ended_tx, ended) = mpsc::channel();
-    let server = start(Server::new(endless(ended_tx)));
+    let (server, ended) = endless_server();
     let mut client = connect(server.local_addr());
     client
         .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")

@@ -40,11 +40,11 @@ use poller::{Cx, Readiness};
 
 use super::{Close, Conn, Phase, OUT_HIGH_WATER};
 use crate::body::Decoder;
-use crate::buf::READ_BUF;
-use crate::error::Reject;
-use crate::error::{interrupted, would_block};
+use crate::buf::{InBuf, READ_BUF};
+use crate::error::{interrupted, would_block, Reject};
 use crate::handler::{self, Poke};
 use crate::listener::Socket;
+use crate::mem::Buffer;
 use crate::parse::{Framing, Head};
 use crate::request::{ClientGone, CloseAfter, Feed, Incoming, MAX_DRAIN};
 use crate::response::{FileBody, Out, Outgoing, ResponseWriter, STREAM_PIECE};
@@ -267,35 +267,8 @@ impl Conn {
         let Phase::Pool(stream) = &mut self.phase else {
             return false;
         };
-        let mut progress = false;
-        let mut malformed = None;
         let mut out = self.output.take(&mut cx.local.pool);
-        if let Some(feed) = &mut stream.body {
-            if feed.continue_due && feed.asked.load(Ordering::Acquire) {
-                feed.continue_due = false;
-                // Once the answer has begun, a `100 Continue` would land inside it: none
-                // goes out (as in Go), and the connection closes after the answer.
-                if !stream.responded {
-                    out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-                    stream.close_after.clear(); // the client sends the body: it may be kept
-                }
-                progress = true;
-            }
-            match feed.feed(&mut self.input) {
-                Ok(moved) => progress |= moved,
-                Err(reject) if feed.discarded.is_none() => {
-                    // Whether the answer has begun is read before the handler hears of
-                    // the failure: its own reaction must not count as an answer begun.
-                    let quiet = !stream.responded && stream.rx.is_empty();
-                    feed.fail(reject);
-                    malformed = Some((reject, quiet));
-                }
-                Err(_) => stream.ended = Some(true), // drained for no one: just close
-            }
-            if feed.finished() {
-                stream.body = None;
-            }
-        }
+        let (mut progress, malformed) = stream.give_body(&mut self.input, &mut out);
         if cx.local.config.shutting_down.load(Ordering::Relaxed) {
             stream.close_after.set();
         }
@@ -306,54 +279,18 @@ impl Conn {
             }
             stream.cut_off(); // the response has begun: it can only be cut off
         }
-        while stream.ended.is_none() && out.len() - self.output.pos < OUT_HIGH_WATER {
-            match stream.rx.try_recv() {
-                Ok(Out::Bytes(bytes)) if stream.file.is_none() => {
-                    out.extend_from_slice(&bytes);
-                    stream.responded = true;
-                    progress = true;
-                }
-                Ok(Out::Bytes(_)) => {
-                    log::error!("{}: response bytes after a file body", self.peer);
-                    stream.cut_off();
-                }
-                Ok(Out::File(file)) => {
-                    stream.file = Some(file);
-                    stream.responded = true;
-                    progress = true;
-                }
-                Ok(Out::End { close }) => {
-                    let keep = stream.body.as_mut().map_or(true, BodyFeed::abandon);
-                    stream.ended = Some(close || !keep);
-                    progress = true;
-                }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => stream.cut_off(),
-            }
-        }
+        progress |= stream.take_answer(&mut out, self.output.pos);
         if stream.head_only && stream.responded && (self.read_closed || self.peer_done) {
             // A `HEAD` answer is whole once its head is out, and this client has stopped
             // sending: it has all it will get, even if it half-closed with the request.
             // The handler's next write fails (it may be streaming a body into nothing).
             stream.gone.set();
         }
-        if let Some(file) = &mut stream.file {
-            if out.len() == self.output.pos {
-                // Everything before the file's bytes is written: they go next.
-                match send_from_file(&mut self.stream, file, &mut cx.local.scratch) {
-                    Ok(moved) => {
-                        progress |= moved;
-                        self.fresh |= moved;
-                        if file.left == 0 {
-                            stream.file = None;
-                        }
-                    }
-                    Err(e) => {
-                        log::debug!("{}: file response ended early: {e}", self.peer);
-                        stream.cut_off();
-                    }
-                }
-            }
+        if out.len() == self.output.pos {
+            // Everything before a file body's bytes is written: they go next.
+            let moved = stream.send_file(&mut self.stream, &mut cx.local.scratch);
+            progress |= moved;
+            self.fresh |= moved;
         }
         self.output.put(out);
         let done = match (stream.ended, &stream.body) {
@@ -377,6 +314,97 @@ impl Conn {
 }
 
 impl Stream {
+    /// Moves body bytes from `input` to the handler (and a `100 Continue` it asked for
+    /// into `out`). Returns whether anything moved, and a malformed body's refusal with
+    /// whether the answer was still unbegun when it was found.
+    fn give_body(&mut self, input: &mut InBuf, out: &mut Buffer) -> (bool, Option<(Reject, bool)>) {
+        let mut progress = false;
+        let mut malformed = None;
+        let Some(feed) = &mut self.body else {
+            return (false, None);
+        };
+        if feed.continue_due && feed.asked.load(Ordering::Acquire) {
+            feed.continue_due = false;
+            // Once the answer has begun, a `100 Continue` would land inside it: none
+            // goes out (as in Go), and the connection closes after the answer.
+            if !self.responded {
+                out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                self.close_after.clear(); // the client sends the body: it may be kept
+            }
+            progress = true;
+        }
+        match feed.feed(input) {
+            Ok(moved) => progress |= moved,
+            Err(reject) if feed.discarded.is_none() => {
+                // Whether the answer has begun is read before the handler hears of the
+                // failure: its own reaction must not count as an answer begun.
+                let quiet = !self.responded && self.rx.is_empty();
+                feed.fail(reject);
+                malformed = Some((reject, quiet));
+            }
+            Err(_) => self.ended = Some(true), // drained for no one: just close
+        }
+        if feed.finished() {
+            self.body = None;
+        }
+        (progress, malformed)
+    }
+
+    /// Moves what the handler has sent into `out` while less than the high-water mark of
+    /// it is unwritten (`written` bytes are): response bytes, a file body to send after
+    /// them, the end mark. Returns whether anything moved.
+    fn take_answer(&mut self, out: &mut Buffer, written: usize) -> bool {
+        let mut progress = false;
+        while self.ended.is_none() && out.len() - written < OUT_HIGH_WATER {
+            match self.rx.try_recv() {
+                Ok(Out::Bytes(bytes)) if self.file.is_none() => {
+                    out.extend_from_slice(&bytes);
+                    self.responded = true;
+                    progress = true;
+                }
+                Ok(Out::Bytes(_)) => {
+                    log::error!("response bytes after a file body: the response is cut off");
+                    self.cut_off();
+                }
+                Ok(Out::File(file)) => {
+                    self.file = Some(file);
+                    self.responded = true;
+                    progress = true;
+                }
+                Ok(Out::End { close }) => {
+                    let keep = self.body.as_mut().map_or(true, BodyFeed::abandon);
+                    self.ended = Some(close || !keep);
+                    progress = true;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => self.cut_off(),
+            }
+        }
+        progress
+    }
+
+    /// Sends the next bytes of a file body, if one waits, once everything before it is
+    /// written. Returns whether any byte went out; a file that cannot be read or a socket
+    /// in error cuts the response off.
+    fn send_file(&mut self, socket: &mut Socket, scratch: &mut Vec<u8>) -> bool {
+        let Some(file) = &mut self.file else {
+            return false;
+        };
+        match send_from_file(socket, file, scratch) {
+            Ok(moved) => {
+                if file.left == 0 {
+                    self.file = None;
+                }
+                moved
+            }
+            Err(e) => {
+                log::debug!("file response ended early: {e}");
+                self.cut_off();
+                false
+            }
+        }
+    }
+
     /// Ends the response where it stands (a malformed body after it began, a handler gone
     /// without its end mark, a file that cannot be read): the connection closes.
     fn cut_off(&mut self) {
@@ -436,7 +464,7 @@ impl BodyFeed {
     /// Sends what the input holds (or drains it, if the handler stopped reading).
     /// Returns whether anything moved; an error means the body is malformed or too long
     /// to drain, and the connection must close.
-    fn feed(&mut self, input: &mut crate::buf::InBuf) -> Result<bool, Reject> {
+    fn feed(&mut self, input: &mut InBuf) -> Result<bool, Reject> {
         let mut moved = self.retry_pending();
         while self.pending.is_empty() && !self.decoder.is_done() && !input.is_empty() {
             let mut piece = Vec::new();
