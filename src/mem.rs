@@ -190,13 +190,11 @@ mod reuse {
         /// Mappings of `MIN` bytes or more handed out and not yet given back.
         live: usize,
         maps: Vec<MmapMut>,
-        bytes: usize,
     }
 
     static KEPT: Mutex<Kept> = Mutex::new(Kept {
         live: 0,
         maps: Vec::new(),
-        bytes: 0,
     });
 
     /// A mapping of at least `len` bytes (at most twice that, if a kept one fits).
@@ -211,9 +209,7 @@ mod reuse {
             .iter()
             .position(|map| map.len() >= len && map.len() <= len.saturating_mul(2));
         if let Some(i) = fits {
-            let map = kept.maps.swap_remove(i);
-            kept.bytes -= map.len();
-            return map;
+            return kept.maps.swap_remove(i);
         }
         drop(kept);
         super::map(len)
@@ -229,13 +225,12 @@ mod reuse {
         kept.live = kept.live.saturating_sub(1);
         if kept.live == 0 {
             let all = std::mem::take(&mut kept.maps);
-            kept.bytes = 0;
             drop(kept);
             drop(all); // unmapped outside the lock
             return;
         }
-        if kept.bytes + map.len() <= MAX {
-            kept.bytes += map.len();
+        let held: usize = kept.maps.iter().map(|kept| kept.len()).sum();
+        if held + map.len() <= MAX {
             kept.maps.push(map);
         }
     }

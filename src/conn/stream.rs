@@ -144,8 +144,9 @@ impl Stream {
     /// pieces waiting in its channels, each counted at the most it can be (a response
     /// piece and its head; a body piece of a read buffer), and the body pieces the
     /// channel had no room for. A handler that sleeps, or waits on a slow query, holds
-    /// nothing; one that streams to a slow client, its full channel (some 130 KiB). A file
-    /// body is read a piece at a time into the loop's scratch buffer: nothing either.
+    /// nothing; one that streams to a slow client, its full channel (four pieces of about
+    /// 33 KiB). A file body is read a piece at a time into the loop's scratch buffer:
+    /// nothing either.
     pub(super) fn footprint(&self) -> usize {
         let response = self.rx.len() * RESPONSE_PIECE_ROOM;
         let body = self.body.as_ref().map_or(0, |feed| {

@@ -195,9 +195,11 @@ fn send_body<C: Content>(
         Body::Single(range) => Some((range.start, range.length)),
         Body::Multi(_) => None,
     };
-    if let (Some((start, length)), Some(file)) = (span.filter(|s| s.1 > 0), content.file()) {
-        if w.send_file(file, start, length)? {
-            return Ok(()); // the loop sends it; this thread is free
+    if let Some((start, length)) = span.filter(|s| s.1 > 0) {
+        if let Some(file) = content.file() {
+            if w.send_file(file, start, length)? {
+                return Ok(()); // the loop sends it; this thread is free
+            }
         }
     }
     let mut buf = vec![0; PIECE.min(size as usize).max(1)];
