@@ -50,6 +50,7 @@ use crate::server::{ConnState, Local, Msg, Slot};
 use crate::{encode, handler};
 
 mod collect;
+mod exchange;
 mod stream;
 mod timing;
 

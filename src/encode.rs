@@ -58,7 +58,7 @@ impl DateCache {
     }
 
     /// The current value, as last refreshed.
-    pub(crate) fn get(&self) -> &[u8] {
+    pub(crate) fn get(&self) -> &[u8; 29] {
         &self.value
     }
 }

@@ -273,7 +273,7 @@ impl ResponseWriter {
         };
         self.body.clear();
         self.headers.clear();
-        self.send_end(close);
+        self.send_rest();
         let parts = Parts {
             headers: self.headers,
             body: self.body,
@@ -288,7 +288,7 @@ impl ResponseWriter {
         if self.sent != Sent::Nothing {
             self.body.clear();
             self.headers.clear();
-            self.send_end(true);
+            self.send_rest();
             let parts = Parts {
                 headers: self.headers,
                 body: self.body,

@@ -38,16 +38,17 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 use poller::{Cx, Readiness};
 
+use super::exchange::Exchange;
 use super::{Close, Conn, Phase, OUT_HIGH_WATER};
 use crate::body::Decoder;
 use crate::buf::{InBuf, READ_BUF};
 use crate::error::{interrupted, would_block, Reject};
-use crate::handler::{self, Poke};
+use crate::handler::Poke;
 use crate::listener::Socket;
 use crate::mem::Buffer;
 use crate::parse::{Framing, Head};
 use crate::request::{ClientGone, CloseAfter, Feed, Incoming, MAX_DRAIN};
-use crate::response::{FileBody, Out, Outgoing, ResponseWriter, STREAM_PIECE};
+use crate::response::{FileBody, Out, Outgoing, STREAM_PIECE};
 use crate::server::Slot;
 
 /// Pieces in flight each way between a connection and its blocking handler. The body's
@@ -217,33 +218,22 @@ impl Conn {
             }
         });
         local.date.refresh();
-        let config = Arc::clone(&local.config);
         let gone = ClientGone::default();
+        let head_only = facts.head;
+        let exchange = Box::new(Exchange {
+            request,
+            config: Arc::clone(&local.config),
+            peer: self.peer,
+            facts,
+            date: *local.date.get(),
+            close_after: close_after.clone(),
+        });
         let sink = Outgoing {
             tx: out_tx,
             poke,
             gone: gone.clone(),
         };
-        let unrun = gone.clone();
-        let head_only = facts.head;
-        let mut w = ResponseWriter::streaming(facts, local.date.get(), sink, close_after.clone());
-        let peer = self.peer;
-        let job = Box::new(move || {
-            if unrun.is_set() {
-                log::debug!("{peer}: the client left while its request waited; not run");
-                return;
-            }
-            let outcome = handler::call(&*config.handler, &mut w, &mut request);
-            request.body.settle(); // before the head is fixed: the body may cost the connection
-            drop(request); // the body reader goes: the loop drains or closes what is left
-            match outcome {
-                Ok(()) => w.finish(),
-                Err(message) => {
-                    log::error!("panic serving {peer} (blocking handler): {message}");
-                    w.abort()
-                }
-            };
-        });
+        let job = Box::new(move || exchange.run(sink));
         if local.config.workers.submit(job).is_err() {
             log::warn!("{}: every blocking-handler thread is busy; 503", self.peer);
             return self.reject(cx, Reject::Overloaded);
@@ -372,7 +362,8 @@ impl Stream {
                     self.responded = true;
                     progress = true;
                 }
-                Ok(Out::End { close }) => {
+                Ok(Out::End { close, spent }) => {
+                    drop(spent); // here, on the loop that allocated it (see `exchange.rs`)
                     let keep = self.body.as_mut().map_or(true, BodyFeed::abandon);
                     self.ended = Some(close || !keep);
                     progress = true;
@@ -468,7 +459,7 @@ impl BodyFeed {
     fn feed(&mut self, input: &mut InBuf) -> Result<bool, Reject> {
         let mut moved = self.retry_pending();
         while self.pending.is_empty() && !self.decoder.is_done() && !input.is_empty() {
-            let mut piece = Vec::new();
+            let mut piece = Vec::with_capacity(READ_BUF);
             let progress = self.decoder.decode(input.data(), &mut piece)?;
             input.consume(progress.consumed);
             moved = true;

@@ -2,6 +2,7 @@
 //! through a bounded channel instead of a connection's buffer (the loop's side is
 //! `conn/stream.rs`). See "Life of a response" in `response.rs`.
 
+use std::any::Any;
 use std::fs::File;
 use std::io;
 
@@ -12,7 +13,7 @@ use crate::request::{ClientGone, CloseAfter};
 
 /// A blocking handler's way back to its connection: a bounded channel of encoded bytes.
 /// A full channel blocks the handler's writes, so a slow client slows the handler.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Outgoing {
     pub(crate) tx: crossbeam_channel::Sender<Out>,
     /// Wakes the connection after each send.
@@ -29,9 +30,15 @@ pub(crate) enum Out {
     /// The rest of the body, read from a file by the loop as the client takes it (see
     /// [`ResponseWriter::send_file`]). Only the end mark follows.
     File(FileBody),
-    /// The response is complete; `close` says the connection must close after it.
-    End { close: bool },
+    /// The response is complete; `close` says the connection must close after it. `spent`
+    /// is what the loop allocated for the request, sent back for the loop to drop (see
+    /// `conn/exchange.rs`).
+    End { close: bool, spent: Spent },
 }
+
+/// What a blocking request's job owned, on its way back to be freed by the loop that
+/// allocated it.
+pub(crate) type Spent = Box<dyn Any + Send>;
 
 /// Bytes of a file that make up the rest of a response body.
 #[derive(Debug)]
@@ -122,13 +129,20 @@ impl ResponseWriter {
         Ok(true)
     }
 
-    /// Sends what is left and the end mark (blocking writers only).
-    pub(super) fn send_end(&mut self, close: bool) {
-        if self.send_out().is_ok() {
-            if let Some(sink) = &self.sink {
-                let _ = sink.tx.send(Out::End { close });
-                sink.poke.poke();
-            }
+    /// Sends the bytes left after the handler returned (blocking writers only). The end
+    /// mark follows from the request's job (`Outgoing::end`); a connection gone by now
+    /// takes neither.
+    pub(super) fn send_rest(&mut self) {
+        let _ = self.send_out();
+    }
+}
+
+impl Outgoing {
+    /// Sends the end mark, and with it what the request's job owned (see `Out::End`).
+    /// Nothing is sent once the connection is gone: `spent` is then dropped here.
+    pub(crate) fn end(&self, close: bool, spent: Spent) {
+        if self.tx.send(Out::End { close, spent }).is_ok() {
+            self.poke.poke();
         }
     }
 }
