@@ -63,6 +63,7 @@ impl Buffer {
         buffer
     }
 
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         match &self.0 {
             Store::Heap(v) => v.len(),
@@ -70,11 +71,13 @@ impl Buffer {
         }
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Bytes the buffer can hold without growing.
+    #[inline]
     pub(crate) fn capacity(&self) -> usize {
         match &self.0 {
             Store::Heap(v) => v.capacity(),
@@ -151,6 +154,7 @@ impl Buffer {
     }
 
     /// True if the buffer lives in a mapping of its own.
+    #[inline]
     pub(crate) fn is_mapped(&self) -> bool {
         matches!(self.0, Store::Mapped { .. })
     }
@@ -159,6 +163,10 @@ impl Buffer {
 /// A large buffer's mapping goes back through [`reuse`].
 impl Drop for Buffer {
     fn drop(&mut self) {
+        // Looked at before anything is moved: most buffers dropped are small, many empty.
+        if !self.is_mapped() {
+            return;
+        }
         if let Store::Mapped { map, .. } = std::mem::take(&mut self.0) {
             reuse::give(map);
         }
@@ -245,6 +253,7 @@ impl From<Vec<u8>> for Buffer {
 impl Deref for Buffer {
     type Target = [u8];
 
+    #[inline]
     fn deref(&self) -> &[u8] {
         match &self.0 {
             Store::Heap(v) => v,
@@ -254,6 +263,7 @@ impl Deref for Buffer {
 }
 
 impl DerefMut for Buffer {
+    #[inline]
     fn deref_mut(&mut self) -> &mut [u8] {
         match &mut self.0 {
             Store::Heap(v) => v,

@@ -198,12 +198,12 @@ impl ResponseWriter {
         self.encode_head(length.flatten(), declared);
     }
 
-    /// An inline handler that declared its `Content-Length` and has staged more than
-    /// [`MAP_THRESHOLD`] bytes gets its head fixed now, and its body then goes straight
+    /// An inline handler that declared its `Content-Length` and has staged
+    /// [`MAP_THRESHOLD`] bytes or more gets its head fixed now, and its body then goes straight
     /// into the output, which is given room for all of it at once: a large response is
     /// held once, not staged and then copied.
     fn fix_large_head(&mut self) {
-        if self.held.is_some() || self.facts.head || self.body.len() < MAP_THRESHOLD {
+        if self.held.is_some() || self.facts.head {
             return;
         }
         if self.sent == Sent::Nothing {
@@ -469,7 +469,9 @@ impl Write for ResponseWriter {
             }
         } else {
             self.body.extend_from_slice(buf);
-            self.fix_large_head();
+            if self.body.len() >= MAP_THRESHOLD {
+                self.fix_large_head();
+            }
         }
         Ok(buf.len())
     }

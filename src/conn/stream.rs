@@ -459,6 +459,9 @@ impl BodyFeed {
     fn feed(&mut self, input: &mut InBuf) -> Result<bool, Reject> {
         let mut moved = self.retry_pending();
         while self.pending.is_empty() && !self.decoder.is_done() && !input.is_empty() {
+            // A read buffer's room, as the budget counts it (see `footprint`): a piece is
+            // freed on the handler's thread, and blocks this large go straight back to the
+            // loop's heap, where small ones would stay in that thread's cache (`exchange.rs`).
             let mut piece = Vec::with_capacity(READ_BUF);
             let progress = self.decoder.decode(input.data(), &mut piece)?;
             input.consume(progress.consumed);
