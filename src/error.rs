@@ -2,7 +2,7 @@
 //! logged, and which are ordinary disconnects dropped quietly.
 //!
 //! Requests the server refuses before any handler runs become a [`Reject`]; `conn.rs` writes
-//! its response (see `encode::write_reject`) and closes the connection. Socket errors pass
+//! its response (see `encode::reject`) and closes the connection. Socket errors pass
 //! through [`log_io`], which decides how loudly to speak of them.
 
 use std::io;

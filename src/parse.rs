@@ -284,12 +284,12 @@ impl Fields {
             self.content_length = Some(n);
         } else if is(b"transfer-encoding") {
             self.transfer_encodings += 1;
-            self.chunked = trim(bytes).eq_ignore_ascii_case(b"chunked");
+            self.chunked = bytes.trim_ascii().eq_ignore_ascii_case(b"chunked");
         } else if is(b"expect") {
-            let continue_100 = trim(bytes).eq_ignore_ascii_case(b"100-continue");
+            let continue_100 = bytes.trim_ascii().eq_ignore_ascii_case(b"100-continue");
             self.expect = Some(continue_100 && self.expect != Some(false));
         } else if is(b"connection") {
-            for token in bytes.split(|&b| b == b',').map(trim) {
+            for token in bytes.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
                 self.close |= token.eq_ignore_ascii_case(b"close");
                 self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
             }
@@ -353,17 +353,6 @@ fn is_host_byte(b: u8) -> bool {
                 | b'_'
                 | b'~'
         )
-}
-
-/// `bytes` without leading and trailing ASCII whitespace (`<[u8]>::trim_ascii` needs Rust
-/// 1.80; the MSRV is 1.75).
-pub(crate) fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
-    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace());
-    match (start, end) {
-        (Some(s), Some(e)) => &bytes[s..=e],
-        _ => &[],
-    }
 }
 
 #[cfg(test)]

@@ -384,7 +384,7 @@ impl ResponseWriter {
                 declared.close |= value
                     .as_bytes()
                     .split(|&b| b == b',')
-                    .any(|t| crate::parse::trim(t).eq_ignore_ascii_case(b"close"));
+                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
             }
         }
         declared

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""The import graph of the nethttp crate's `src/`, and its circles.
+
+Each file is a module (`src/conn/stream.rs` is `conn::stream`); an edge A -> B means A
+names `crate::B...` (a `use` line or a path in code), or declares B as its child (`mod b;`),
+or is B's child and names `super::`. Test modules and the fuzzing module are left out. Prints the strongly connected
+components of more than one file (files that reach each other through imports), largest
+first, and exits 1 if one has more than `--max` files (default 2).
+
+    scripts/imports.py [--max N] [--edges]
+"""
+import os
+import re
+import sys
+
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
+
+
+def modules():
+    """Module path -> file, for every .rs file under src/ (tests and fuzzing included)."""
+    found = {}
+    for root, _, files in os.walk(SRC):
+        for name in files:
+            if not name.endswith(".rs"):
+                continue
+            path = os.path.relpath(os.path.join(root, name), SRC)[:-3]
+            parts = path.split(os.sep)
+            if parts[-1] in ("lib", "main", "mod"):
+                parts = parts[:-1]
+            found["::".join(parts)] = os.path.join(root, name)
+    return found
+
+
+def strip_tests(text):
+    """Drops `#[cfg(test)] mod tests { ... }` blocks: test code may look anywhere."""
+    out, depth, skipping = [], 0, False
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not skipping and line.strip() == "#[cfg(test)]" and i + 1 < len(lines) and lines[i + 1].lstrip().startswith("mod "):
+            skipping, depth = True, 0
+        if skipping:
+            depth += line.count("{") - line.count("}")
+            if "{" in line or depth > 0:
+                pass
+            if depth <= 0 and "}" in line:
+                skipping = False
+            i += 1
+            continue
+        out.append(line)
+        i += 1
+    return "\n".join(out)
+
+
+def uses(text, known):
+    """The modules `text` names through `crate::` paths, including `use crate::{a, b::c}`."""
+    names = set()
+    for group in re.findall(r"crate::\{([^}]*)\}", text, re.S):
+        for item in group.split(","):
+            item = item.strip()
+            if item:
+                names.add(item.split("::")[0] if "::" not in item else item)
+    names.update(re.findall(r"crate::([a-z_][a-z0-9_]*(?:::[a-z_][a-z0-9_]*)*)", text))
+    found = set()
+    for name in names:
+        parts = [p for p in name.replace(" ", "").split("::") if p]
+        # The longest prefix that is a module.
+        for n in range(len(parts), 0, -1):
+            candidate = "::".join(parts[:n])
+            if candidate in known:
+                found.add(candidate)
+                break
+    return found
+
+
+def graph():
+    known = modules()
+    edges = {}
+    for module, path in known.items():
+        if module in ("", "fuzzing") or module.endswith("tests"):
+            continue
+        with open(path) as f:
+            text = strip_tests(f.read())
+        # `super::` from a child names its parent; `mod child;` in a parent names the child.
+        targets = uses(text, known)
+        for child in re.findall(r"^\s*(?:pub(?:\([a-z]+\))?\s+)?mod ([a-z_][a-z0-9_]*);", text, re.M):
+            name = f"{module}::{child}" if module else child
+            if name in known:
+                targets.add(name)
+        if "super::" in text and "::" in module:
+            targets.add(module.rsplit("::", 1)[0])
+        elif "super::" in text and module:
+            pass
+        edges[module] = {t for t in targets if t != module and t != "" and t != "fuzzing"}
+    return edges
+
+
+def components(edges):
+    """Tarjan's strongly connected components."""
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in edges.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            out.append(sorted(comp))
+
+    sys.setrecursionlimit(10000)
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def main():
+    limit = 2
+    if "--max" in sys.argv:
+        limit = int(sys.argv[sys.argv.index("--max") + 1])
+    edges = graph()
+    if "--edges" in sys.argv:
+        for v in sorted(edges):
+            print(f"{v or 'lib'} -> {', '.join(sorted(edges[v]))}")
+    circles = sorted((c for c in components(edges) if len(c) > 1), key=len, reverse=True)
+    for c in circles:
+        print(f"circle of {len(c)}: {' '.join(c)}")
+    if not circles:
+        print("no circles")
+    worst = max((len(c) for c in circles), default=0)
+    sys.exit(1 if worst > limit else 0)
+
+
+if __name__ == "__main__":
+    main()
