@@ -3,7 +3,8 @@
 
 Each file is a module (`src/conn/stream.rs` is `conn::stream`); an edge A -> B means A
 names `crate::B...` (a `use` line or a path in code), or declares B as its child (`mod b;`),
-or is B's child and names `super::`. Test modules and the fuzzing module are left out. Prints the strongly connected
+or is B's child and names `super::`. Test modules, the fuzzing module and comments (doc links) are left
+out. Prints the strongly connected
 components of more than one file (files that reach each other through imports), largest
 first, and exits 1 if one has more than `--max` files (default 2).
 
@@ -53,8 +54,20 @@ def strip_tests(text):
     return "\n".join(out)
 
 
-def uses(text, known):
-    """The modules `text` names through `crate::` paths, including `use crate::{a, b::c}`."""
+def reexports(known):
+    """Names `lib.rs` re-exports at the root (`pub use request::{Body, Request}`) -> module."""
+    with open(known[""]) as f:
+        text = f.read()
+    found = {}
+    for module, items in re.findall(r"pub(?:\(crate\))? use ([a-z_][a-z0-9_:]*)::\{?([^;}]*)\}?;", text):
+        for item in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", items):
+            found[item] = module
+    return found
+
+
+def uses(text, known, roots):
+    """The modules `text` names through `crate::` paths, including `use crate::{a, b::c}` and
+    items re-exported at the root (`crate::Request`)."""
     names = set()
     for group in re.findall(r"crate::\{([^}]*)\}", text, re.S):
         for item in group.split(","):
@@ -62,6 +75,12 @@ def uses(text, known):
             if item:
                 names.add(item.split("::")[0] if "::" not in item else item)
     names.update(re.findall(r"crate::([a-z_][a-z0-9_]*(?:::[a-z_][a-z0-9_]*)*)", text))
+    for item in re.findall(r"crate::([A-Z][A-Za-z0-9_]*)", text):
+        names.add(roots.get(item, ""))
+    for group in re.findall(r"crate::\{([^}]*)\}", text, re.S):
+        for item in re.findall(r"\b([A-Z][A-Za-z0-9_]*)\b", group):
+            if item in roots:
+                names.add(roots[item])
     found = set()
     for name in names:
         parts = [p for p in name.replace(" ", "").split("::") if p]
@@ -76,14 +95,17 @@ def uses(text, known):
 
 def graph():
     known = modules()
+    roots = reexports(known)
     edges = {}
     for module, path in known.items():
         if module in ("", "fuzzing") or module.endswith("tests"):
             continue
         with open(path) as f:
             text = strip_tests(f.read())
+        # Comments (doc links included) are not imports.
+        text = re.sub(r"//[^\n]*", "", text)
         # `super::` from a child names its parent; `mod child;` in a parent names the child.
-        targets = uses(text, known)
+        targets = uses(text, known, roots)
         for child in re.findall(r"^\s*(?:pub(?:\([a-z]+\))?\s+)?mod ([a-z_][a-z0-9_]*);", text, re.M):
             name = f"{module}::{child}" if module else child
             if name in known:

@@ -5,6 +5,7 @@
 //! its response (see `encode::reject`) and closes the connection. Socket errors pass
 //! through [`log_io`], which decides how loudly to speak of them.
 
+use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 
@@ -101,3 +102,42 @@ pub(crate) fn is_resource_exhaustion(e: &io::Error) -> bool {
     const ENOMEM: i32 = 12;
     matches!(e.raw_os_error(), Some(EMFILE | ENFILE | ENOBUFS | ENOMEM))
 }
+
+/// The error a body read returns once a [`max_bytes`](crate::max_bytes) limit is passed (Go's
+/// `*http.MaxBytesError`), inside an [`io::Error`] of kind `Other`.
+///
+/// ```
+/// use std::io::Read;
+/// use nethttp::{MaxBytesError, Request, ResponseWriter};
+///
+/// fn upload(w: &mut ResponseWriter, r: &mut Request) {
+///     let mut body = Vec::new();
+///     if let Err(e) = r.body().read_to_end(&mut body) {
+///         if let Some(too_large) = MaxBytesError::from_io(&e) {
+///             let msg = format!("at most {} bytes, please", too_large.limit);
+///             return nethttp::error(w, &msg, http::StatusCode::PAYLOAD_TOO_LARGE);
+///         }
+///     }
+///     // ...
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxBytesError {
+    /// The limit that was passed, in bytes.
+    pub limit: u64,
+}
+
+impl MaxBytesError {
+    /// The `MaxBytesError` inside `e`, if that is what `e` is.
+    pub fn from_io(e: &io::Error) -> Option<&MaxBytesError> {
+        e.get_ref()?.downcast_ref()
+    }
+}
+
+impl fmt::Display for MaxBytesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("http: request body too large")
+    }
+}
+
+impl std::error::Error for MaxBytesError {}

@@ -171,19 +171,6 @@ where
     }
 }
 
-/// Wakes a connection's loop from a pool thread: "your channels changed, look again".
-#[derive(Debug, Clone)]
-pub(crate) struct Poke {
-    pub(crate) remote: poller::Remote<crate::server::Slot>,
-    pub(crate) token: poller::Token,
-}
-
-impl Poke {
-    pub(crate) fn poke(&self) {
-        self.remote.send(self.token, crate::server::Msg::Poke);
-    }
-}
-
 impl<F> Handler for F
 where
     F: Fn(&mut ResponseWriter, &mut Request) + Send + Sync + 'static,

@@ -279,7 +279,8 @@ fn header_escape(text: &str) -> Cow<'_, str> {
 mod max_bytes;
 mod timeout;
 
-pub use max_bytes::{max_bytes, max_bytes_reader, MaxBytes, MaxBytesError};
+pub use crate::error::MaxBytesError;
+pub use max_bytes::{max_bytes, max_bytes_reader, MaxBytes};
 pub use timeout::{timeout_handler, TimeoutHandler};
 
 #[cfg(test)]

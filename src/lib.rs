@@ -71,6 +71,7 @@ mod listener;
 mod mem;
 mod mux;
 mod parse;
+mod poke;
 mod pool;
 mod request;
 mod response;

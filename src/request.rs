@@ -15,9 +15,9 @@ use std::cell::OnceCell;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 
-use crate::error::Reject;
-use crate::handler::Poke;
+use crate::error::{MaxBytesError, Reject};
 use crate::mem::Buffer;
+use crate::poke::Poke;
 
 /// An HTTP request as the server received it (Go's `*http.Request`, server side).
 ///
@@ -506,7 +506,7 @@ impl Body {
             if let Some(incoming) = &self.stream {
                 incoming.close_after.set();
             }
-            let error = crate::helpers::MaxBytesError { limit: limit.limit };
+            let error = MaxBytesError { limit: limit.limit };
             return Err(io::Error::other(error));
         }
         Ok(usize::try_from(limit.left).unwrap_or(usize::MAX))

@@ -22,6 +22,7 @@ use crate::encode::DateCache;
 use crate::lifecycle::{Control, Running};
 use crate::listener::{Listener, Listening};
 use crate::mem::Buffer;
+use crate::poke::Wake;
 use crate::pool::Workers;
 use crate::Handler;
 
@@ -337,6 +338,7 @@ impl Server {
             let local = Local::new(Arc::clone(&config), i);
             let mut event_loop: EventLoop<Slot> = EventLoop::new(local)?;
             let remote = event_loop.remote();
+            event_loop.local().waker = Some(Arc::new(remote.clone()));
             event_loop.local().remote = Some(remote);
             loops.push(event_loop);
         }
@@ -418,9 +420,10 @@ pub(crate) struct Local {
     pub(crate) clock: std::time::Instant,
     /// Where request heads are copied (see `parse::parse_into`).
     pub(crate) heads: bytes::BytesMut,
-    /// This loop's own inbox, for blocking handlers to reach their connection.
-    /// Set right after the loop is created.
+    /// This loop's own inbox. Set right after the loop is created.
     pub(crate) remote: Option<Remote<Slot>>,
+    /// The same inbox as blocking handlers see it, to wake their connection (`Poke`).
+    pub(crate) waker: Option<Arc<dyn Wake>>,
     /// Idle connections closed for the latest `Msg::Shed`.
     pub(crate) shedding: Shedding,
     /// Where file bodies pass between file and socket (see `conn/stream.rs`); empty until
@@ -450,9 +453,17 @@ impl Local {
             heads: bytes::BytesMut::with_capacity(HEAD_ARENA),
             clock: std::time::Instant::now(),
             remote: None,
+            waker: None,
             shedding: Shedding::default(),
             scratch: Vec::new(),
         }
+    }
+}
+
+/// A blocking handler's `Poke` reaches its connection through the loop's inbox.
+impl Wake for Remote<Slot> {
+    fn wake(&self, token: poller::Token) {
+        self.send(token, Msg::Poke);
     }
 }
 

@@ -43,10 +43,10 @@ use super::{Close, Conn, Phase, OUT_HIGH_WATER};
 use crate::body::Decoder;
 use crate::buf::{InBuf, READ_BUF};
 use crate::error::{interrupted, would_block, Reject};
-use crate::handler::Poke;
 use crate::listener::Socket;
 use crate::mem::Buffer;
 use crate::parse::{Framing, Head};
+use crate::poke::Poke;
 use crate::request::{ClientGone, CloseAfter, Feed, Incoming, MAX_DRAIN};
 use crate::response::{FileBody, Out, Outgoing, STREAM_PIECE};
 use crate::server::Slot;
@@ -184,10 +184,10 @@ impl Conn {
             facts,
         } = head;
         let token = cx.token();
-        let Some(remote) = cx.local.remote.clone() else {
+        let Some(waker) = cx.local.waker.clone() else {
             return self.reject(cx, Reject::Overloaded);
         };
-        let poke = Poke { remote, token };
+        let poke = Poke::new(waker, token);
         let local = &mut *cx.local;
         let (out_tx, out_rx) = crossbeam_channel::bounded(CHANNEL_PIECES);
         let close_after = CloseAfter::default();

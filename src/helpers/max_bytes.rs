@@ -1,54 +1,14 @@
 //! [`max_bytes`]: a limit on how much of a request body a handler may read (Go's
 //! `http.MaxBytesReader`).
 
-use std::fmt;
-use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use http::StatusCode;
 
+use crate::error::MaxBytesError;
 use crate::request::Limit;
 use crate::{error, Handler, Request, ResponseWriter};
-
-/// The error a body read returns once a [`max_bytes`] limit is passed (Go's
-/// `*http.MaxBytesError`), inside an [`io::Error`] of kind `Other`.
-///
-/// ```
-/// use std::io::Read;
-/// use nethttp::{MaxBytesError, Request, ResponseWriter};
-///
-/// fn upload(w: &mut ResponseWriter, r: &mut Request) {
-///     let mut body = Vec::new();
-///     if let Err(e) = r.body().read_to_end(&mut body) {
-///         if let Some(too_large) = MaxBytesError::from_io(&e) {
-///             let msg = format!("at most {} bytes, please", too_large.limit);
-///             return nethttp::error(w, &msg, http::StatusCode::PAYLOAD_TOO_LARGE);
-///         }
-///     }
-///     // ...
-/// }
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MaxBytesError {
-    /// The limit that was passed, in bytes.
-    pub limit: u64,
-}
-
-impl MaxBytesError {
-    /// The `MaxBytesError` inside `e`, if that is what `e` is.
-    pub fn from_io(e: &io::Error) -> Option<&MaxBytesError> {
-        e.get_ref()?.downcast_ref()
-    }
-}
-
-impl fmt::Display for MaxBytesError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("http: request body too large")
-    }
-}
-
-impl std::error::Error for MaxBytesError {}
 
 /// Limits what `r`'s body reads may return to `n` more bytes (Go's `http.MaxBytesReader`).
 ///

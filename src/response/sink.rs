@@ -17,7 +17,7 @@ use crate::request::{ClientGone, CloseAfter};
 pub(crate) struct Outgoing {
     pub(crate) tx: crossbeam_channel::Sender<Out>,
     /// Wakes the connection after each send.
-    pub(crate) poke: crate::handler::Poke,
+    pub(crate) poke: crate::poke::Poke,
     /// Set once the client is gone: every write fails from then on.
     pub(crate) gone: ClientGone,
 }
