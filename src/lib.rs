@@ -43,12 +43,17 @@
 //!
 //! # The reading path of one request
 //!
-//! 1. `server.rs`: loop 0 accepts the connection and hands it to a loop.
+//! 1. `accept.rs`: loop 0 accepts the connection and hands it to a loop (`server.rs`
+//!    builds the loops).
 //! 2. `conn.rs`: the connection's readable edge; bytes go into its read buffer.
 //! 3. `parse.rs`: the request head, and how its body is framed.
 //! 4. `body.rs`: the body, by `Content-Length` or chunked, once the memory budget
 //!    (`budget.rs`) has room for it; large buffers live outside `malloc` (`mem.rs`).
-//! 5. `handler.rs`: the handler runs (on the loop) with a [`Request`] and a [`ResponseWriter`].
+//! 5. `handler.rs`: the handler runs (on the loop) with a [`Request`] and a [`ResponseWriter`]
+//!    (a [`ServeMux`], `mux.rs`, picks one by method, host and path). A
+//!    [blocking] handler runs on the pool instead (`pool.rs`): `conn/stream.rs`
+//!    hands it the request (`conn/exchange.rs`), feeds it the body and takes its response
+//!    back, woken through `poke.rs`.
 //! 6. `response.rs`: the head is decided: status, `Date`, `Content-Length` or chunked.
 //! 7. `encode.rs`: head and body are serialised into the connection's output buffer.
 //! 8. `conn.rs`: the writable edge flushes the output, then keep-alive (back to 2) or close.
