@@ -3,7 +3,7 @@
 
 Each file is a module (`src/conn/stream.rs` is `conn::stream`); an edge A -> B means A
 names `crate::B...` (a `use` line or a path in code), or declares B as its child (`mod b;`),
-or is B's child and names `super::`. Test modules, the fuzzing module and comments (doc links) are left
+or is B's child and names `super::` (`super::b::` names sibling B). Test modules, the fuzzing module and comments (doc links) are left
 out. Prints the strongly connected
 components of more than one file (files that reach each other through imports), largest
 first, and exits 1 if one has more than `--max` files (default 2).
@@ -33,24 +33,25 @@ def modules():
 
 
 def strip_tests(text):
-    """Drops `#[cfg(test)] mod tests { ... }` blocks: test code may look anywhere."""
-    out, depth, skipping = [], 0, False
-    lines = text.split("\n")
-    i = 0
+    """Drops `#[cfg(test)]` modules written inline (`mod tests { ... }`): tests may look
+    anywhere."""
+    out, lines, i = [], text.split("\n"), 0
     while i < len(lines):
-        line = lines[i]
-        if not skipping and line.strip() == "#[cfg(test)]" and i + 1 < len(lines) and lines[i + 1].lstrip().startswith("mod "):
-            skipping, depth = True, 0
-        if skipping:
-            depth += line.count("{") - line.count("}")
-            if "{" in line or depth > 0:
-                pass
-            if depth <= 0 and "}" in line:
-                skipping = False
+        test_module = (
+            lines[i].strip() == "#[cfg(test)]"
+            and i + 1 < len(lines)
+            and re.match(r"\s*mod [a-z_0-9]+\s*\{", lines[i + 1])
+        )
+        if not test_module:
+            out.append(lines[i])
             i += 1
             continue
-        out.append(line)
-        i += 1
+        depth, i = 0, i + 1
+        while i < len(lines):
+            depth += lines[i].count("{") - lines[i].count("}")
+            i += 1
+            if depth <= 0:
+                break
     return "\n".join(out)
 
 
@@ -98,7 +99,7 @@ def graph():
     roots = reexports(known)
     edges = {}
     for module, path in known.items():
-        if module in ("", "fuzzing") or module.endswith("tests"):
+        if module in ("", "fuzzing") or "tests" in module.split("::"):
             continue
         with open(path) as f:
             text = strip_tests(f.read())
@@ -110,11 +111,20 @@ def graph():
             name = f"{module}::{child}" if module else child
             if name in known:
                 targets.add(name)
-        if "super::" in text and "::" in module:
-            targets.add(module.rsplit("::", 1)[0])
-        elif "super::" in text and module:
-            pass
-        edges[module] = {t for t in targets if t != module and t != "" and t != "fuzzing"}
+        if "::" in module:
+            parent = module.rsplit("::", 1)[0]
+            for path in re.findall(r"super::([A-Za-z_][A-Za-z0-9_]*)", text):
+                # `super::sibling::Item` names the sibling; anything else, the parent.
+                sibling = f"{parent}::{path}"
+                targets.add(sibling if sibling in known else parent)
+            for group in re.findall(r"super::\{([^}]*)\}", text):
+                for item in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", group):
+                    sibling = f"{parent}::{item}"
+                    targets.add(sibling if sibling in known else parent)
+        edges[module] = {
+            t for t in targets
+            if t not in (module, "", "fuzzing") and "tests" not in t.split("::")
+        }
     return edges
 
 
