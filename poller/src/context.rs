@@ -48,20 +48,6 @@ impl<'a, M: Machine> Cx<'a, M> {
         self.registry.register(source, self.token, interest)
     }
 
-    /// Changes the interest of an already registered `source`.
-    pub fn reregister(
-        &self,
-        source: &mut (impl Source + ?Sized),
-        interest: Interest,
-    ) -> io::Result<()> {
-        self.registry.reregister(source, self.token, interest)
-    }
-
-    /// Stops events for `source` (for a source the machine keeps but no longer wants to hear).
-    pub fn deregister(&self, source: &mut (impl Source + ?Sized)) -> io::Result<()> {
-        self.registry.deregister(source)
-    }
-
     /// Sets this machine's one deadline, replacing any earlier one. Moving it later is O(1).
     pub fn set_timer(&mut self, at: Instant) {
         self.timers.set(self.timer, self.token, at);

@@ -17,7 +17,7 @@ use mio::{Token, Waker};
 use crate::Machine;
 
 /// What travels through a loop's inbox.
-pub enum Envelope<M: Machine> {
+pub(crate) enum Envelope<M: Machine> {
     /// A new machine for the loop to adopt (a connection accepted on another thread, say).
     Spawn(M),
     /// A message for the machine at this token; dropped if the slot has moved on.

@@ -88,6 +88,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod context;
 mod event_loop;
@@ -98,6 +99,6 @@ mod timers;
 
 pub use context::Cx;
 pub use event_loop::{Counters, EventLoop, Stats};
-pub use inbox::{Envelope, Remote};
+pub use inbox::Remote;
 pub use machine::{Machine, Next, Readiness};
 pub use mio::{Interest, Token};
