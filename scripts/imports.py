@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """The import graph of the nethttp crate's `src/`, and its circles.
 
-Each file is a module (`src/conn/stream.rs` is `conn::stream`); an edge A -> B means A
-names `crate::B...` (a `use` line or a path in code), or declares B as its child (`mod b;`),
-or is B's child and names `super::` (`super::b::` names sibling B). Test modules, the fuzzing module and comments (doc links) are left
-out. Prints the strongly connected
-components of more than one file (files that reach each other through imports), largest
-first, and exits 1 if one has more than `--max` files (default 2).
+Each file is a module (`src/conn/stream.rs` is `conn::stream`). An edge A -> B means A
+names `crate::B...` (a `use` line or a path in code, an item `lib.rs` re-exports counting
+as its module), declares B as its child (`mod b;`), or is B's child and names `super::`
+(`super::b::` names the sibling B). Test modules, the fuzzing module and comments (doc
+links) are left out. Prints the strongly connected components of more than one file
+(files that reach each other through imports), largest first, and exits 1 if one has more
+than `--max` files (default 2).
 
     scripts/imports.py [--max N] [--edges]
 """
@@ -69,19 +70,16 @@ def reexports(known):
 def uses(text, known, roots):
     """The modules `text` names through `crate::` paths, including `use crate::{a, b::c}` and
     items re-exported at the root (`crate::Request`)."""
-    names = set()
+    names = set(re.findall(r"crate::([a-z_][a-z0-9_]*(?:::[a-z_][a-z0-9_]*)*)", text))
+    items = re.findall(r"crate::([A-Z][A-Za-z0-9_]*)", text)
     for group in re.findall(r"crate::\{([^}]*)\}", text, re.S):
         for item in group.split(","):
             item = item.strip()
-            if item:
-                names.add(item.split("::")[0] if "::" not in item else item)
-    names.update(re.findall(r"crate::([a-z_][a-z0-9_]*(?:::[a-z_][a-z0-9_]*)*)", text))
-    for item in re.findall(r"crate::([A-Z][A-Za-z0-9_]*)", text):
-        names.add(roots.get(item, ""))
-    for group in re.findall(r"crate::\{([^}]*)\}", text, re.S):
-        for item in re.findall(r"\b([A-Z][A-Za-z0-9_]*)\b", group):
-            if item in roots:
-                names.add(roots[item])
+            if item[:1].isupper():
+                items.append(item)
+            elif item:
+                names.add(item)
+    names.update(roots[item] for item in items if item in roots)
     found = set()
     for name in names:
         parts = [p for p in name.replace(" ", "").split("::") if p]
@@ -105,7 +103,8 @@ def graph():
             text = strip_tests(f.read())
         # Comments (doc links included) are not imports.
         text = re.sub(r"//[^\n]*", "", text)
-        # `super::` from a child names its parent; `mod child;` in a parent names the child.
+        # `mod child;` in a parent names the child; `super::` in a child, its parent or a
+        # sibling.
         targets = uses(text, known, roots)
         for child in re.findall(r"^\s*(?:pub(?:\([a-z]+\))?\s+)?mod ([a-z_][a-z0-9_]*);", text, re.M):
             name = f"{module}::{child}" if module else child

@@ -74,11 +74,3 @@ impl Exchange {
         close
     }
 }
-
-impl std::fmt::Debug for Exchange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Exchange")
-            .field("peer", &self.peer)
-            .finish()
-    }
-}
