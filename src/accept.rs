@@ -17,12 +17,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use poller::{Counters, Cx, Interest, Next, Remote};
+use poller::{Counters, Cx, Interest, Machine, Next, Readiness, Remote, Token};
 
 use crate::conn::Conn;
 use crate::error::{interrupted, is_resource_exhaustion, would_block};
 use crate::listener::{Listening, Socket};
-use crate::server::{Msg, Slot};
+use crate::local::{Local, Msg};
+use crate::poke::Wake;
 
 /// Connections accepted per readiness call, so a connection storm cannot starve the
 /// requests of connections already open on loop 0.
@@ -39,7 +40,8 @@ const CAP_RECHECK: Duration = Duration::from_millis(20);
 #[derive(Debug)]
 pub(crate) struct Acceptor {
     listener: Listening,
-    /// The other loops; connections go round-robin to this loop and these.
+    /// Every loop's inbox, this one's first: connections go round-robin to them, and
+    /// shed broadcasts to all.
     loops: Vec<Remote<Slot>>,
     /// Every loop's counters, to count open connections against the cap.
     counters: Vec<Arc<Counters>>,
@@ -93,7 +95,7 @@ impl Acceptor {
     pub(crate) fn message(&mut self, _cx: &mut Cx<'_, Slot>, msg: Msg) -> Next {
         match msg {
             Msg::Shutdown => Next::Close,
-            Msg::Poke | Msg::Memory | Msg::Shed(_) => Next::Continue,
+            Msg::Poke | Msg::Shed(_) => Next::Continue,
         }
     }
 
@@ -105,7 +107,7 @@ impl Acceptor {
         for _ in 0..ACCEPTS_PER_TURN {
             if self.at_cap(cx) {
                 self.state = State::AtCap;
-                self.shed(cx);
+                self.shed();
                 cx.set_timer(cx.now() + CAP_RECHECK);
                 return Next::Continue;
             }
@@ -116,7 +118,7 @@ impl Acceptor {
                 Err(e) if is_resource_exhaustion(&e) => {
                     log::error!("accept: {e}; pausing the listener until descriptors free up");
                     self.state = State::Exhausted(BACKOFF_MIN);
-                    self.shed(cx);
+                    self.shed();
                     cx.set_timer(cx.now() + BACKOFF_MIN);
                     return Next::Continue;
                 }
@@ -130,10 +132,10 @@ impl Acceptor {
     /// Asks every loop to close some long-idle connections, so a client with a request to
     /// make is not kept waiting by sockets that send nothing (nginx does the same with its
     /// idle keep-alive connections when it runs out).
-    fn shed(&mut self, cx: &mut Cx<'_, Slot>) {
+    fn shed(&mut self) {
         self.sheds = self.sheds.wrapping_add(1);
         let msg = Msg::Shed(self.sheds);
-        for remote in cx.local.remote.iter().chain(&self.loops) {
+        for remote in &self.loops {
             remote.broadcast(msg);
         }
     }
@@ -151,11 +153,11 @@ impl Acceptor {
         self.accepted += 1;
         let conn = Slot::Conn(Conn::new(stream, peer, cx.now()));
         let target = self.next;
-        self.next = (self.next + 1) % (self.loops.len() + 1);
+        self.next = (self.next + 1) % self.loops.len();
         match target {
             0 => cx.spawn(conn),
             n => {
-                if self.loops[n - 1].spawn(conn).is_err() {
+                if self.loops[n].spawn(conn).is_err() {
                     log::warn!("{peer}: loop {n} has stopped; connection dropped");
                 }
             }
@@ -178,7 +180,7 @@ impl Acceptor {
             Err(e) if is_resource_exhaustion(&e) => {
                 let delay = (delay * 2).min(BACKOFF_MAX);
                 self.state = State::Exhausted(delay);
-                self.shed(cx);
+                self.shed();
                 cx.set_timer(cx.now() + delay);
                 Next::Continue
             }
@@ -192,4 +194,63 @@ impl Acceptor {
 
 fn log_accept_error(e: &io::Error) {
     log::debug!("accept: {e}");
+}
+
+/// A blocking handler's `Poke` reaches its connection through the loop's inbox.
+impl Wake for Remote<Slot> {
+    fn wake(&self, token: Token) {
+        self.send(token, Msg::Poke);
+    }
+}
+
+/// What a loop's slab holds: the listener (loop 0 only) or a connection.
+#[derive(Debug)]
+pub(crate) enum Slot {
+    Acceptor(Acceptor),
+    Conn(Conn),
+}
+
+impl Machine for Slot {
+    type Msg = Msg;
+    type Local = Local;
+
+    fn start(&mut self, cx: &mut Cx<'_, Self>) -> Next {
+        match self {
+            Slot::Acceptor(a) => a.start(cx),
+            Slot::Conn(c) => c.start(cx),
+        }
+    }
+
+    fn ready(&mut self, cx: &mut Cx<'_, Self>, readiness: Readiness) -> Next {
+        match self {
+            Slot::Acceptor(a) => a.accept(cx),
+            Slot::Conn(c) => c.ready(cx, readiness),
+        }
+    }
+
+    fn timeout(&mut self, cx: &mut Cx<'_, Self>) -> Next {
+        match self {
+            Slot::Acceptor(a) => a.resume(cx),
+            Slot::Conn(c) => c.timeout(cx),
+        }
+    }
+
+    fn message(&mut self, cx: &mut Cx<'_, Self>, msg: Msg) -> Next {
+        match self {
+            Slot::Acceptor(a) => a.message(cx, msg),
+            Slot::Conn(c) => c.message(cx, msg),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slab holds one `Slot` per connection, idle or not: keep it small.
+    #[test]
+    fn a_slot_is_small() {
+        let size = std::mem::size_of::<Slot>();
+        assert!(size <= 192, "Slot is {size} bytes");
+    }
 }

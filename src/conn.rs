@@ -40,13 +40,14 @@ use http::{HeaderValue, Method};
 use poller::{Cx, Interest, Next, Readiness};
 
 use crate::buf::{InBuf, OutBuf};
+use crate::config::ConnState;
 use crate::error::{interrupted, log_io, would_block, Reject};
 use crate::listener::Socket;
+use crate::local::{Local, Loop, Msg};
 use crate::mem::Buffer;
 use crate::parse::{self, Facts, Framing, Head};
 use crate::request::Request;
 use crate::response::{Parts, ResponseWriter};
-use crate::server::{ConnState, Local, Msg, Slot};
 use crate::{encode, handler};
 
 mod collect;
@@ -155,7 +156,7 @@ impl Conn {
         }
     }
 
-    pub(crate) fn start(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
+    pub(crate) fn start(&mut self, cx: &mut Cx<'_, impl Loop>) -> Next {
         let interest = Interest::READABLE | Interest::WRITABLE;
         cx.local.pool.conn_opened();
         self.report(cx, ConnState::New);
@@ -166,7 +167,7 @@ impl Conn {
         self.after(cx, next)
     }
 
-    pub(crate) fn ready(&mut self, cx: &mut Cx<'_, Slot>, readiness: Readiness) -> Next {
+    pub(crate) fn ready(&mut self, cx: &mut Cx<'_, impl Loop>, readiness: Readiness) -> Next {
         if readiness.readable || readiness.hangup {
             self.readable = true;
         }
@@ -182,10 +183,10 @@ impl Conn {
         self.after(cx, next)
     }
 
-    pub(crate) fn message(&mut self, cx: &mut Cx<'_, Slot>, msg: Msg) -> Next {
+    pub(crate) fn message(&mut self, cx: &mut Cx<'_, impl Loop>, msg: Msg) -> Next {
         let next = match msg {
             Msg::Shutdown if self.is_idle() => Next::Close,
-            Msg::Shutdown | Msg::Poke | Msg::Memory => self.drive(cx),
+            Msg::Shutdown | Msg::Poke => self.drive(cx),
             Msg::Shed(episode) if self.is_shed(cx, episode) => {
                 log::debug!("{}: idle connection closed to make room", self.peer);
                 Next::Close
@@ -195,14 +196,14 @@ impl Conn {
         self.after(cx, next)
     }
 
-    pub(crate) fn timeout(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
+    pub(crate) fn timeout(&mut self, cx: &mut Cx<'_, impl Loop>) -> Next {
         let next = self.expire(cx);
         self.after(cx, next)
     }
 
     /// Counts what the connection now holds against the memory budget; reports a close to
     /// the pool and the `conn_state` hook.
-    fn after(&mut self, cx: &mut Cx<'_, Slot>, next: Next) -> Next {
+    fn after(&mut self, cx: &mut Cx<'_, impl Loop>, next: Next) -> Next {
         if next == Next::Close {
             self.input.release_if_empty(&mut cx.local.pool);
             self.output.release_if_empty(&mut cx.local.pool);
@@ -237,7 +238,7 @@ impl Conn {
     }
 
     /// Tells the `conn_state` hook about a change of state.
-    fn report(&mut self, cx: &mut Cx<'_, Slot>, state: ConnState) {
+    fn report(&mut self, cx: &mut Cx<'_, impl Loop>, state: ConnState) {
         if self.state != state || state == ConnState::New {
             self.state = state;
             if let Some(hook) = &cx.local.config.conn_state {
@@ -259,7 +260,7 @@ impl Conn {
     }
 
     /// Reads, handles and writes until nothing more can happen without a new event.
-    fn drive(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
+    fn drive(&mut self, cx: &mut Cx<'_, impl Loop>) -> Next {
         for _ in 0..ROUNDS_PER_CALL {
             let mut progress = false;
             if self.wants_input() {
@@ -324,7 +325,7 @@ impl Conn {
     }
 
     /// Handles what the input buffer holds, request by request, while the output has room.
-    fn process(&mut self, cx: &mut Cx<'_, Slot>) -> bool {
+    fn process(&mut self, cx: &mut Cx<'_, impl Loop>) -> bool {
         let mut progress = false;
         while self.output.pending() < OUT_HIGH_WATER {
             let advanced = match self.phase {
@@ -347,7 +348,7 @@ impl Conn {
     }
 
     /// Looks for a complete head in the input; parses it and moves on to its body.
-    fn read_head(&mut self, cx: &mut Cx<'_, Slot>) -> bool {
+    fn read_head(&mut self, cx: &mut Cx<'_, impl Loop>) -> bool {
         self.input.skip_blank_lines();
         let buf = self.input.data();
         if buf.is_empty() {
@@ -385,7 +386,7 @@ impl Conn {
     }
 
     /// Answers a bodiless request at once; otherwise starts collecting its body.
-    fn begin_body(&mut self, cx: &mut Cx<'_, Slot>, mut head: Head) -> bool {
+    fn begin_body(&mut self, cx: &mut Cx<'_, impl Loop>, mut head: Head) -> bool {
         let config = &cx.local.config;
         head.facts.close |= config.shutting_down.load(Ordering::Relaxed);
         if config.may_block && config.handler.is_blocking(&head.request) {
@@ -411,7 +412,7 @@ impl Conn {
     /// Runs the handler (or the server's own `OPTIONS *` answer) and queues the response.
     /// The request is borrowed, not moved: it is a few hundred bytes, and this runs for
     /// every request.
-    fn respond(&mut self, cx: &mut Cx<'_, Slot>, request: &mut Request, facts: Facts) -> bool {
+    fn respond(&mut self, cx: &mut Cx<'_, impl Loop>, request: &mut Request, facts: Facts) -> bool {
         let turn_began = cx.now();
         let local = &mut *cx.local;
         local.date.refresh_at(turn_began);
@@ -464,7 +465,7 @@ impl Conn {
     }
 
     /// Queues the server's own answer to a refused request; the connection then closes.
-    fn reject(&mut self, cx: &mut Cx<'_, Slot>, reject: Reject) -> bool {
+    fn reject(&mut self, cx: &mut Cx<'_, impl Loop>, reject: Reject) -> bool {
         log::debug!(
             "{}: refused: {} {}",
             self.peer,
@@ -507,7 +508,7 @@ impl Conn {
 
     /// Decides what waits for the next event, closes if the connection is done, and gives
     /// idle buffers back to the pool.
-    fn settle(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
+    fn settle(&mut self, cx: &mut Cx<'_, impl Loop>) -> Next {
         if self.output.pending() == 0 {
             match self.phase {
                 Phase::Closing(Close::Clean) => return Next::Close,
@@ -557,6 +558,5 @@ mod tests {
     fn a_connection_is_small() {
         let size = std::mem::size_of::<Conn>();
         assert!(size <= 192, "Conn is {size} bytes");
-        assert!(std::mem::size_of::<Slot>() <= 192);
     }
 }

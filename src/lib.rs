@@ -65,6 +65,7 @@ mod accept;
 mod body;
 mod budget;
 mod buf;
+mod config;
 mod conn;
 mod encode;
 mod error;
@@ -73,6 +74,7 @@ mod handler;
 mod helpers;
 mod lifecycle;
 mod listener;
+mod local;
 mod mem;
 mod mux;
 mod parse;
@@ -84,6 +86,11 @@ mod server;
 mod sniff;
 
 pub use budget::MemoryStats;
+pub use config::{
+    ConnState, DEFAULT_BLOCKING_THREADS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_MEMORY, DEFAULT_READ_HEADER_TIMEOUT,
+    DEFAULT_STALL_TIMEOUT,
+};
 pub use fs::{file_server, serve_content, serve_file, FileServer};
 pub use handler::{blocking, wrap, Blocking, Handler, Wrap};
 pub use helpers::{
@@ -96,11 +103,7 @@ pub use listener::{systemd_listener, Listener};
 pub use mux::{PatternError, ServeMux};
 pub use request::{Body, Request};
 pub use response::{error, ResponseWriter};
-pub use server::{
-    listen, listen_and_serve, ConnState, Server, DEFAULT_BLOCKING_THREADS, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_MEMORY,
-    DEFAULT_READ_HEADER_TIMEOUT, DEFAULT_STALL_TIMEOUT,
-};
+pub use server::{listen, listen_and_serve, Server};
 pub use sniff::detect_content_type;
 
 pub use http;

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use poller::{Counters, Remote};
 
-use crate::server::{Config, Msg, Slot};
+use crate::accept::Slot;
+use crate::config::Config;
+use crate::local::Msg;
 
 /// How often a graceful shutdown checks whether the last connection has closed.
 const DRAIN_POLL: Duration = Duration::from_millis(5);

@@ -5,7 +5,7 @@
 //! always complete: all of a `Content-Length` body; for a chunked body, whose length nobody
 //! knows, room up to the body limit. (Room reserved piece by piece could deadlock: bodies
 //! each holding part of the budget, each waiting for more.) Without room the connection
-//! stops reading and waits for its ticket, and the loop's `Msg::Memory` wakes it.
+//! stops reading and waits for its ticket, and the loop's `Msg::Poke` wakes it.
 
 use poller::Cx;
 
@@ -14,8 +14,8 @@ use crate::body::Decoder;
 use crate::budget::{Reservation, Ticket};
 use crate::buf::READ_BUF;
 use crate::error::Reject;
+use crate::local::Loop;
 use crate::parse::{Framing, Head};
-use crate::server::{Msg, Slot};
 
 /// A body this small is read without asking the budget: with its head it fits the read
 /// buffer a request needs to be seen at all, so small requests always go ahead.
@@ -75,7 +75,7 @@ impl Collecting {
 impl Conn {
     /// Moves body bytes from the input into the request, once the budget has room for
     /// them; answers the request when its body is complete.
-    pub(super) fn read_body(&mut self, cx: &mut Cx<'_, Slot>) -> bool {
+    pub(super) fn read_body(&mut self, cx: &mut Cx<'_, impl Loop>) -> bool {
         if self.input.is_empty() || !self.make_room(cx) {
             return false;
         }
@@ -110,7 +110,7 @@ impl Conn {
 
     /// Makes sure the body has room for what the input holds: true if it has (taking a
     /// granted ticket's room), false if it waits for the budget.
-    fn make_room(&mut self, cx: &mut Cx<'_, Slot>) -> bool {
+    fn make_room(&mut self, cx: &mut Cx<'_, impl Loop>) -> bool {
         let Phase::Body(collecting) = &mut self.phase else {
             return false;
         };
@@ -141,11 +141,11 @@ impl Conn {
             Decoder::Length(_) => wanted,
             Decoder::Chunked(_) => max_body.max(wanted),
         };
-        let remote = cx.local.remote.clone();
+        let waker = cx.local.waker.clone();
         let token = cx.token();
         let wake = move || {
-            if let Some(remote) = remote {
-                remote.send(token, Msg::Memory);
+            if let Some(waker) = waker {
+                waker.wake(token);
             }
         };
         match cx.local.meter.reserve(target - reserved, wake) {

@@ -18,11 +18,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::config::Config;
 use crate::handler;
 use crate::parse::Facts;
 use crate::request::{CloseAfter, Request};
 use crate::response::{Outgoing, ResponseWriter};
-use crate::server::Config;
 
 /// A blocking request on its way through the pool.
 pub(super) struct Exchange {

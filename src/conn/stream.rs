@@ -44,12 +44,12 @@ use crate::body::Decoder;
 use crate::buf::{InBuf, READ_BUF};
 use crate::error::{interrupted, would_block, Reject};
 use crate::listener::Socket;
+use crate::local::Loop;
 use crate::mem::Buffer;
 use crate::parse::{Framing, Head};
 use crate::poke::Poke;
 use crate::request::{ClientGone, CloseAfter, Feed, Incoming, MAX_DRAIN};
 use crate::response::{FileBody, Out, Outgoing, STREAM_PIECE};
-use crate::server::Slot;
 
 /// Pieces in flight each way between a connection and its blocking handler. The body's
 /// channel has one slot more, which data never takes: the body's last word (its end, or
@@ -176,7 +176,7 @@ impl Stream {
 
 impl Conn {
     /// Hands the request to the blocking pool, or answers 503 if the pool is full.
-    pub(super) fn dispatch(&mut self, cx: &mut Cx<'_, Slot>, head: Head) -> bool {
+    pub(super) fn dispatch(&mut self, cx: &mut Cx<'_, impl Loop>, head: Head) -> bool {
         let Head {
             mut request,
             framing,
@@ -254,7 +254,7 @@ impl Conn {
 
     /// Moves body bytes to the handler and response bytes to the output; ends the request
     /// when the handler is done and the body is settled. Returns whether anything moved.
-    pub(super) fn pump(&mut self, cx: &mut Cx<'_, Slot>) -> bool {
+    pub(super) fn pump(&mut self, cx: &mut Cx<'_, impl Loop>) -> bool {
         let Phase::Pool(stream) = &mut self.phase else {
             return false;
         };

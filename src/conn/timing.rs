@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 use poller::{Cx, Next};
 
 use super::{Close, Conn, Phase};
+use crate::config::ConnState;
 use crate::encode;
 use crate::error::Reject;
-use crate::server::{Slot, SHED_IDLE};
+use crate::local::{Loop, SHED_IDLE};
 
 /// Which deadline a connection's timer holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +45,7 @@ const MAX_SLACK: Duration = Duration::from_secs(1);
 impl Conn {
     /// Arms the timer for the deadline the connection's state calls for. `since` is when
     /// the current deadline began to run (for an idle connection, when it was last busy).
-    pub(super) fn arm_timer(&mut self, cx: &mut Cx<'_, Slot>) {
+    pub(super) fn arm_timer(&mut self, cx: &mut Cx<'_, impl Loop>) {
         let want = self.timing_wanted();
         let moved = self.fresh && matches!(want, Timing::Idle | Timing::Body | Timing::Write);
         self.fresh = false;
@@ -93,7 +94,7 @@ impl Conn {
     /// When `timing` expires, with the limit that sets it (for the timer's slack); `None`
     /// if no limit applies. A stall limit runs from now: the caller re-arms after each
     /// byte moved.
-    fn deadline(&self, cx: &Cx<'_, Slot>, timing: Timing) -> Option<(Instant, Duration)> {
+    fn deadline(&self, cx: &Cx<'_, impl Loop>, timing: Timing) -> Option<(Instant, Duration)> {
         let config = &cx.local.config;
         let from_start = |limit: Option<Duration>| limit.map(|l| (self.since + l, l));
         let stalled = config.stall_timeout.map(|l| (cx.now() + l, l));
@@ -111,13 +112,13 @@ impl Conn {
 
     /// A connection that has answered a request is past its first head.
     fn served_any(&self) -> bool {
-        self.state != crate::server::ConnState::New
+        self.state != ConnState::New
     }
 
     /// The deadline passed: close, after a `408 Request Timeout` if a request was half read
     /// and nothing of a response has gone out. A blocking handler still reading the body
     /// then finds it cut short, and its writes fail.
-    pub(super) fn expire(&mut self, cx: &mut Cx<'_, Slot>) -> Next {
+    pub(super) fn expire(&mut self, cx: &mut Cx<'_, impl Loop>) -> Next {
         log::debug!("{}: {:?} deadline passed", self.peer, self.timing);
         match self.timing {
             Timing::Header | Timing::Body | Timing::BodyPaused
@@ -141,7 +142,7 @@ impl Conn {
     /// Whether this connection gives up its descriptor for shed broadcast `episode`: it
     /// has sat idle, before its first request or between two, for at least `SHED_IDLE`,
     /// and the loop's budget for the broadcast is not spent.
-    pub(super) fn is_shed(&self, cx: &mut Cx<'_, Slot>, episode: u32) -> bool {
+    pub(super) fn is_shed(&self, cx: &mut Cx<'_, impl Loop>, episode: u32) -> bool {
         let long_idle = cx.now().saturating_duration_since(self.since) >= SHED_IDLE;
         self.is_idle() && long_idle && cx.local.shedding.take(episode)
     }

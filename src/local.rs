@@ -1,0 +1,133 @@
+//! What one loop's machines share ([`Local`]), the messages they receive ([`Msg`]), and
+//! [`Loop`], the event loop as a connection sees it.
+//!
+//! Below the machines (`conn.rs`, `accept.rs`), above the parts they use (buffers, the
+//! `Date` cache, the memory meter): a connection is written against [`Loop`], not against
+//! the slab's enum of machines, which `accept.rs` defines above it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::HeaderMap;
+use poller::Machine;
+
+use crate::budget::Meter;
+use crate::buf::Pool;
+use crate::config::Config;
+use crate::encode::DateCache;
+use crate::mem::Buffer;
+use crate::poke::Wake;
+use crate::request::RawField;
+
+/// Starting size of a loop's arena for request heads: room for a pipelined batch.
+const HEAD_ARENA: usize = 16 * 1024;
+
+/// The event loop a connection runs in: any poller loop whose machines share [`Local`] and
+/// receive [`Msg`].
+pub(crate) trait Loop: Machine<Msg = Msg, Local = Local> {}
+
+impl<M: Machine<Msg = Msg, Local = Local>> Loop for M {}
+
+/// What one loop's machines share: configuration, the `Date` cache, buffers.
+pub(crate) struct Local {
+    pub(crate) config: Arc<Config>,
+    pub(crate) date: DateCache,
+    pub(crate) pool: Pool,
+    /// What this loop's connections hold, counted against the server's budget.
+    pub(crate) meter: Meter,
+    /// Response header map reused from response to response (cleared, capacity kept).
+    pub(crate) headers: HeaderMap,
+    /// Response body staging buffer, reused likewise.
+    pub(crate) body: Buffer,
+    /// Request field offsets, handed to each parsed request and taken back after its
+    /// inline handler returns (capacity kept).
+    pub(crate) request_fields: Vec<RawField>,
+    /// When the last inline handler on this loop returned (for the slow-handler warning).
+    pub(crate) clock: Instant,
+    /// Where request heads are copied (see `parse::parse_into`).
+    pub(crate) heads: bytes::BytesMut,
+    /// This loop's inbox as other threads wake a connection through it (`Msg::Poke`): its
+    /// blocking handler, or the memory budget. Set right after the loop is created.
+    pub(crate) waker: Option<Arc<dyn Wake>>,
+    /// Idle connections closed for the latest `Msg::Shed`.
+    pub(crate) shedding: Shedding,
+    /// Where file bodies pass between file and socket (see `conn/stream.rs`); empty until
+    /// this loop sends one.
+    pub(crate) scratch: Vec<u8>,
+}
+
+impl Local {
+    /// The loop's last connection closed: frees what its requests grew (the staging
+    /// buffers are made again by the next request that needs them).
+    pub(crate) fn release(&mut self) {
+        self.headers = HeaderMap::new();
+        self.body = Buffer::default();
+        self.request_fields = Vec::new();
+        self.scratch = Vec::new();
+    }
+
+    pub(crate) fn new(config: Arc<Config>, index: usize) -> Local {
+        Local {
+            meter: Meter::new(Arc::clone(&config.budget), index),
+            config,
+            date: DateCache::new(),
+            pool: Pool::default(),
+            headers: HeaderMap::new(),
+            body: Buffer::default(),
+            request_fields: Vec::new(),
+            heads: bytes::BytesMut::with_capacity(HEAD_ARENA),
+            clock: Instant::now(),
+            waker: None,
+            shedding: Shedding::default(),
+            scratch: Vec::new(),
+        }
+    }
+}
+
+/// Messages a loop's machines receive from other threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Msg {
+    /// Something the connection waits for has moved: a blocking handler took or sent a
+    /// piece through its channels, or the memory budget granted the room a body waits for.
+    /// Look again.
+    Poke,
+    /// A graceful shutdown began (broadcast to every machine).
+    Shutdown,
+    /// The listener is out of descriptors or at the connection cap: each loop closes up to
+    /// [`SHED_PER_LOOP`] connections that have sat idle for [`SHED_IDLE`], to make room for
+    /// new ones. The number tells one broadcast from the next (see [`Shedding`]).
+    Shed(u32),
+}
+
+/// Most idle connections one loop closes for one [`Msg::Shed`].
+pub(crate) const SHED_PER_LOOP: u32 = 64;
+
+/// How long a connection must have sat idle (no request under way, nothing buffered) to be
+/// closed for room. A client sends its request as soon as it has connected, and the next
+/// one as soon as it has read an answer, so a connection silent this long is the cheapest
+/// to give up; short, so that a newcomer waits little behind a flood of silent sockets.
+pub(crate) const SHED_IDLE: Duration = Duration::from_millis(500);
+
+/// A loop's count of connections closed for the latest [`Msg::Shed`]. The broadcast reaches
+/// the loop's connections one after another; the first to see a new number resets the
+/// budget.
+#[derive(Debug, Default)]
+pub(crate) struct Shedding {
+    episode: u32,
+    left: u32,
+}
+
+impl Shedding {
+    /// Takes one close from the budget of broadcast `episode`; false once it is spent.
+    pub(crate) fn take(&mut self, episode: u32) -> bool {
+        if self.episode != episode {
+            *self = Shedding {
+                episode,
+                left: SHED_PER_LOOP,
+            };
+        }
+        let granted = self.left > 0;
+        self.left = self.left.saturating_sub(1);
+        granted
+    }
+}
