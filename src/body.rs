@@ -37,11 +37,11 @@ const MALFORMED: Reject = Reject::BadRequest("malformed chunked encoding");
 
 /// How far a call to [`Decoder::decode`] got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Progress {
+pub struct Progress {
     /// Bytes of the input that belonged to the body (framing included).
-    pub(crate) consumed: usize,
+    pub consumed: usize,
     /// The body is complete.
-    pub(crate) done: bool,
+    pub done: bool,
 }
 
 /// A body decoder for one request.

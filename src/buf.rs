@@ -131,15 +131,6 @@ impl InBuf {
 
     /// Consumes blank lines ahead of a request line (RFC 9112 §2.2 lets a server ignore
     /// them; some clients send a CRLF after a POST body).
-    pub(crate) fn skip_blank_lines(&mut self) {
-        let blank = self
-            .data()
-            .iter()
-            .take_while(|&&b| b == b'\r' || b == b'\n')
-            .count();
-        self.consume(blank);
-    }
-
     /// Room to read into: taken from the pool if the buffer is unallocated, made by moving
     /// the unconsumed bytes to the front, or by growing up to `limit` bytes. Empty when the
     /// buffer is full at the limit.

@@ -45,7 +45,8 @@ use crate::error::{interrupted, log_io, would_block, Reject};
 use crate::listener::Socket;
 use crate::local::{Local, Loop, Msg};
 use crate::mem::Buffer;
-use crate::parse::{self, Facts, Framing, Head};
+use crate::parse::{self, Facts, Head};
+use crate::reader::{self, Begin, HeadReader, HeadStep};
 use crate::request::Request;
 use crate::response::{Parts, ResponseWriter};
 use crate::{encode, handler};
@@ -93,9 +94,8 @@ pub(crate) struct Conn {
     read_closed: bool,
     /// The client has closed its sending side: no request will follow what is buffered.
     peer_done: bool,
-    /// How far the search for the end of the current head got, so a head that arrives in
-    /// pieces is scanned once in all.
-    scanned: usize,
+    /// The search for the end of the current head.
+    head: HeadReader,
     /// Which deadline the loop's timer holds for this connection.
     timing: Timing,
     /// Bytes moved since the timer was last armed (a response queued, body bytes read,
@@ -147,7 +147,7 @@ impl Conn {
             readable: false,
             read_closed: false,
             peer_done: false,
-            scanned: 0,
+            head: HeadReader::default(),
             timing: Timing::None,
             fresh: false,
             held: 0,
@@ -349,37 +349,25 @@ impl Conn {
 
     /// Looks for a complete head in the input; parses it and moves on to its body.
     fn read_head(&mut self, cx: &mut Cx<'_, impl Loop>) -> bool {
-        self.input.skip_blank_lines();
-        let buf = self.input.data();
-        if buf.is_empty() {
+        self.input.consume(reader::blank_lines(self.input.data()));
+        if self.input.is_empty() {
             return false;
         }
         if self.state != ConnState::Active {
             self.report(cx, ConnState::Active);
         }
-        let buf = self.input.data();
-        let limit = cx.local.config.max_header_bytes;
-        let end = match parse::find_end(buf, self.scanned) {
-            Some(end) if end <= limit => end,
-            // Over the limit: only the first `limit` bytes decide between 414 and 431 (the
-            // buffer may hold more, as reads fill at least `READ_BUF` bytes).
-            Some(_) => return self.reject(cx, parse::oversize(&buf[..limit])),
-            None if buf.len() >= limit => return self.reject(cx, parse::oversize(&buf[..limit])),
-            None => {
-                self.scanned = buf.len();
-                return false;
-            }
-        };
-        self.scanned = 0;
-        match parse::parse_into(
-            &buf[..end],
-            self.peer,
-            std::mem::take(&mut cx.local.request_fields),
-            &mut cx.local.heads,
-        ) {
-            Err(reject) => self.reject(cx, reject),
-            Ok(head) => {
-                self.input.consume(end);
+        let local = &mut *cx.local;
+        let peer = self.peer;
+        let limit = local.config.max_header_bytes;
+        let step = self.head.read(self.input.data(), limit, |head| {
+            let fields = std::mem::take(&mut local.request_fields);
+            parse::parse_into(head, peer, fields, &mut local.heads)
+        });
+        match step {
+            HeadStep::Incomplete => false,
+            HeadStep::Refused(reject) => self.reject(cx, reject),
+            HeadStep::Parsed { head, len } => {
+                self.input.consume(len);
                 self.begin_body(cx, head)
             }
         }
@@ -392,18 +380,16 @@ impl Conn {
         if config.may_block && config.handler.is_blocking(&head.request) {
             return self.dispatch(cx, head);
         }
-        match head.framing {
-            Framing::Empty => self.respond(cx, &mut head.request, head.facts),
-            Framing::Length(n) if n > cx.local.config.max_body_bytes as u64 => {
-                self.reject(cx, Reject::BodyTooLarge)
-            }
-            framing => {
+        match reader::begin(head.framing, Some(config.max_body_bytes)) {
+            Begin::Complete => self.respond(cx, &mut head.request, head.facts),
+            Begin::Refused(reject) => self.reject(cx, reject),
+            Begin::Body(body) => {
                 if head.expect_continue && self.input.is_empty() {
                     let mut out = self.output.take(&mut cx.local.pool);
                     out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
                     self.output.put(out);
                 }
-                self.phase = Phase::Body(Box::new(Collecting::new(head, framing)));
+                self.phase = Phase::Body(Box::new(Collecting::new(head, body)));
                 true
             }
         }

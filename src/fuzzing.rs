@@ -1,11 +1,11 @@
 //! Entry points for the fuzz targets in `fuzz/` and the property tests in
-//! `tests/properties.rs`: thin wrappers that drive the real head parser (`parse.rs`) and
-//! body decoders (`body.rs`) on byte slices, without sockets. Not part of the API.
+//! `tests/properties.rs`, without sockets. Not part of the API.
 //!
-//! [`Reader`] reads a byte stream request by request with the rules `conn.rs` applies
-//! (blank lines skipped between requests, the head limit with its 414/431 choice, the
-//! inline body limit, trailers checked at the end of a chunked body), so a fuzz target can
-//! predict what a real connection should answer to the same bytes.
+//! [`Reader`] feeds a byte stream to the server's own request reader (`reader.rs`, which
+//! `conn.rs` drives the same way) and records what it makes of it, request by request, so
+//! a fuzz target can predict what a real connection answers to the same bytes. It adds no
+//! rule of its own: the order, the limits and the refusals are the reader's.
+//! [`ChunkedDecoder`] is the body decoder of `body.rs` as it is.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -14,6 +14,10 @@ use http::Version;
 use crate::body::Decoder;
 use crate::error::Reject;
 use crate::parse::{self, Framing, Head};
+use crate::reader::{self, Begin, BodyReader, BodyStep, HeadReader, HeadStep};
+
+pub use crate::body::Progress;
+pub use crate::parse::Framing as BodyFraming;
 
 /// The limits a connection reads under (the [`Server`](crate::Server) options of the same
 /// names).
@@ -33,17 +37,6 @@ impl Default for Limits {
             max_body_bytes: crate::DEFAULT_MAX_BODY_BYTES,
         }
     }
-}
-
-/// How a request's body is delimited (the parser's decision).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyFraming {
-    /// No body.
-    Empty,
-    /// `Content-Length` bytes.
-    Length(u64),
-    /// Chunked.
-    Chunked,
 }
 
 /// One request as a connection received it.
@@ -89,18 +82,19 @@ pub enum Event {
 /// Where the reader is between events.
 #[derive(Debug)]
 enum State {
-    /// Looking for a head; `scanned` bytes of the input were searched already.
-    Head { scanned: usize },
-    /// Collecting the body of `message` for an inline handler.
+    /// Looking for a head.
+    Head(HeadReader),
+    /// Collecting the body of `message`.
     Body {
         message: Box<Message>,
-        decoder: Decoder,
+        body: BodyReader,
     },
     /// After a refusal or a client's `Connection: close`: nothing more is read.
     Ended,
 }
 
-/// Reads requests from a byte stream fed in arbitrary pieces, as `conn.rs` does.
+/// Reads requests from a byte stream fed in arbitrary pieces, with the reader `conn.rs`
+/// uses.
 #[derive(Debug)]
 pub struct Reader {
     limits: Limits,
@@ -125,7 +119,7 @@ impl Reader {
             },
             streams: None,
             input: Vec::new(),
-            state: State::Head { scanned: 0 },
+            state: State::Head(HeadReader::default()),
             events: Vec::new(),
             refused_over_limit: false,
         }
@@ -187,79 +181,58 @@ impl Reader {
     }
 
     fn read_head(&mut self) -> bool {
-        let State::Head { scanned } = &mut self.state else {
+        let State::Head(head_reader) = &mut self.state else {
             return false;
         };
-        let blank = self
-            .input
-            .iter()
-            .take_while(|&&b| b == b'\r' || b == b'\n')
-            .count();
-        self.input.drain(..blank);
+        self.input.drain(..reader::blank_lines(&self.input));
         if self.input.is_empty() {
             return false;
         }
         let limit = self.limits.max_header_bytes;
-        let buf = &self.input;
-        let end = match parse::find_end(buf, *scanned) {
-            Some(end) if end <= limit => end,
-            Some(_) => return self.refuse(parse::oversize(&buf[..limit])),
-            None if buf.len() >= limit => return self.refuse(parse::oversize(&buf[..limit])),
-            None => {
-                *scanned = buf.len();
-                return false;
-            }
+        let (head, len) = match head_reader.read(&self.input, limit, |h| parse::parse(h, peer())) {
+            HeadStep::Incomplete => return false,
+            HeadStep::Refused(reject) => return self.refuse(reject),
+            HeadStep::Parsed { head, len } => (head, len),
         };
-        let head = match parse::parse(&buf[..end], peer()) {
-            Ok(head) => head,
-            Err(reject) => return self.refuse(reject),
-        };
-        self.input.drain(..end);
+        self.input.drain(..len);
         let mut message = Box::new(message(&head));
         message.streamed = self
             .streams
             .is_some_and(|prefix| message.target.starts_with(prefix));
-        match head.framing {
-            Framing::Empty => self.answer(*message),
-            Framing::Length(n) if n > self.limits.max_body_bytes as u64 && !message.streamed => {
-                self.refuse(Reject::BodyTooLarge)
-            }
-            framing => {
-                self.state = State::Body {
-                    message,
-                    decoder: Decoder::new(framing),
-                };
+        let limit = (!message.streamed).then_some(self.limits.max_body_bytes);
+        match reader::begin(head.framing, limit) {
+            Begin::Complete => self.answer(*message),
+            Begin::Refused(reject) => self.refuse(reject),
+            Begin::Body(body) => {
+                self.state = State::Body { message, body };
                 true
             }
         }
     }
 
     fn read_body(&mut self) -> bool {
-        let State::Body { message, decoder } = &mut self.state else {
+        let State::Body { message, body } = &mut self.state else {
             return false;
         };
         if self.input.is_empty() {
             return false;
         }
-        let outcome = decoder.decode(&self.input, &mut message.body);
-        let too_large = message.body.len() > self.limits.max_body_bytes && !message.streamed;
-        self.refused_over_limit = too_large;
-        let progress = match outcome {
-            Err(_) if message.streamed => return self.abandon(),
-            Err(reject) => return self.refuse(reject),
-            Ok(_) if too_large => return self.refuse(Reject::BodyTooLarge),
-            Ok(progress) => progress,
+        let step = body.read(&self.input, &mut message.body);
+        self.refused_over_limit = body.over_limit();
+        let trailers = match step {
+            // A blocking handler's connection does not answer a malformed body: it ends.
+            BodyStep::Refused(_) if message.streamed => return self.abandon(),
+            BodyStep::Refused(reject) => return self.refuse(reject),
+            BodyStep::More { consumed } => {
+                self.input.drain(..consumed);
+                return false;
+            }
+            BodyStep::Done { consumed, trailers } => {
+                self.input.drain(..consumed);
+                trailers
+            }
         };
-        self.input.drain(..progress.consumed);
-        if !progress.done {
-            return false;
-        }
-        // Trailers are checked like the body: refused inline, abandoned when streamed.
-        match decoder.trailers() {
-            Ok(trailers) => message.trailers = fields_of(&trailers),
-            Err(_) if message.streamed => return self.abandon(),
-            Err(reject) => return self.refuse(reject),
-        }
+        message.trailers = fields_of(&trailers);
         let State::Body { message, .. } = std::mem::replace(&mut self.state, State::Ended) else {
             unreachable!("matched above");
         };
@@ -272,7 +245,7 @@ impl Reader {
         self.events.push(Event::Request(message));
         self.state = match close {
             true => State::Ended,
-            false => State::Head { scanned: 0 },
+            false => State::Head(HeadReader::default()),
         };
         !close
     }
@@ -304,11 +277,7 @@ fn message(head: &Head) -> Message {
             .header_fields()
             .map(|(name, value)| (name.to_string(), value.to_vec()))
             .collect(),
-        framing: match head.framing {
-            Framing::Empty => BodyFraming::Empty,
-            Framing::Length(n) => BodyFraming::Length(n),
-            Framing::Chunked => BodyFraming::Chunked,
-        },
+        framing: head.framing,
         expect_continue: head.expect_continue,
         close: head.facts.close,
         head: head.facts.head,
@@ -328,15 +297,6 @@ fn fields_of(map: &http::HeaderMap) -> Vec<(String, Vec<u8>)> {
 #[derive(Debug)]
 pub struct ChunkedDecoder(Decoder);
 
-/// How far one call to [`ChunkedDecoder::decode`] got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Progress {
-    /// Bytes of the input that belonged to the body, framing included.
-    pub consumed: usize,
-    /// The body (with its trailer section) is complete.
-    pub done: bool,
-}
-
 impl Default for ChunkedDecoder {
     fn default() -> ChunkedDecoder {
         ChunkedDecoder(Decoder::new(Framing::Chunked))
@@ -349,10 +309,6 @@ impl ChunkedDecoder {
     pub fn decode(&mut self, input: &[u8], body: &mut Vec<u8>) -> Result<Progress, u16> {
         self.0
             .decode(input, body)
-            .map(|p| Progress {
-                consumed: p.consumed,
-                done: p.done,
-            })
             .map_err(|reject| reject.status().as_u16())
     }
 

@@ -80,6 +80,7 @@ mod mux;
 mod parse;
 mod poke;
 mod pool;
+mod reader;
 mod request;
 mod response;
 mod server;

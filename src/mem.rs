@@ -286,17 +286,27 @@ impl fmt::Debug for Buffer {
 /// (one streamed piece).
 pub(crate) trait Append {
     fn append(&mut self, bytes: &[u8]);
+    /// Bytes held.
+    fn len(&self) -> usize;
 }
 
 impl Append for Buffer {
     fn append(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
     }
+
+    fn len(&self) -> usize {
+        Buffer::len(self)
+    }
 }
 
 impl Append for Vec<u8> {
     fn append(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
+    }
+
+    fn len(&self) -> usize {
+        Vec::len(self)
     }
 }
 

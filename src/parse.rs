@@ -27,7 +27,7 @@ pub(crate) const MAX_HEADERS: usize = 100;
 
 /// How the body of a request is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Framing {
+pub enum Framing {
     /// No body.
     Empty,
     /// Exactly this many bytes follow the head.

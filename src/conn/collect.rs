@@ -10,12 +10,11 @@
 use poller::Cx;
 
 use super::{Conn, Phase};
-use crate::body::Decoder;
 use crate::budget::{Reservation, Ticket};
 use crate::buf::READ_BUF;
-use crate::error::Reject;
 use crate::local::Loop;
-use crate::parse::{Framing, Head};
+use crate::parse::Head;
+use crate::reader::{BodyReader, BodyStep};
 
 /// A body this small is read without asking the budget: with its head it fits the read
 /// buffer a request needs to be seen at all, so small requests always go ahead.
@@ -25,7 +24,7 @@ const SMALL_BODY: usize = READ_BUF;
 #[derive(Debug)]
 pub(super) struct Collecting {
     pub(super) head: Head,
-    decoder: Decoder,
+    body: BodyReader,
     room: Room,
 }
 
@@ -39,10 +38,10 @@ enum Room {
 }
 
 impl Collecting {
-    pub(super) fn new(head: Head, framing: Framing) -> Collecting {
+    pub(super) fn new(head: Head, body: BodyReader) -> Collecting {
         Collecting {
             head,
-            decoder: Decoder::new(framing),
+            body,
             room: Room::Reserved(0),
         }
     }
@@ -65,9 +64,9 @@ impl Collecting {
     /// body limit (past it, the request gets 413).
     fn wanted(&self, arrived: usize, max_body: usize) -> usize {
         let held = self.head.request.body.bytes.len();
-        match self.decoder {
-            Decoder::Length(left) => held + usize::try_from(left).unwrap_or(usize::MAX),
-            Decoder::Chunked(_) => (held + arrived).min(max_body),
+        match self.body.left() {
+            Some(left) => held + usize::try_from(left).unwrap_or(usize::MAX),
+            None => (held + arrived).min(max_body),
         }
     }
 }
@@ -83,27 +82,23 @@ impl Conn {
             return false;
         };
         let body = &mut collecting.head.request.body.bytes;
-        let outcome = collecting.decoder.decode(self.input.data(), body);
-        let too_large = body.len() > cx.local.config.max_body_bytes;
-        let progress = match outcome {
-            Err(reject) => return self.reject(cx, reject),
-            Ok(_) if too_large => return self.reject(cx, Reject::BodyTooLarge),
-            Ok(progress) => progress,
+        let trailers = match collecting.body.read(self.input.data(), body) {
+            BodyStep::Refused(reject) => return self.reject(cx, reject),
+            BodyStep::More { consumed } => {
+                self.input.consume(consumed);
+                return false;
+            }
+            BodyStep::Done { consumed, trailers } => {
+                self.input.consume(consumed);
+                trailers
+            }
         };
-        self.input.consume(progress.consumed);
-        if !progress.done {
-            return false;
-        }
         let Phase::Body(collecting) = std::mem::replace(&mut self.phase, Phase::Head) else {
             unreachable!("matched above");
         };
-        let Collecting {
-            mut head, decoder, ..
-        } = *collecting;
-        match decoder.trailers() {
-            Ok(trailers) if trailers.is_empty() => {}
-            Ok(trailers) => head.request.trailers = Some(Box::new(trailers)),
-            Err(reject) => return self.reject(cx, reject),
+        let mut head = collecting.head;
+        if !trailers.is_empty() {
+            head.request.trailers = Some(Box::new(trailers));
         }
         self.respond(cx, &mut head.request, head.facts)
     }
@@ -137,9 +132,9 @@ impl Conn {
             self.account(cx.local);
             return true;
         }
-        let target = match collecting.decoder {
-            Decoder::Length(_) => wanted,
-            Decoder::Chunked(_) => max_body.max(wanted),
+        let target = match collecting.body.left() {
+            Some(_) => wanted,
+            None => max_body.max(wanted),
         };
         let waker = cx.local.waker.clone();
         let token = cx.token();

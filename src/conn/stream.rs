@@ -40,14 +40,14 @@ use poller::{Cx, Readiness};
 
 use super::exchange::Exchange;
 use super::{Close, Conn, Phase, OUT_HIGH_WATER};
-use crate::body::Decoder;
 use crate::buf::{InBuf, READ_BUF};
 use crate::error::{interrupted, would_block, Reject};
 use crate::listener::Socket;
 use crate::local::Loop;
 use crate::mem::Buffer;
-use crate::parse::{Framing, Head};
+use crate::parse::Head;
 use crate::poke::Poke;
+use crate::reader::{self, Begin, BodyReader, BodyStep};
 use crate::request::{ClientGone, CloseAfter, Feed, Incoming, MAX_DRAIN};
 use crate::response::{FileBody, Out, Outgoing, STREAM_PIECE};
 
@@ -105,7 +105,7 @@ impl Drop for Stream {
 /// The loop's end of a streamed request body.
 #[derive(Debug)]
 struct BodyFeed {
-    decoder: Decoder,
+    body: BodyReader,
     tx: Sender<Feed>,
     /// Pieces the channel had no room for, in order; the socket is not read while any wait.
     pending: VecDeque<Feed>,
@@ -120,9 +120,7 @@ struct BodyFeed {
 impl Stream {
     /// Every byte of the request body has arrived (some may still wait for the handler).
     pub(super) fn body_received(&self) -> bool {
-        self.body
-            .as_ref()
-            .map_or(true, |feed| feed.decoder.is_done())
+        self.body.as_ref().map_or(true, |feed| feed.body.is_done())
     }
 
     /// Whether an event says the client has gone while its handler is at work: the
@@ -191,7 +189,11 @@ impl Conn {
         let local = &mut *cx.local;
         let (out_tx, out_rx) = crossbeam_channel::bounded(CHANNEL_PIECES);
         let close_after = CloseAfter::default();
-        let body = (framing != Framing::Empty).then(|| {
+        let body = match reader::begin(framing, None) {
+            Begin::Body(body) => Some(body),
+            Begin::Complete | Begin::Refused(_) => None,
+        };
+        let body = body.map(|body| {
             let (tx, rx) = crossbeam_channel::bounded(CHANNEL_PIECES + 1);
             let asked = Arc::new(AtomicBool::new(false));
             request.body.stream = Some(Box::new(Incoming {
@@ -199,17 +201,14 @@ impl Conn {
                 poke: poke.clone(),
                 asked: Arc::clone(&asked),
                 close_after: close_after.clone(),
-                left: match framing {
-                    Framing::Length(n) => Some(n),
-                    _ => None,
-                },
+                left: body.left(),
             }));
             let continue_due = expect_continue && self.input.is_empty();
             if continue_due {
                 close_after.set(); // until the handler asks for the body
             }
             BodyFeed {
-                decoder: Decoder::new(framing),
+                body,
                 tx,
                 pending: VecDeque::new(),
                 asked,
@@ -458,13 +457,17 @@ impl BodyFeed {
     /// to drain, and the connection must close.
     fn feed(&mut self, input: &mut InBuf) -> Result<bool, Reject> {
         let mut moved = self.retry_pending();
-        while self.pending.is_empty() && !self.decoder.is_done() && !input.is_empty() {
+        while self.pending.is_empty() && !self.body.is_done() && !input.is_empty() {
             // A read buffer's room, as the budget counts it (see `footprint`): a piece is
             // freed on the handler's thread, and blocks this large go straight back to the
             // loop's heap, where small ones would stay in that thread's cache (`exchange.rs`).
             let mut piece = Vec::with_capacity(READ_BUF);
-            let progress = self.decoder.decode(input.data(), &mut piece)?;
-            input.consume(progress.consumed);
+            let (consumed, end) = match self.body.read(input.data(), &mut piece) {
+                BodyStep::Refused(reject) => return Err(reject),
+                BodyStep::More { consumed } => (consumed, None),
+                BodyStep::Done { consumed, trailers } => (consumed, Some(trailers)),
+            };
+            input.consume(consumed);
             moved = true;
             if let Some(drained) = &mut self.discarded {
                 *drained += piece.len() as u64;
@@ -474,8 +477,7 @@ impl BodyFeed {
             } else if !piece.is_empty() {
                 self.send(Feed::Data(piece));
             }
-            if progress.done {
-                let trailers = self.decoder.trailers()?;
+            if let Some(trailers) = end {
                 self.send(Feed::End(
                     (!trailers.is_empty()).then(|| Box::new(trailers)),
                 ));
@@ -497,7 +499,7 @@ impl BodyFeed {
     fn abandon(&mut self) -> bool {
         self.pending.clear();
         self.discarded.get_or_insert(0);
-        let too_long = matches!(self.decoder, Decoder::Length(n) if n > MAX_DRAIN);
+        let too_long = self.body.left().is_some_and(|n| n > MAX_DRAIN);
         !self.continue_due && !too_long
     }
 
@@ -535,6 +537,6 @@ impl BodyFeed {
 
     /// The body has fully arrived and been handed over (or drained).
     fn finished(&self) -> bool {
-        self.pending.is_empty() && self.decoder.is_done()
+        self.pending.is_empty() && self.body.is_done()
     }
 }

@@ -1,0 +1,231 @@
+//! The request reader: bytes in; request heads, body bytes and refusals out. No I/O.
+//!
+//! This is the order and the limits in which every request is read, in one place.
+//! `conn.rs` drives it with what its socket delivers; the fuzz targets and property tests
+//! drive it with their inputs (through `fuzzing.rs`), so what they check is the server's own
+//! reading, not a model of it.
+//!
+//! 1. Blank lines before a head are skipped (RFC 9112 §2.2).
+//! 2. [`HeadReader`] looks for the blank line that ends a head, resuming where its last
+//!    search stopped. A head that outgrows `max_header_bytes` is refused: 414 if even its
+//!    request line has not ended within the limit, else 431. A complete head is parsed
+//!    (`parse.rs`).
+//! 3. [`begin`]: the head's framing decides what follows. No body: the request is
+//!    complete. A `Content-Length` past the inline body limit: 413 at once. Otherwise a
+//!    [`BodyReader`].
+//! 4. [`BodyReader`] decodes the body (`body.rs`) as its bytes arrive, refuses it (413) as
+//!    soon as more than the limit has arrived, and at its end checks a chunked body's
+//!    trailer section.
+//!
+//! Where the body goes (a buffer for an inline handler, pieces for a blocking one), when
+//! its bytes may be read (the memory budget, a full channel), and what a refusal does to
+//! the connection are the caller's business.
+
+use http::HeaderMap;
+
+use crate::body::Decoder;
+use crate::error::Reject;
+use crate::mem::Append;
+use crate::parse::{self, Framing, Head};
+
+/// How many bytes at the front of `input` are blank lines (CR and LF) before a head.
+pub(crate) fn blank_lines(input: &[u8]) -> usize {
+    input
+        .iter()
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .count()
+}
+
+/// Looks for one request head, across reads.
+#[derive(Debug, Default)]
+pub(crate) struct HeadReader {
+    /// How far the search for the end of the current head got, so a head that arrives in
+    /// pieces is scanned once in all.
+    scanned: usize,
+}
+
+/// What [`HeadReader::read`] found. The head moves once, by value: boxing it would cost
+/// an allocation per request.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum HeadStep {
+    /// No complete head yet: wait for more bytes.
+    Incomplete,
+    /// A head, parsed from the first `len` bytes of the input.
+    Parsed { head: Head, len: usize },
+    /// The head is refused; nothing more is read from the connection.
+    Refused(Reject),
+}
+
+impl HeadReader {
+    /// Looks for a complete head at the front of `input` (blank lines already skipped) and
+    /// hands it to `parse`.
+    pub(crate) fn read(
+        &mut self,
+        input: &[u8],
+        max_header_bytes: usize,
+        parse: impl FnOnce(&[u8]) -> Result<Head, Reject>,
+    ) -> HeadStep {
+        let limit = max_header_bytes;
+        let end = match parse::find_end(input, self.scanned) {
+            Some(end) if end <= limit => end,
+            // Over the limit: only the first `limit` bytes decide between 414 and 431 (the
+            // input may hold more, as reads fill at least a read buffer).
+            Some(_) => return HeadStep::Refused(parse::oversize(&input[..limit])),
+            None if input.len() >= limit => {
+                return HeadStep::Refused(parse::oversize(&input[..limit]))
+            }
+            None => {
+                self.scanned = input.len();
+                return HeadStep::Incomplete;
+            }
+        };
+        self.scanned = 0;
+        match parse(&input[..end]) {
+            Ok(head) => HeadStep::Parsed { head, len: end },
+            Err(reject) => HeadStep::Refused(reject),
+        }
+    }
+}
+
+/// What follows a head, by its framing.
+#[derive(Debug)]
+pub(crate) enum Begin {
+    /// No body: the request is complete.
+    Complete,
+    /// A body follows.
+    Body(BodyReader),
+    /// The announced body is over the limit.
+    Refused(Reject),
+}
+
+/// Decides what follows a head framed by `framing`. `limit` is the most body an inline
+/// handler receives; `None` for a body that streams to a blocking handler.
+pub(crate) fn begin(framing: Framing, limit: Option<usize>) -> Begin {
+    match (framing, limit) {
+        (Framing::Empty, _) => Begin::Complete,
+        (Framing::Length(n), Some(limit)) if n > limit as u64 => {
+            Begin::Refused(Reject::BodyTooLarge)
+        }
+        (framing, limit) => Begin::Body(BodyReader {
+            decoder: Decoder::new(framing),
+            limit,
+            received: 0,
+        }),
+    }
+}
+
+/// Decodes one request body, across reads.
+#[derive(Debug)]
+pub(crate) struct BodyReader {
+    decoder: Decoder,
+    /// The most body bytes allowed, if limited.
+    limit: Option<usize>,
+    /// Body bytes decoded so far.
+    received: usize,
+}
+
+/// What [`BodyReader::read`] did.
+#[derive(Debug)]
+pub(crate) enum BodyStep {
+    /// The first `consumed` bytes of the input were body (and framing); more is to come.
+    More { consumed: usize },
+    /// The first `consumed` bytes ended the body; a chunked body's trailer fields.
+    Done {
+        consumed: usize,
+        trailers: HeaderMap,
+    },
+    /// The body is malformed or over the limit; nothing more is read from the connection.
+    Refused(Reject),
+}
+
+impl BodyReader {
+    /// Appends the body bytes at the front of `input` to `body`.
+    pub(crate) fn read(&mut self, input: &[u8], body: &mut impl Append) -> BodyStep {
+        let before = body.len();
+        let outcome = self.decoder.decode(input, body);
+        self.received += body.len() - before;
+        let progress = match outcome {
+            Err(reject) => return BodyStep::Refused(reject),
+            Ok(_) if self.over_limit() => return BodyStep::Refused(Reject::BodyTooLarge),
+            Ok(progress) => progress,
+        };
+        if !progress.done {
+            return BodyStep::More {
+                consumed: progress.consumed,
+            };
+        }
+        match self.decoder.trailers() {
+            Ok(trailers) => BodyStep::Done {
+                consumed: progress.consumed,
+                trailers,
+            },
+            Err(reject) => BodyStep::Refused(reject),
+        }
+    }
+
+    /// More body has arrived than the limit allows.
+    pub(crate) fn over_limit(&self) -> bool {
+        self.limit.is_some_and(|limit| self.received > limit)
+    }
+
+    /// The whole body has been decoded.
+    pub(crate) fn is_done(&self) -> bool {
+        self.decoder.is_done()
+    }
+
+    /// Bytes of a `Content-Length` body still to come; `None` for a chunked body, whose
+    /// length nobody knows until it ends.
+    pub(crate) fn left(&self) -> Option<u64> {
+        match self.decoder {
+            Decoder::Length(left) => Some(left),
+            Decoder::Chunked(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(text: &str) -> HeadStep {
+        let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
+        HeadReader::default().read(text.as_bytes(), 64, |h| parse::parse(h, peer))
+    }
+
+    #[test]
+    fn an_oversized_head_is_414_before_its_request_line_ends_else_431() {
+        let long_line = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(80));
+        assert!(matches!(
+            head(&long_line),
+            HeadStep::Refused(Reject::UriTooLong)
+        ));
+        let long_field = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(80));
+        assert!(matches!(
+            head(&long_field),
+            HeadStep::Refused(Reject::HeaderTooLarge)
+        ));
+        assert!(matches!(head("GET / HTTP/1.1\r\n"), HeadStep::Incomplete));
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_refused_as_it_arrives() {
+        let Begin::Body(mut reader) = begin(Framing::Chunked, Some(4)) else {
+            panic!("a chunked body follows");
+        };
+        let mut body = Vec::new();
+        assert!(matches!(
+            reader.read(b"3\r\nabc\r\n", &mut body),
+            BodyStep::More { consumed: 8 }
+        ));
+        assert!(matches!(
+            reader.read(b"3\r\ndef\r\n", &mut body),
+            BodyStep::Refused(Reject::BodyTooLarge)
+        ));
+        assert!(matches!(
+            begin(Framing::Length(5), Some(4)),
+            Begin::Refused(Reject::BodyTooLarge)
+        ));
+        assert!(matches!(begin(Framing::Length(5), None), Begin::Body(_)));
+    }
+}
