@@ -12,6 +12,11 @@ use crate::mem::{self, Buffer};
 /// up to the header limit; the grown buffer is freed rather than pooled.
 pub(crate) const READ_BUF: usize = 8 * 1024;
 
+/// Encoded response bytes allowed to wait for the socket before a connection stops
+/// reading and handling pipelined requests (or taking a blocking handler's response): a
+/// client that does not read its responses is slowed down by TCP, not buffered for.
+pub(crate) const OUT_HIGH_WATER: usize = 64 * 1024;
+
 /// Starting capacity of a write buffer. Write buffers that grew past `MAX_POOLED_WRITE` are
 /// freed rather than pooled, so one large response does not pin memory forever.
 const WRITE_BUF: usize = 8 * 1024;

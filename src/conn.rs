@@ -4,79 +4,68 @@
 //!
 //! 1. **Accepted** by loop 0 (`server.rs`) and handed to a loop, which registers the socket
 //!    once for both readable and writable edges.
-//! 2. **Reading a head** ([`Phase::Head`]). Each readable edge reads until the kernel has no
-//!    more (a short read means drained). When a blank line ends a head, `parse.rs` turns it
-//!    into a request or a refusal.
-//! 3. **Collecting a body** ([`Phase::Body`]), if the head announced one: `body.rs` moves
-//!    body bytes from the read buffer into the request. `100 Continue` goes out first if the
-//!    client waits for it. A body larger than a read buffer first needs room in the memory
-//!    budget; without it the connection reads nothing until room is granted
-//!    (`conn/collect.rs`, `budget.rs`).
-//! 4. **Handling.** An inline handler runs on this loop and its response is appended to the
-//!    output buffer (`response.rs`, `encode.rs`). Pipelined requests already in the read
-//!    buffer are handled in turn, so their responses leave together. A blocking handler is
-//!    asked for as soon as the head is parsed: the request goes to the pool
-//!    ([`Phase::Pool`], `conn/stream.rs`) and its body and response stream through channels.
-//! 5. **Writing.** The output buffer goes to the socket; what the kernel does not take waits
+//! 2. **Reading a head** (`Phase::Head`). Each readable edge reads until the kernel has no
+//!    more (a short read means drained). The request reader (`reader.rs`) finds the blank
+//!    line that ends a head, and `parse.rs` turns it into a request or a refusal.
+//! 3. **Routing.** The handler says whether this request is blocking (a [`ServeMux`] looks
+//!    its route up, once, and keeps it on the request).
+//! 4. **Collecting a body** (`Phase::Body`), if the head announced one, for an inline
+//!    handler: the reader moves body bytes from the read buffer into the request.
+//!    `100 Continue` goes out first if the client waits for it. A body larger than a read
+//!    buffer first needs room in the memory budget; without it the connection reads
+//!    nothing until room is granted (`conn/collect.rs`, `budget.rs`).
+//! 5. **Handling.** An inline handler runs on this loop (`conn/inline.rs`) and its response
+//!    is appended to the output buffer (`response.rs`, `encode.rs`). Pipelined requests
+//!    already in the read buffer are handled in turn, so their responses leave together.
+//!    A blocking request goes to the pool as soon as its head is read (`Phase::Blocking`,
+//!    `conn/stream.rs`): its body and response stream through channels.
+//! 6. **Writing.** The output buffer goes to the socket; what the kernel does not take waits
 //!    for the next writable edge. While more than `OUT_HIGH_WATER` bytes wait, the connection
 //!    reads and handles nothing more: a client that does not read its responses is slowed
 //!    down by TCP, not buffered for.
-//! 6. **Keep-alive or close.** Back to 2 with no buffers held, or [`Phase::Closing`]: after
+//! 7. **Keep-alive or close.** Back to 2 with no buffers held, or `Phase::Closing`: after
 //!    the last write, close; or, if unread bytes may follow (a refused request), half-close
 //!    and drain the input until the client closes or `LINGER` passes, so the client reads
 //!    the response instead of a reset.
 //!
-//! Throughout, one timer holds whichever deadline applies (header, body, write, idle or
-//! linger; `conn/timing.rs`), a `conn_state` hook hears New, Active, Idle and Closed, and
+//! Where the connection stands is its `Phase` (`conn/phase.rs`). Throughout, one timer
+//! holds whichever deadline applies (header, body, write, idle or linger;
+//! `conn/timing.rs`), a `conn_state` hook hears New, Active, Idle and Closed, and
 //! after every event the connection's footprint (buffers, body, channels) is counted in its
 //! loop's memory meter (`Conn::account`).
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use http::{HeaderValue, Method};
 use poller::{Cx, Interest, Next, Readiness};
 
-use crate::buf::{InBuf, OutBuf};
+use crate::buf::{InBuf, OutBuf, OUT_HIGH_WATER};
 use crate::config::ConnState;
+use crate::encode;
 use crate::error::{interrupted, log_io, would_block, Reject};
 use crate::listener::Socket;
-use crate::local::{Local, Loop, Msg};
-use crate::mem::Buffer;
+use crate::local::{Local, Loop, Msg, SHED_IDLE};
 use crate::parse::{self, Facts, Head};
 use crate::reader::{self, Begin, HeadReader, HeadStep};
 use crate::request::Request;
-use crate::response::{Parts, ResponseWriter};
-use crate::{encode, handler};
 
 mod collect;
 mod exchange;
+mod inline;
+mod phase;
 mod stream;
 mod timing;
 
-use collect::Collecting;
-
-use timing::Timing;
-
-/// Encoded response bytes allowed to wait for the socket before the connection stops
-/// reading and handling pipelined requests.
-const OUT_HIGH_WATER: usize = 64 * 1024;
+use collect::{Collected, Collecting, RoomMade};
+use phase::{Close, Phase};
+use stream::{Pump, Stream, StreamEnd};
+use timing::{Clock, Timing, LINGER};
 
 /// Read-handle-write rounds per readiness call, after which the connection yields to the
 /// others on its loop and runs again next turn.
 const ROUNDS_PER_CALL: usize = 16;
-
-/// How long a closing connection waits for the client to close after the last response.
-const LINGER: Duration = Duration::from_secs(2);
-
-/// Response bodies larger than this do not keep their staging buffer for the next request.
-const MAX_KEPT_BODY: usize = 64 * 1024;
-
-/// An inline handler that runs longer than this holds up its whole loop: it is logged with
-/// a hint to make it blocking.
-const SLOW_INLINE_HANDLER: Duration = Duration::from_millis(100);
 
 /// One connection.
 #[derive(Debug)]
@@ -96,44 +85,13 @@ pub(crate) struct Conn {
     peer_done: bool,
     /// The search for the end of the current head.
     head: HeadReader,
-    /// Which deadline the loop's timer holds for this connection.
-    timing: Timing,
-    /// Bytes moved since the timer was last armed (a response queued, body bytes read,
-    /// output taken by the socket): the idle and stall deadlines move on.
-    fresh: bool,
+    /// The connection's one timer.
+    clock: Clock,
     /// Bytes this connection is counted for in its loop's memory meter: its footprint when
     /// last accounted (see `Conn::account`).
     held: usize,
     /// The state last reported to the `conn_state` hook.
     state: ConnState,
-    /// When the deadline in `timing` began to run (see `Conn::arm_timer`): for a
-    /// connection between requests, when it was accepted or last busy, which also tells
-    /// how long it has sat idle when the server needs room (see `Conn::is_shed`).
-    since: Instant,
-}
-
-/// Where the connection is in its request cycle.
-#[derive(Debug)]
-enum Phase {
-    /// Waiting for (the rest of) a request head.
-    Head,
-    /// A head is parsed and its body is being collected for an inline handler.
-    Body(Box<Collecting>),
-    /// A blocking handler runs on the pool; body and response stream through channels.
-    Pool(Box<stream::Stream>),
-    /// The last response is queued; the connection ends once it is written.
-    Closing(Close),
-}
-
-/// How a connection ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Close {
-    /// Close as soon as the output is written.
-    Clean,
-    /// Once the output is written, half-close and drain the input (unread bytes may follow).
-    Linger,
-    /// Half-closed; dropping input until the client closes or `LINGER` passes.
-    Lingering,
 }
 
 impl Conn {
@@ -148,11 +106,9 @@ impl Conn {
             read_closed: false,
             peer_done: false,
             head: HeadReader::default(),
-            timing: Timing::None,
-            fresh: false,
+            clock: Clock::new(now),
             held: 0,
             state: ConnState::New,
-            since: now,
         }
     }
 
@@ -172,7 +128,8 @@ impl Conn {
             self.readable = true;
         }
         self.read_closed |= readiness.read_closed;
-        if matches!(&self.phase, Phase::Pool(stream) if stream.client_left(readiness, cx.now())) {
+        if matches!(&self.phase, Phase::Blocking(stream) if stream.client_left(readiness, cx.now()))
+        {
             log::debug!(
                 "{}: the client left while its handler was at work",
                 self.peer
@@ -229,12 +186,7 @@ impl Conn {
     /// Bytes held for this connection: its buffers, plus a body being collected (or the
     /// room reserved for it), or a blocking handler's channels.
     fn footprint(&self) -> usize {
-        let phase = match &self.phase {
-            Phase::Body(collecting) => collecting.footprint(),
-            Phase::Pool(stream) => stream.footprint(),
-            Phase::Head | Phase::Closing(_) => 0,
-        };
-        self.input.capacity() + self.output.bytes.capacity() + phase
+        self.input.capacity() + self.output.bytes.capacity() + self.phase.footprint()
     }
 
     /// Tells the `conn_state` hook about a change of state.
@@ -245,13 +197,6 @@ impl Conn {
                 hook(self.peer, state);
             }
         }
-    }
-
-    /// A blocking handler has the whole request and its answer is still to come: a client
-    /// that has closed its sending side (a half-close after its last request) still gets
-    /// it. A body still incomplete can no longer complete, so that request owes nothing.
-    fn owes_answer(&self) -> bool {
-        matches!(&self.phase, Phase::Pool(stream) if stream.body_received())
     }
 
     /// Between requests, with nothing buffered either way.
@@ -283,13 +228,8 @@ impl Conn {
     }
 
     fn wants_input(&self) -> bool {
-        let phase_reads = match &self.phase {
-            Phase::Closing(Close::Clean) => false,
-            Phase::Pool(stream) => stream.wants_input(),
-            Phase::Body(collecting) => !collecting.waits_for_memory(),
-            _ => true,
-        };
-        phase_reads && self.readable && !self.peer_done && self.output.pending() < OUT_HIGH_WATER
+        let room = self.output.pending() < OUT_HIGH_WATER;
+        self.phase.reads() && self.readable && !self.peer_done && room
     }
 
     /// One read into the input buffer. Returns whether it read anything (or saw EOF).
@@ -310,7 +250,7 @@ impl Conn {
                 }
                 Ok(n) => {
                     self.input.filled(n);
-                    self.fresh = true;
+                    self.clock.moved();
                     self.readable = n == room || self.read_closed;
                     return Ok(true);
                 }
@@ -331,7 +271,7 @@ impl Conn {
             let advanced = match self.phase {
                 Phase::Head => self.read_head(cx),
                 Phase::Body(_) => self.read_body(cx),
-                Phase::Pool(_) => self.pump(cx),
+                Phase::Blocking(_) => self.pump(cx),
                 Phase::Closing(Close::Linger | Close::Lingering) => {
                     let dropped = !self.input.is_empty();
                     self.input.clear();
@@ -395,58 +335,93 @@ impl Conn {
         }
     }
 
+    /// Moves body bytes from the input into the request, once the budget has room for
+    /// them; answers the request when its body is complete.
+    fn read_body(&mut self, cx: &mut Cx<'_, impl Loop>) -> bool {
+        let Phase::Body(collecting) = &mut self.phase else {
+            return false;
+        };
+        if self.input.is_empty() {
+            return false;
+        }
+        match collecting.make_room(self.input.data().len(), cx.local, cx.token()) {
+            RoomMade::Waiting => return false,
+            RoomMade::Grown => self.account(cx.local),
+            RoomMade::Enough => {}
+        }
+        let Phase::Body(collecting) = &mut self.phase else {
+            return false;
+        };
+        match collecting.read(&mut self.input) {
+            Collected::More => false,
+            Collected::Refused(reject) => self.reject(cx, reject),
+            Collected::Done => {
+                let Phase::Body(collecting) = std::mem::replace(&mut self.phase, Phase::Head)
+                else {
+                    unreachable!("matched above");
+                };
+                let mut head = collecting.head;
+                self.respond(cx, &mut head.request, head.facts)
+            }
+        }
+    }
+
+    /// Hands the request to the blocking pool (`conn/stream.rs`), or refuses it (503).
+    fn dispatch(&mut self, cx: &mut Cx<'_, impl Loop>, head: Head) -> bool {
+        let input_empty = self.input.is_empty();
+        match Stream::dispatch(head, input_empty, cx.local, cx.token(), cx.now()) {
+            Ok(stream) => {
+                self.phase = Phase::Blocking(Box::new(stream));
+                true
+            }
+            Err(reject) => self.reject(cx, reject),
+        }
+    }
+
+    /// Moves a blocking request's body and response along; when it has ended, goes on to
+    /// the next request or to closing. Returns whether anything moved.
+    fn pump(&mut self, cx: &mut Cx<'_, impl Loop>) -> bool {
+        let Phase::Blocking(stream) = &mut self.phase else {
+            return false;
+        };
+        let local = &mut *cx.local;
+        let mut out = self.output.take(&mut local.pool);
+        let pumped = stream.pump(Pump {
+            input: &mut self.input,
+            out: &mut out,
+            written: self.output.pos,
+            socket: &mut self.stream,
+            scratch: &mut local.scratch,
+            shutting_down: local.config.shutting_down.load(Ordering::Relaxed),
+            client_done: self.read_closed || self.peer_done,
+        });
+        self.output.put(out);
+        if pumped.sent_file {
+            self.clock.moved();
+        }
+        match pumped.end {
+            None => pumped.progress,
+            Some(StreamEnd::Refused(reject)) => self.reject(cx, reject),
+            Some(StreamEnd::Answered { close, body_unread }) => {
+                self.clock.moved();
+                let unread = body_unread || !self.input.is_empty();
+                self.phase = Phase::after_response(close, unread);
+                true
+            }
+        }
+    }
+
     /// Runs the handler (or the server's own `OPTIONS *` answer) and queues the response.
     /// The request is borrowed, not moved: it is a few hundred bytes, and this runs for
     /// every request.
     fn respond(&mut self, cx: &mut Cx<'_, impl Loop>, request: &mut Request, facts: Facts) -> bool {
         let turn_began = cx.now();
         let local = &mut *cx.local;
-        local.date.refresh_at(turn_began);
-        let parts = Parts {
-            headers: std::mem::take(&mut local.headers),
-            body: std::mem::take(&mut local.body),
-            out: self.output.take(&mut local.pool),
-        };
-        let mut w = ResponseWriter::new(parts, facts, local.date.get());
-        // One clock read per request: the handler started when the previous one ended, or
-        // when this turn began, whichever is later.
-        let started = local.clock.max(turn_began);
-        let outcome = if request.method == Method::OPTIONS && request.uri == "*" {
-            let zero = HeaderValue::from_static("0");
-            w.headers_mut().insert(http::header::CONTENT_LENGTH, zero);
-            Ok(())
-        } else {
-            handler::call(&*local.config.handler, &mut w, request)
-        };
-        local.clock = Instant::now();
-        let elapsed = local.clock - started;
-        if elapsed > SLOW_INLINE_HANDLER {
-            let route = request.pattern().unwrap_or(request.path());
-            log::warn!(
-                "handler for {route} ran {elapsed:?} on the event loop, stalling its other \
-                 connections; wrap it in nethttp::blocking(..)"
-            );
-        }
-        let (parts, close) = match outcome {
-            Ok(()) => w.finish(),
-            Err(message) => {
-                log::error!("panic serving {} {}: {message}", self.peer, request.uri);
-                w.abort()
-            }
-        };
-        local.headers = parts.headers;
-        local.body = parts.body;
-        local.request_fields = std::mem::take(&mut request.fields);
-        if local.body.capacity() > MAX_KEPT_BODY {
-            local.body = Buffer::default();
-        }
-        self.output.put(parts.out);
-        self.fresh = true;
-        self.phase = match close {
-            false => Phase::Head,
-            true if self.input.is_empty() => Phase::Closing(Close::Clean),
-            true => Phase::Closing(Close::Linger),
-        };
+        let out = self.output.take(&mut local.pool);
+        let (out, close) = inline::respond(local, out, request, facts, turn_began);
+        self.output.put(out);
+        self.clock.moved();
+        self.phase = Phase::after_response(close, !self.input.is_empty());
         true
     }
 
@@ -478,7 +453,7 @@ impl Conn {
                 Ok(n) => {
                     let short = n < pending.len();
                     wrote = true;
-                    self.fresh = true;
+                    self.clock.moved();
                     self.output.advance(n);
                     if short {
                         break;
@@ -507,7 +482,7 @@ impl Conn {
                 }
                 _ => {}
             }
-            if self.peer_done && !self.owes_answer() {
+            if self.peer_done && !self.phase.owes_answer() {
                 return Next::Close; // the client is gone and nothing is left to say
             }
             if self.is_idle() {
@@ -519,13 +494,52 @@ impl Conn {
                 }
             }
         }
-        self.arm_timer(cx);
+        let served_any = self.state != ConnState::New;
+        let input_empty = self.input.is_empty();
+        let timing = self
+            .phase
+            .timing(self.output.pending() > 0, input_empty, served_any);
+        self.clock.arm(cx, timing);
         let pool = &mut cx.local.pool;
         if matches!(self.phase, Phase::Head | Phase::Closing(_)) {
             self.input.release_if_empty(pool);
         }
         self.output.release_if_empty(pool);
         Next::Continue
+    }
+
+    /// The deadline passed: close, after a `408 Request Timeout` if a request was half read
+    /// and nothing of a response has gone out. A blocking handler still reading the body
+    /// then finds it cut short, and its writes fail.
+    fn expire(&mut self, cx: &mut Cx<'_, impl Loop>) -> Next {
+        let timing = self.clock.timing();
+        log::debug!("{}: {timing:?} deadline passed", self.peer);
+        let unanswered = self.phase.unanswered(self.input.is_empty());
+        match timing {
+            Timing::Header | Timing::Body | Timing::BodyPaused
+                if self.output.pending() == 0 && unanswered =>
+            {
+                let local = &mut *cx.local;
+                local.date.refresh();
+                let mut out = self.output.take(&mut local.pool);
+                encode::reject(&mut out, Reject::RequestTimeout, local.date.get());
+                self.output.put(out);
+                self.phase = Phase::Closing(Close::Clean);
+                self.clock.expired();
+                let _ = self.flush();
+                Next::Close
+            }
+            Timing::None => Next::Continue,
+            _ => Next::Close,
+        }
+    }
+
+    /// Whether this connection gives up its descriptor for shed broadcast `episode`: it
+    /// has sat idle, before its first request or between two, for at least `SHED_IDLE`,
+    /// and the loop's budget for the broadcast is not spent.
+    fn is_shed(&self, cx: &mut Cx<'_, impl Loop>, episode: u32) -> bool {
+        let long_idle = self.clock.running_for(cx.now()) >= SHED_IDLE;
+        self.is_idle() && long_idle && cx.local.shedding.take(episode)
     }
 
     /// Ends the connection after a socket error.

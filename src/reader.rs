@@ -40,8 +40,8 @@ pub(crate) fn blank_lines(input: &[u8]) -> usize {
 #[derive(Debug, Default)]
 pub(crate) struct HeadReader {
     /// How far the search for the end of the current head got, so a head that arrives in
-    /// pieces is scanned once in all.
-    scanned: usize,
+    /// pieces is scanned once in all. (Four bytes: it sits in every connection.)
+    scanned: u32,
 }
 
 /// What [`HeadReader::read`] found. The head moves once, by value: boxing it would cost
@@ -67,7 +67,8 @@ impl HeadReader {
         parse: impl FnOnce(&[u8]) -> Result<Head, Reject>,
     ) -> HeadStep {
         let limit = max_header_bytes;
-        let end = match parse::find_end(input, self.scanned) {
+        let scanned = (self.scanned as usize).min(input.len());
+        let end = match parse::find_end(input, scanned) {
             Some(end) if end <= limit => end,
             // Over the limit: only the first `limit` bytes decide between 414 and 431 (the
             // input may hold more, as reads fill at least a read buffer).
@@ -76,7 +77,7 @@ impl HeadReader {
                 return HeadStep::Refused(parse::oversize(&input[..limit]))
             }
             None => {
-                self.scanned = input.len();
+                self.scanned = u32::try_from(input.len()).unwrap_or(u32::MAX);
                 return HeadStep::Incomplete;
             }
         };

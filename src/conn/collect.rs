@@ -7,12 +7,12 @@
 //! each holding part of the budget, each waiting for more.) Without room the connection
 //! stops reading and waits for its ticket, and the loop's `Msg::Poke` wakes it.
 
-use poller::Cx;
+use poller::Token;
 
-use super::{Conn, Phase};
 use crate::budget::{Reservation, Ticket};
-use crate::buf::READ_BUF;
-use crate::local::Loop;
+use crate::buf::{InBuf, READ_BUF};
+use crate::error::Reject;
+use crate::local::Local;
 use crate::parse::Head;
 use crate::reader::{BodyReader, BodyStep};
 
@@ -71,95 +71,105 @@ impl Collecting {
     }
 }
 
-impl Conn {
-    /// Moves body bytes from the input into the request, once the budget has room for
-    /// them; answers the request when its body is complete.
-    pub(super) fn read_body(&mut self, cx: &mut Cx<'_, impl Loop>) -> bool {
-        if self.input.is_empty() || !self.make_room(cx) {
-            return false;
-        }
-        let Phase::Body(collecting) = &mut self.phase else {
-            return false;
-        };
-        let body = &mut collecting.head.request.body.bytes;
-        let trailers = match collecting.body.read(self.input.data(), body) {
-            BodyStep::Refused(reject) => return self.reject(cx, reject),
+/// What [`Collecting::make_room`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RoomMade {
+    /// The body had room enough already.
+    Enough,
+    /// Room was just reserved and the body grown: the connection's footprint changed.
+    Grown,
+    /// No room yet: the body waits for its ticket, and the socket is not read.
+    Waiting,
+}
+
+/// What [`Collecting::read`] did.
+#[derive(Debug)]
+pub(super) enum Collected {
+    /// Bytes were taken (or none were there); the body is not complete.
+    More,
+    /// The body is complete: the request is ready for its handler.
+    Done,
+    /// The body is malformed or over the limit.
+    Refused(Reject),
+}
+
+impl Collecting {
+    /// Moves the body bytes at the front of `input` into the request (its room made
+    /// first, see [`make_room`](Collecting::make_room)); a chunked body's trailer fields
+    /// go to the request when it ends.
+    pub(super) fn read(&mut self, input: &mut InBuf) -> Collected {
+        let body = &mut self.head.request.body.bytes;
+        match self.body.read(input.data(), body) {
+            BodyStep::Refused(reject) => Collected::Refused(reject),
             BodyStep::More { consumed } => {
-                self.input.consume(consumed);
-                return false;
+                input.consume(consumed);
+                Collected::More
             }
             BodyStep::Done { consumed, trailers } => {
-                self.input.consume(consumed);
-                trailers
+                input.consume(consumed);
+                if !trailers.is_empty() {
+                    self.head.request.trailers = Some(Box::new(trailers));
+                }
+                Collected::Done
             }
-        };
-        let Phase::Body(collecting) = std::mem::replace(&mut self.phase, Phase::Head) else {
-            unreachable!("matched above");
-        };
-        let mut head = collecting.head;
-        if !trailers.is_empty() {
-            head.request.trailers = Some(Box::new(trailers));
         }
-        self.respond(cx, &mut head.request, head.facts)
     }
 
-    /// Makes sure the body has room for what the input holds: true if it has (taking a
-    /// granted ticket's room), false if it waits for the budget.
-    fn make_room(&mut self, cx: &mut Cx<'_, impl Loop>) -> bool {
-        let Phase::Body(collecting) = &mut self.phase else {
-            return false;
-        };
-        let max_body = cx.local.config.max_body_bytes;
-        let wanted = collecting.wanted(self.input.data().len(), max_body);
-        let room = std::mem::replace(&mut collecting.room, Room::Reserved(0));
+    /// Makes sure the body has room for `arrived` more bytes, taking a granted ticket's
+    /// room or asking the budget; `token` is the connection to wake when room is granted.
+    pub(super) fn make_room(
+        &mut self,
+        arrived: usize,
+        local: &mut Local,
+        token: Token,
+    ) -> RoomMade {
+        let max_body = local.config.max_body_bytes;
+        let wanted = self.wanted(arrived, max_body);
+        let room = std::mem::replace(&mut self.room, Room::Reserved(0));
         let (reserved, granted) = match room {
             Room::Reserved(reserved) if wanted <= reserved.max(SMALL_BODY) => {
-                collecting.room = Room::Reserved(reserved);
-                return true;
+                self.room = Room::Reserved(reserved);
+                return RoomMade::Enough;
             }
             Room::Reserved(reserved) => (reserved, None),
             Room::Waiting { reserved, ticket } if ticket.is_granted() => (reserved, Some(ticket)),
             waiting @ Room::Waiting { .. } => {
-                collecting.room = waiting;
-                return false;
+                self.room = waiting;
+                return RoomMade::Waiting;
             }
         };
         if let Some(ticket) = granted {
             let total = reserved + ticket.need();
-            cx.local.meter.adopt(ticket);
-            collecting.room = Room::Reserved(total);
-            collecting.grow_body(total);
-            self.account(cx.local);
-            return true;
+            local.meter.adopt(ticket);
+            self.room = Room::Reserved(total);
+            self.grow_body(total);
+            return RoomMade::Grown;
         }
-        let target = match collecting.body.left() {
+        let target = match self.body.left() {
             Some(_) => wanted,
             None => max_body.max(wanted),
         };
-        let waker = cx.local.waker.clone();
-        let token = cx.token();
+        let waker = local.waker.clone();
         let wake = move || {
             if let Some(waker) = waker {
                 waker.wake(token);
             }
         };
-        match cx.local.meter.reserve(target - reserved, wake) {
+        match local.meter.reserve(target - reserved, wake) {
             Reservation::Granted => {
-                collecting.room = Room::Reserved(target);
-                collecting.grow_body(target);
-                self.account(cx.local);
-                true
+                self.room = Room::Reserved(target);
+                self.grow_body(target);
+                RoomMade::Grown
             }
             Reservation::Waiting(ticket) => {
-                log::debug!("{}: body of {target} bytes waits for memory", self.peer);
-                collecting.room = Room::Waiting { reserved, ticket };
-                false
+                let peer = self.head.request.remote_addr();
+                log::debug!("{peer}: body of {target} bytes waits for memory");
+                self.room = Room::Waiting { reserved, ticket };
+                RoomMade::Waiting
             }
         }
     }
-}
 
-impl Collecting {
     /// Gives the body's buffer the room just reserved, so it is allocated once (mapped, if
     /// large) rather than grown by copying.
     fn grow_body(&mut self, room: usize) {

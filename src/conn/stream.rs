@@ -1,9 +1,9 @@
 //! The loop's side of a blocking handler: feeding its body, forwarding its response.
 //!
-//! [`Conn::dispatch`] hands the request to the pool with two bounded channels: body pieces
+//! [`Stream::dispatch`] hands the request to the pool with two bounded channels: body pieces
 //! go to the handler through one, encoded response bytes come back through the other. The
 //! handler pokes the connection (a `Msg::Poke` through the loop's inbox) whenever it takes a
-//! piece or sends one, and [`Conn::pump`] moves what it can:
+//! piece or sends one, and [`Stream::pump`] moves what it can:
 //!
 //! * **Body.** While the handler has not taken the last piece, the connection does not read
 //!   the socket: TCP's window closes and the client waits. `100 Continue` goes out at the
@@ -36,19 +36,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
-use poller::{Cx, Readiness};
+use poller::{Readiness, Token};
 
 use super::exchange::Exchange;
-use super::{Close, Conn, Phase, OUT_HIGH_WATER};
-use crate::buf::{InBuf, READ_BUF};
+use crate::buf::{InBuf, OUT_HIGH_WATER, READ_BUF};
 use crate::error::{interrupted, would_block, Reject};
 use crate::listener::Socket;
-use crate::local::Loop;
+use crate::local::Local;
 use crate::mem::Buffer;
 use crate::parse::Head;
 use crate::poke::Poke;
 use crate::reader::{self, Begin, BodyReader, BodyStep};
-use crate::request::{ClientGone, CloseAfter, Feed, Incoming, MAX_DRAIN};
+use crate::request::{ClientGone, CloseAfter, Feed, Incoming, Request, MAX_DRAIN};
 use crate::response::{FileBody, Out, Outgoing, STREAM_PIECE};
 
 /// Pieces in flight each way between a connection and its blocking handler. The body's
@@ -172,57 +171,82 @@ impl Stream {
     }
 }
 
-impl Conn {
-    /// Hands the request to the blocking pool, or answers 503 if the pool is full.
-    pub(super) fn dispatch(&mut self, cx: &mut Cx<'_, impl Loop>, head: Head) -> bool {
+/// What a connection lends [`Stream::pump`] for one round.
+pub(super) struct Pump<'a> {
+    /// The connection's read buffer, where body bytes wait.
+    pub(super) input: &'a mut InBuf,
+    /// The connection's output, taken for the round; its first `written` bytes are
+    /// already on the socket.
+    pub(super) out: &'a mut Buffer,
+    pub(super) written: usize,
+    pub(super) socket: &'a mut Socket,
+    /// The loop's buffer for file bodies.
+    pub(super) scratch: &'a mut Vec<u8>,
+    /// A graceful shutdown has begun: the response closes the connection.
+    pub(super) shutting_down: bool,
+    /// The client has closed its sending side.
+    pub(super) client_done: bool,
+}
+
+/// What one round of [`Stream::pump`] did.
+#[derive(Debug)]
+pub(super) struct Pumped {
+    /// Anything moved.
+    pub(super) progress: bool,
+    /// Bytes of a file body went to the socket (the stall deadline moves on).
+    pub(super) sent_file: bool,
+    /// How the request ended, if it has.
+    pub(super) end: Option<StreamEnd>,
+}
+
+/// How a blocking request ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum StreamEnd {
+    /// Its body was malformed before any of the answer went out: the server answers.
+    Refused(Reject),
+    /// The answer is complete: whether the connection closes, and whether body bytes the
+    /// client sent may be left unread.
+    Answered { close: bool, body_unread: bool },
+}
+
+impl Stream {
+    /// Hands the request of `head` to the blocking pool, its connection's loop reached
+    /// through `local`'s waker with `token`. `input_empty`: nothing after the head has
+    /// arrived (a `100 Continue` is then due if asked for). Refused with 503 if the pool is
+    /// full.
+    pub(super) fn dispatch(
+        head: Head,
+        input_empty: bool,
+        local: &mut Local,
+        token: Token,
+        now: Instant,
+    ) -> Result<Stream, Reject> {
         let Head {
             mut request,
             framing,
             expect_continue,
             facts,
         } = head;
-        let token = cx.token();
-        let Some(waker) = cx.local.waker.clone() else {
-            return self.reject(cx, Reject::Overloaded);
-        };
+        let waker = local.waker.clone().ok_or(Reject::Overloaded)?;
         let poke = Poke::new(waker, token);
-        let local = &mut *cx.local;
         let (out_tx, out_rx) = crossbeam_channel::bounded(CHANNEL_PIECES);
         let close_after = CloseAfter::default();
         let body = match reader::begin(framing, None) {
-            Begin::Body(body) => Some(body),
+            Begin::Body(body) => {
+                let continue_due = expect_continue && input_empty;
+                let feed = BodyFeed::new(body, &mut request, &poke, &close_after, continue_due);
+                Some(feed)
+            }
             Begin::Complete | Begin::Refused(_) => None,
         };
-        let body = body.map(|body| {
-            let (tx, rx) = crossbeam_channel::bounded(CHANNEL_PIECES + 1);
-            let asked = Arc::new(AtomicBool::new(false));
-            request.body.stream = Some(Box::new(Incoming {
-                rx,
-                poke: poke.clone(),
-                asked: Arc::clone(&asked),
-                close_after: close_after.clone(),
-                left: body.left(),
-            }));
-            let continue_due = expect_continue && self.input.is_empty();
-            if continue_due {
-                close_after.set(); // until the handler asks for the body
-            }
-            BodyFeed {
-                body,
-                tx,
-                pending: VecDeque::new(),
-                asked,
-                continue_due,
-                discarded: None,
-            }
-        });
         local.date.refresh();
         let gone = ClientGone::default();
+        let peer = request.remote_addr();
         let head_only = facts.head;
         let exchange = Box::new(Exchange {
             request,
             config: Arc::clone(&local.config),
-            peer: self.peer,
+            peer,
             facts,
             date: *local.date.get(),
             close_after: close_after.clone(),
@@ -234,76 +258,70 @@ impl Conn {
         };
         let job = Box::new(move || exchange.run(sink));
         if local.config.workers.submit(job).is_err() {
-            log::warn!("{}: every blocking-handler thread is busy; 503", self.peer);
-            return self.reject(cx, Reject::Overloaded);
+            log::warn!("{peer}: every blocking-handler thread is busy; 503");
+            return Err(Reject::Overloaded);
         }
-        self.phase = Phase::Pool(Box::new(Stream {
+        Ok(Stream {
             body,
             rx: out_rx,
             ended: None,
             responded: false,
             close_after,
             gone,
-            dispatched: cx.now(),
+            dispatched: now,
             file: None,
             head_only,
-        }));
-        true
+        })
     }
 
-    /// Moves body bytes to the handler and response bytes to the output; ends the request
-    /// when the handler is done and the body is settled. Returns whether anything moved.
-    pub(super) fn pump(&mut self, cx: &mut Cx<'_, impl Loop>) -> bool {
-        let Phase::Pool(stream) = &mut self.phase else {
-            return false;
-        };
-        let mut out = self.output.take(&mut cx.local.pool);
-        let (mut progress, malformed) = stream.give_body(&mut self.input, &mut out);
-        if cx.local.config.shutting_down.load(Ordering::Relaxed) {
-            stream.close_after.set();
+    /// Moves body bytes to the handler and response bytes to the output; says when the
+    /// request has ended (the handler is done and the body settled).
+    pub(super) fn pump(&mut self, p: Pump<'_>) -> Pumped {
+        let (mut progress, malformed) = self.give_body(p.input, p.out);
+        if p.shutting_down {
+            self.close_after.set();
         }
         if let Some((reject, quiet)) = malformed {
             if quiet {
-                self.output.put(out);
-                return self.reject(cx, reject); // the handler's writes now fail
+                let end = Some(StreamEnd::Refused(reject)); // the handler's writes now fail
+                return Pumped {
+                    progress,
+                    sent_file: false,
+                    end,
+                };
             }
-            stream.cut_off(); // the response has begun: it can only be cut off
+            self.cut_off(); // the response has begun: it can only be cut off
         }
-        progress |= stream.take_answer(&mut out, self.output.pos);
-        if stream.head_only && stream.responded && (self.read_closed || self.peer_done) {
+        progress |= self.take_answer(p.out, p.written);
+        if self.head_only && self.responded && p.client_done {
             // A `HEAD` answer is whole once its head is out, and this client has stopped
             // sending: it has all it will get, even if it half-closed with the request.
             // The handler's next write fails (it may be streaming a body into nothing).
-            stream.gone.set();
+            self.gone.set();
         }
-        if out.len() == self.output.pos {
+        let mut sent_file = false;
+        if p.out.len() == p.written {
             // Everything before a file body's bytes is written: they go next.
-            let moved = stream.send_file(&mut self.stream, &mut cx.local.scratch);
-            progress |= moved;
-            self.fresh |= moved;
+            sent_file = self.send_file(p.socket, p.scratch);
+            progress |= sent_file;
         }
-        self.output.put(out);
-        let done = match (stream.ended, &stream.body) {
-            _ if stream.file.is_some() => None, // the response's last bytes are to come
+        let close = match (self.ended, &self.body) {
+            _ if self.file.is_some() => None, // the response's last bytes are to come
             (Some(close), None) => Some(close),
             (Some(true), Some(_)) => Some(true), // no point draining a closing connection
             _ => None,
         };
-        if let Some(close) = done {
-            let unread = stream.body.is_some() || !self.input.is_empty();
-            self.fresh = true;
-            self.phase = match close {
-                false => Phase::Head,
-                true if unread => Phase::Closing(Close::Linger),
-                true => Phase::Closing(Close::Clean),
-            };
-            progress = true;
+        let end = close.map(|close| StreamEnd::Answered {
+            close,
+            body_unread: self.body.is_some(),
+        });
+        Pumped {
+            progress: progress || end.is_some(),
+            sent_file,
+            end,
         }
-        progress
     }
-}
 
-impl Stream {
     /// Moves body bytes from `input` to the handler (and a `100 Continue` it asked for
     /// into `out`). Returns whether anything moved, and a malformed body's refusal with
     /// whether the answer was still unbegun when it was found.
@@ -452,6 +470,39 @@ fn send_from_file(
 }
 
 impl BodyFeed {
+    /// The loop's end of `body`, streaming to `request`'s reader, which pokes the
+    /// connection through `poke`. `continue_due`: the client waits for `100 Continue`,
+    /// which goes out at the handler's first read; until then the connection is to close
+    /// after the response.
+    fn new(
+        body: BodyReader,
+        request: &mut Request,
+        poke: &Poke,
+        close_after: &CloseAfter,
+        continue_due: bool,
+    ) -> BodyFeed {
+        let (tx, rx) = crossbeam_channel::bounded(CHANNEL_PIECES + 1);
+        let asked = Arc::new(AtomicBool::new(false));
+        request.body.stream = Some(Box::new(Incoming {
+            rx,
+            poke: poke.clone(),
+            asked: Arc::clone(&asked),
+            close_after: close_after.clone(),
+            left: body.left(),
+        }));
+        if continue_due {
+            close_after.set(); // until the handler asks for the body
+        }
+        BodyFeed {
+            body,
+            tx,
+            pending: VecDeque::new(),
+            asked,
+            continue_due,
+            discarded: None,
+        }
+    }
+
     /// Sends what the input holds (or drains it, if the handler stopped reading).
     /// Returns whether anything moved; an error means the body is malformed or too long
     /// to drain, and the connection must close.

@@ -1,21 +1,24 @@
-//! A connection's deadlines: which one its timer holds, and what happens when it passes.
+//! A connection's timer: which deadline it holds, and when that deadline passes.
 //!
-//! Each connection has one timer in its loop. After every call, [`Conn::arm_timer`] works
-//! out which deadline applies to the connection's state and re-arms only when that changes,
-//! so a head dribbled a byte at a time does not push its own deadline back. The deadlines
-//! that do move on are the idle one, after each response, and the stall limit of a body or
-//! a response, after each byte moved; moving a deadline later costs the loop nothing (see
-//! the poller's `timers.rs`).
+//! Each connection has one timer in its loop. After every call, the connection works out
+//! which deadline its state calls for (`Phase::timing`) and [`Clock::arm`] re-arms only
+//! when that changes, so a head dribbled a byte at a time does not push its own deadline
+//! back. The deadlines that do move on are the idle one, after each response, and the
+//! stall limit of a body or a response, after each byte moved ([`Clock::moved`]); moving a
+//! deadline later costs the loop nothing (see the poller's `timers.rs`). What happens when
+//! one passes is the connection's call (`Conn::expire`).
 
 use std::time::{Duration, Instant};
 
-use poller::{Cx, Next};
+use poller::Cx;
 
-use super::{Close, Conn, Phase};
-use crate::config::ConnState;
-use crate::encode;
-use crate::error::Reject;
-use crate::local::{Loop, SHED_IDLE};
+use crate::local::Loop;
+
+/// How long a closing connection waits for the client to close after the last response.
+pub(super) const LINGER: Duration = Duration::from_secs(2);
+
+/// The most a connection deadline may be rounded up by (see `Cx::set_timer_within`).
+const MAX_SLACK: Duration = Duration::from_secs(1);
 
 /// Which deadline a connection's timer holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,14 +42,52 @@ pub(super) enum Timing {
     Linger,
 }
 
-/// The most a connection deadline may be rounded up by (see `Cx::set_timer_within`).
-const MAX_SLACK: Duration = Duration::from_secs(1);
+/// A connection's one timer.
+#[derive(Debug)]
+pub(super) struct Clock {
+    /// The deadline the loop's timer holds.
+    timing: Timing,
+    /// When that deadline began to run: for a connection between requests, when it was
+    /// accepted or last busy, which also tells how long it has sat idle.
+    since: Instant,
+    /// Bytes moved since the timer was last armed (a response queued, body bytes read,
+    /// output taken by the socket): the idle and stall deadlines move on.
+    fresh: bool,
+}
 
-impl Conn {
-    /// Arms the timer for the deadline the connection's state calls for. `since` is when
-    /// the current deadline began to run (for an idle connection, when it was last busy).
-    pub(super) fn arm_timer(&mut self, cx: &mut Cx<'_, impl Loop>) {
-        let want = self.timing_wanted();
+impl Clock {
+    /// A clock for a connection accepted at `now`, holding no deadline yet.
+    pub(super) fn new(now: Instant) -> Clock {
+        Clock {
+            timing: Timing::None,
+            since: now,
+            fresh: false,
+        }
+    }
+
+    /// The deadline the timer holds.
+    pub(super) fn timing(&self) -> Timing {
+        self.timing
+    }
+
+    /// Bytes moved: the idle and stall deadlines move on at the next [`arm`](Clock::arm).
+    pub(super) fn moved(&mut self) {
+        self.fresh = true;
+    }
+
+    /// How long ago the current deadline began to run (for an idle connection, how long it
+    /// has sat idle).
+    pub(super) fn running_for(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.since)
+    }
+
+    /// The deadline has passed and been dealt with: the timer holds none.
+    pub(super) fn expired(&mut self) {
+        self.timing = Timing::None;
+    }
+
+    /// Arms the timer for `want`, the deadline the connection's state calls for.
+    pub(super) fn arm(&mut self, cx: &mut Cx<'_, impl Loop>, want: Timing) {
         let moved = self.fresh && matches!(want, Timing::Idle | Timing::Body | Timing::Write);
         self.fresh = false;
         if want == self.timing && !moved {
@@ -72,27 +113,8 @@ impl Conn {
         }
     }
 
-    /// Which deadline the connection's state calls for.
-    fn timing_wanted(&self) -> Timing {
-        match &self.phase {
-            Phase::Closing(Close::Lingering) => Timing::Linger,
-            _ if self.output.pending() > 0 => Timing::Write,
-            Phase::Head if self.input.is_empty() && self.served_any() => Timing::Idle,
-            Phase::Head => Timing::Header,
-            Phase::Body(collecting) if collecting.waits_for_memory() => Timing::BodyPaused,
-            Phase::Body(_) => Timing::Body,
-            // The loop sends a file body as the client takes it: a write, like any other.
-            Phase::Pool(stream) if stream.sends_file() => Timing::Write,
-            // A blocking handler's body streams: the same limits hold until it has all come.
-            Phase::Pool(stream) if stream.body_received() => Timing::None,
-            Phase::Pool(stream) if stream.wants_input() => Timing::Body,
-            Phase::Pool(_) => Timing::BodyPaused,
-            Phase::Closing(_) => Timing::None,
-        }
-    }
-
     /// When `timing` expires, with the limit that sets it (for the timer's slack); `None`
-    /// if no limit applies. A stall limit runs from now: the caller re-arms after each
+    /// if no limit applies. A stall limit runs from now: the connection re-arms after each
     /// byte moved.
     fn deadline(&self, cx: &Cx<'_, impl Loop>, timing: Timing) -> Option<(Instant, Duration)> {
         let config = &cx.local.config;
@@ -106,53 +128,7 @@ impl Conn {
             Timing::BodyPaused => from_start(config.read_timeout),
             Timing::Write => first(from_start(config.write_timeout), stalled),
             Timing::Idle => from_start(config.idle_timeout),
-            Timing::Linger => from_start(Some(super::LINGER)),
-        }
-    }
-
-    /// A connection that has answered a request is past its first head.
-    fn served_any(&self) -> bool {
-        self.state != ConnState::New
-    }
-
-    /// The deadline passed: close, after a `408 Request Timeout` if a request was half read
-    /// and nothing of a response has gone out. A blocking handler still reading the body
-    /// then finds it cut short, and its writes fail.
-    pub(super) fn expire(&mut self, cx: &mut Cx<'_, impl Loop>) -> Next {
-        log::debug!("{}: {:?} deadline passed", self.peer, self.timing);
-        match self.timing {
-            Timing::Header | Timing::Body | Timing::BodyPaused
-                if self.output.pending() == 0 && self.unanswered() =>
-            {
-                let local = &mut *cx.local;
-                local.date.refresh();
-                let mut out = self.output.take(&mut local.pool);
-                encode::reject(&mut out, Reject::RequestTimeout, local.date.get());
-                self.output.put(out);
-                self.phase = Phase::Closing(Close::Clean);
-                self.timing = Timing::None;
-                let _ = self.flush();
-                Next::Close
-            }
-            Timing::None => Next::Continue,
-            _ => Next::Close,
-        }
-    }
-
-    /// Whether this connection gives up its descriptor for shed broadcast `episode`: it
-    /// has sat idle, before its first request or between two, for at least `SHED_IDLE`,
-    /// and the loop's budget for the broadcast is not spent.
-    pub(super) fn is_shed(&self, cx: &mut Cx<'_, impl Loop>, episode: u32) -> bool {
-        let long_idle = cx.now().saturating_duration_since(self.since) >= SHED_IDLE;
-        self.is_idle() && long_idle && cx.local.shedding.take(episode)
-    }
-
-    /// Some bytes of the current request have arrived, and nothing of its answer has.
-    fn unanswered(&self) -> bool {
-        match &self.phase {
-            Phase::Body(_) => true,
-            Phase::Pool(stream) => stream.unanswered(),
-            _ => !self.input.is_empty(),
+            Timing::Linger => from_start(Some(LINGER)),
         }
     }
 }

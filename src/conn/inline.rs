@@ -1,0 +1,78 @@
+//! An inline handler's turn on the loop: the request in, its response appended to the
+//! connection's output.
+//!
+//! The response writer is made of the loop's reused parts (a header map and a body
+//! staging buffer, capacity kept from request to request) and the connection's output
+//! buffer; the handler runs; the parts go back to the loop.
+
+use std::time::{Duration, Instant};
+
+use http::{HeaderValue, Method};
+
+use crate::handler;
+use crate::local::Local;
+use crate::mem::Buffer;
+use crate::parse::Facts;
+use crate::request::Request;
+use crate::response::{Parts, ResponseWriter};
+
+/// Response bodies larger than this do not keep their staging buffer for the next request.
+const MAX_KEPT_BODY: usize = 64 * 1024;
+
+/// An inline handler that runs longer than this holds up its whole loop: it is logged with
+/// a hint to make it blocking.
+const SLOW_INLINE_HANDLER: Duration = Duration::from_millis(100);
+
+/// Runs the handler (or the server's own `OPTIONS *` answer) and appends the response to
+/// `out`, the connection's output. Returns `out` and whether the connection closes after
+/// this response. The request is borrowed, not moved: it is a few hundred bytes, and this
+/// runs for every request.
+pub(super) fn respond(
+    local: &mut Local,
+    out: Buffer,
+    request: &mut Request,
+    facts: Facts,
+    turn_began: Instant,
+) -> (Buffer, bool) {
+    local.date.refresh_at(turn_began);
+    let parts = Parts {
+        headers: std::mem::take(&mut local.headers),
+        body: std::mem::take(&mut local.body),
+        out,
+    };
+    let mut w = ResponseWriter::new(parts, facts, local.date.get());
+    // One clock read per request: the handler started when the previous one ended, or
+    // when this turn began, whichever is later.
+    let started = local.clock.max(turn_began);
+    let outcome = if request.method == Method::OPTIONS && request.uri == "*" {
+        let zero = HeaderValue::from_static("0");
+        w.headers_mut().insert(http::header::CONTENT_LENGTH, zero);
+        Ok(())
+    } else {
+        handler::call(&*local.config.handler, &mut w, request)
+    };
+    local.clock = Instant::now();
+    let elapsed = local.clock - started;
+    if elapsed > SLOW_INLINE_HANDLER {
+        let route = request.pattern().unwrap_or(request.path());
+        log::warn!(
+            "handler for {route} ran {elapsed:?} on the event loop, stalling its other \
+             connections; wrap it in nethttp::blocking(..)"
+        );
+    }
+    let (parts, close) = match outcome {
+        Ok(()) => w.finish(),
+        Err(message) => {
+            let peer = request.remote_addr();
+            log::error!("panic serving {peer} {}: {message}", request.uri);
+            w.abort()
+        }
+    };
+    local.headers = parts.headers;
+    local.body = parts.body;
+    local.request_fields = std::mem::take(&mut request.fields);
+    if local.body.capacity() > MAX_KEPT_BODY {
+        local.body = Buffer::default();
+    }
+    (parts.out, close)
+}

@@ -1,0 +1,101 @@
+//! Where a connection is in its request cycle ([`Phase`]), and what each place asks of
+//! the connection: whether to read the socket, what it holds, which deadline runs.
+
+use super::collect::Collecting;
+use super::stream::Stream;
+use super::timing::Timing;
+
+/// Where the connection is in its request cycle.
+#[derive(Debug)]
+pub(super) enum Phase {
+    /// Waiting for (the rest of) a request head.
+    Head,
+    /// A head is parsed and its body is being collected for an inline handler.
+    Body(Box<Collecting>),
+    /// A blocking handler runs; body and response stream through channels.
+    Blocking(Box<Stream>),
+    /// The last response is queued; the connection ends once it is written.
+    Closing(Close),
+}
+
+/// How a connection ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Close {
+    /// Close as soon as the output is written.
+    Clean,
+    /// Once the output is written, half-close and drain the input (unread bytes may follow).
+    Linger,
+    /// Half-closed; dropping input until the client closes or `LINGER` passes.
+    Lingering,
+}
+
+impl Phase {
+    /// Where a connection goes once a response is complete: to the next head, or, if
+    /// the response closes the connection, to closing; with a lingering close if bytes the
+    /// client sent are still unread (`unread`), which a plain close would answer with a
+    /// reset that can destroy the response in flight.
+    pub(super) fn after_response(close: bool, unread: bool) -> Phase {
+        match (close, unread) {
+            (false, _) => Phase::Head,
+            (true, false) => Phase::Closing(Close::Clean),
+            (true, true) => Phase::Closing(Close::Linger),
+        }
+    }
+
+    /// This phase takes bytes from the socket (the connection may still hold back).
+    pub(super) fn reads(&self) -> bool {
+        match self {
+            Phase::Closing(Close::Clean) => false,
+            Phase::Blocking(stream) => stream.wants_input(),
+            Phase::Body(collecting) => !collecting.waits_for_memory(),
+            Phase::Head | Phase::Closing(_) => true,
+        }
+    }
+
+    /// Bytes held for the request besides the connection's buffers: a body being collected
+    /// (or the room reserved for it), or a blocking handler's channels.
+    pub(super) fn footprint(&self) -> usize {
+        match self {
+            Phase::Body(collecting) => collecting.footprint(),
+            Phase::Blocking(stream) => stream.footprint(),
+            Phase::Head | Phase::Closing(_) => 0,
+        }
+    }
+
+    /// A blocking handler has the whole request and its answer is still to come: a client
+    /// that has closed its sending side (a half-close after its last request) still gets
+    /// it. A body still incomplete can no longer complete, so that request owes nothing.
+    pub(super) fn owes_answer(&self) -> bool {
+        matches!(self, Phase::Blocking(stream) if stream.body_received())
+    }
+
+    /// Some bytes of the current request have arrived (`input_empty`: none wait in the
+    /// read buffer), and nothing of its answer has gone out.
+    pub(super) fn unanswered(&self, input_empty: bool) -> bool {
+        match self {
+            Phase::Body(_) => true,
+            Phase::Blocking(stream) => stream.unanswered(),
+            _ => !input_empty,
+        }
+    }
+
+    /// Which deadline applies: `writing` if output waits for the socket, `input_empty` if
+    /// no request byte waits in the read buffer, `served_any` once a request was answered.
+    pub(super) fn timing(&self, writing: bool, input_empty: bool, served_any: bool) -> Timing {
+        match self {
+            Phase::Closing(Close::Lingering) => Timing::Linger,
+            _ if writing => Timing::Write,
+            Phase::Head if input_empty && served_any => Timing::Idle,
+            Phase::Head => Timing::Header,
+            Phase::Body(collecting) if collecting.waits_for_memory() => Timing::BodyPaused,
+            Phase::Body(_) => Timing::Body,
+            // The loop sends a file body as the client takes it: a write, like any other.
+            Phase::Blocking(stream) if stream.sends_file() => Timing::Write,
+            // A blocking handler's body streams: the same limits hold until it has all come.
+            Phase::Blocking(stream) if stream.body_received() => Timing::None,
+            Phase::Blocking(stream) if stream.wants_input() => Timing::Body,
+            Phase::Blocking(_) => Timing::BodyPaused,
+            Phase::Closing(_) => Timing::None,
+        }
+    }
+}
