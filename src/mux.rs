@@ -258,9 +258,51 @@ impl ServeMux {
     }
 }
 
+/// A [`Lookup`] kept on the request between `is_blocking` and `serve_http` (see
+/// `Request::routing`), with the address of the mux that made it.
+struct Kept {
+    mux: usize,
+    lookup: Lookup<'static>,
+}
+
+impl Lookup<'_> {
+    /// The same decision, holding its wildcard values itself.
+    fn into_owned(self) -> Lookup<'static> {
+        match self {
+            Lookup::Found { route, values } => Lookup::Found {
+                route,
+                values: values
+                    .into_iter()
+                    .map(|v| Cow::Owned(v.into_owned()))
+                    .collect(),
+            },
+            Lookup::Redirect(to) => Lookup::Redirect(to),
+            Lookup::MethodNotAllowed(allow) => Lookup::MethodNotAllowed(allow),
+            Lookup::NotFound => Lookup::NotFound,
+            Lookup::BadRequest => Lookup::BadRequest,
+        }
+    }
+}
+
+impl ServeMux {
+    /// This mux's identity, to know its own kept lookup from another's.
+    fn id(&self) -> usize {
+        self as *const ServeMux as usize
+    }
+
+    /// The route for `r`: kept from `is_blocking` if this mux asked then, else looked up.
+    fn decide<'r>(&self, r: &'r mut Request) -> Lookup<'r> {
+        let kept = r.routing.take().and_then(|any| any.downcast::<Kept>().ok());
+        match kept {
+            Some(kept) if kept.mux == self.id() => kept.lookup,
+            _ => self.lookup(r),
+        }
+    }
+}
+
 impl Handler for ServeMux {
     fn serve_http(&self, w: &mut ResponseWriter, r: &mut Request) {
-        match self.lookup(r) {
+        match self.decide(r) {
             Lookup::Found { route, values } => {
                 let registered = &self.routes[route];
                 let names = registered.pattern.wildcard_names();
@@ -296,15 +338,23 @@ impl Handler for ServeMux {
         self.any_blocking
     }
 
-    /// The route's handler decides; the mux's own answers never block.
+    /// The route's handler decides; the mux's own answers never block. The lookup is
+    /// kept on the request for `serve_http`, which then does not look the route up again.
     fn is_blocking(&self, r: &Request) -> bool {
         if !self.may_block() {
             return false;
         }
-        match self.lookup(r) {
-            Lookup::Found { route, .. } => self.routes[route].handler.is_blocking(r),
-            _ => false,
-        }
+        let lookup = self.lookup(r).into_owned();
+        let route = match lookup {
+            Lookup::Found { route, .. } => Some(route),
+            _ => None,
+        };
+        let kept = Kept {
+            mux: self.id(),
+            lookup,
+        };
+        let _ = r.routing.set(Box::new(kept)); // a mux asked first keeps its own
+        route.is_some_and(|route| self.routes[route].handler.is_blocking(r))
     }
 }
 

@@ -231,6 +231,7 @@ fn build(
         remote_addr: peer,
         body: Body::default(),
         route: None,
+        routing: OnceCell::new(),
     };
     Ok(Head {
         request,

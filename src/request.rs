@@ -10,6 +10,7 @@ use std::sync::{Arc, LazyLock};
 
 use crossbeam_channel::Receiver;
 
+use std::any::Any;
 use std::cell::OnceCell;
 
 use bytes::Bytes;
@@ -58,6 +59,10 @@ pub struct Request {
     /// What a [`ServeMux`](crate::ServeMux) matched; `None` until one routes the request
     /// (or [`set_path_value`](Request::set_path_value) is called).
     pub(crate) route: Option<Route>,
+    /// What a router decided for this request when the server asked whether it blocks,
+    /// kept for the router's `serve_http`, so the route is looked up once: the router's
+    /// own type, which says which router it is from (see `mux.rs`).
+    pub(crate) routing: OnceCell<Box<dyn Any + Send>>,
 }
 
 /// Where one header field lies in a request head (byte offsets).
@@ -258,6 +263,7 @@ impl Request {
             remote_addr: self.remote_addr,
             body: Body::default(),
             route: self.route.clone(),
+            routing: OnceCell::new(),
         }
     }
 }

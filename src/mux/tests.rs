@@ -192,3 +192,32 @@ fn path_values_and_pattern_on_the_request() {
     r.set_path_value("id", "8");
     assert_eq!((r.path_value("id"), r.pattern()), (Some("8"), None));
 }
+
+/// The route found when the server asks whether a request blocks is the one it is served
+/// by: the mux does not look it up a second time (here, a second lookup would find
+/// another route, as the target was changed in between).
+#[test]
+fn a_blocking_question_routes_the_request_once() {
+    let mut m = ServeMux::new();
+    m.handle("/slow/{id}", crate::blocking(noop));
+    m.handle("/fast", |w: &mut ResponseWriter, _: &mut Request| {
+        w.write_header(StatusCode::IM_A_TEAPOT);
+    });
+    let mut r = request("GET", "/slow/7", "example.com");
+    assert!(m.is_blocking(&r));
+    r.uri = "/fast".parse().expect("a target");
+    let facts = parse::Facts {
+        head: false,
+        version: http::Version::HTTP_11,
+        close: false,
+    };
+    let parts = crate::response::Parts::default();
+    let mut w = ResponseWriter::new(parts, facts, b"Thu, 01 Jan 1970 00:00:00 GMT");
+    m.serve_http(&mut w, &mut r);
+    assert_eq!(r.pattern(), Some("/slow/{id}"));
+    assert_eq!(r.path_value("id"), Some("7"));
+    // Without the question, the request is looked up as it stands.
+    let mut r = request("GET", "/fast", "example.com");
+    m.serve_http(&mut w, &mut r);
+    assert_eq!(r.pattern(), Some("/fast"));
+}
