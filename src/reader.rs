@@ -15,7 +15,8 @@
 //!    [`BodyReader`].
 //! 4. [`BodyReader`] decodes the body (`body.rs`) as its bytes arrive, refuses it (413) as
 //!    soon as more than the limit has arrived, and at its end checks a chunked body's
-//!    trailer section.
+//!    trailer section. What comes first in the stream decides: a malformed chunk after
+//!    the limit was passed gets 413, one before it 400, whatever the reads were.
 //!
 //! Where the body goes (a buffer for an inline handler, pieces for a blocking one), when
 //! its bytes may be read (the memory budget, a full channel), and what a refusal does to
@@ -143,25 +144,33 @@ pub(crate) enum BodyStep {
 impl BodyReader {
     /// Appends the body bytes at the front of `input` to `body`.
     pub(crate) fn read(&mut self, input: &[u8], body: &mut impl Append) -> BodyStep {
-        let before = body.len();
-        let outcome = self.decoder.decode(input, body);
-        self.received += body.len() - before;
-        let progress = match outcome {
-            Err(reject) => return BodyStep::Refused(reject),
-            Ok(_) if self.over_limit() => return BodyStep::Refused(Reject::BodyTooLarge),
-            Ok(progress) => progress,
-        };
-        if !progress.done {
-            return BodyStep::More {
-                consumed: progress.consumed,
+        let mut consumed = 0;
+        loop {
+            let rest = &input[consumed..];
+            // A limited body is decoded at most one byte past its allowance at a time, so
+            // that whichever comes first in the stream, the excess or a malformation, is
+            // what refuses it, however the bytes were split into reads.
+            let cap = self.limit.map_or(rest.len(), |limit| {
+                (limit.saturating_sub(self.received) + 1).min(rest.len())
+            });
+            let before = body.len();
+            let outcome = self.decoder.decode(&rest[..cap], body);
+            self.received += body.len() - before;
+            let progress = match outcome {
+                Err(reject) => return BodyStep::Refused(reject),
+                Ok(_) if self.over_limit() => return BodyStep::Refused(Reject::BodyTooLarge),
+                Ok(progress) => progress,
             };
-        }
-        match self.decoder.trailers() {
-            Ok(trailers) => BodyStep::Done {
-                consumed: progress.consumed,
-                trailers,
-            },
-            Err(reject) => BodyStep::Refused(reject),
+            consumed += progress.consumed;
+            if progress.done {
+                return match self.decoder.trailers() {
+                    Ok(trailers) => BodyStep::Done { consumed, trailers },
+                    Err(reject) => BodyStep::Refused(reject),
+                };
+            }
+            if consumed == input.len() || progress.consumed < cap {
+                return BodyStep::More { consumed };
+            }
         }
     }
 
@@ -189,6 +198,8 @@ impl BodyReader {
 mod tests {
     use super::*;
 
+    const MALFORMED: Reject = Reject::BadRequest("malformed chunked encoding");
+
     fn head(text: &str) -> HeadStep {
         let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
         HeadReader::default().read(text.as_bytes(), 64, |h| parse::parse(h, peer))
@@ -207,6 +218,35 @@ mod tests {
             HeadStep::Refused(Reject::HeaderTooLarge)
         ));
         assert!(matches!(head("GET / HTTP/1.1\r\n"), HeadStep::Incomplete));
+    }
+
+    /// The excess and a malformation are found in stream order, in one read or many.
+    #[test]
+    fn the_first_fault_in_the_stream_refuses_a_body() {
+        let body = b"8\r\naaaaaaaa\r\nXYZ";
+        for (limit, status) in [(4, Reject::BodyTooLarge), (100, MALFORMED)] {
+            let Begin::Body(mut whole) = begin(Framing::Chunked, Some(limit)) else {
+                panic!("a chunked body follows");
+            };
+            let step = whole.read(body, &mut Vec::new());
+            assert!(
+                matches!(step, BodyStep::Refused(r) if r == status),
+                "{step:?}"
+            );
+            let Begin::Body(mut split) = begin(Framing::Chunked, Some(limit)) else {
+                panic!("a chunked body follows");
+            };
+            let mut held = Vec::new();
+            let first = split.read(&body[..6], &mut held);
+            let step = match first {
+                BodyStep::More { consumed } => split.read(&body[consumed..], &mut held),
+                refused => refused,
+            };
+            assert!(
+                matches!(step, BodyStep::Refused(r) if r == status),
+                "{step:?}"
+            );
+        }
     }
 
     #[test]
