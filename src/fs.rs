@@ -28,9 +28,10 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use http::header::{CACHE_CONTROL, CONTENT_ENCODING, ETAG, LAST_MODIFIED, LOCATION};
+use http::header::{LAST_MODIFIED, LOCATION};
 use http::{HeaderValue, StatusCode};
 
+use self::content::fail;
 use self::resolve::Scope;
 use crate::{Handler, Request, ResponseWriter};
 
@@ -292,14 +293,4 @@ fn fail_io(w: &mut ResponseWriter, path: &Path, e: &io::Error) {
             );
         }
     }
-}
-
-/// An error reply that drops what described the content (Go 1.23's `serveError`): its
-/// validators and caching rules do not apply to the error.
-fn fail(w: &mut ResponseWriter, msg: &str, code: StatusCode) {
-    let headers = w.headers_mut();
-    for name in [CACHE_CONTROL, CONTENT_ENCODING, ETAG, LAST_MODIFIED] {
-        headers.remove(name);
-    }
-    crate::error(w, msg, code);
 }

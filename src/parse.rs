@@ -193,28 +193,7 @@ fn build(
         raw.push(RawField::new(head, field.name.as_bytes(), field.value));
     }
 
-    // RFC 9112 §3.2: Host is required on 1.1, and more than one is refused on any version.
-    match fields.hosts {
-        0 if version == Version::HTTP_11 => {
-            return Err(Reject::BadRequest("missing required Host header"))
-        }
-        0 | 1 => {}
-        _ => return Err(Reject::BadRequest("too many Host headers")),
-    }
-    let framing = match fields.framing(version)? {
-        Framing::Length(0) => Framing::Empty,
-        other => other,
-    };
-    let expect_continue = match fields.expect {
-        None => false,
-        Some(true) => version == Version::HTTP_11 && framing != Framing::Empty,
-        Some(false) => return Err(Reject::ExpectationFailed),
-    };
-    let close = if version == Version::HTTP_10 {
-        !fields.keep_alive
-    } else {
-        fields.close
-    };
+    let (framing, expect_continue, close) = fields.decide(version)?;
     let facts = Facts {
         head: method == Method::HEAD,
         version,
@@ -270,6 +249,35 @@ struct Fields {
 }
 
 impl Fields {
+    /// What the fields decide for a request of `version`, once all are noted: its
+    /// framing, whether the client waits for `100 Continue`, whether it asked to close.
+    /// Refused: a missing (1.1) or repeated `Host` (RFC 9112 §3.2), inconsistent framing,
+    /// an `Expect` other than `100-continue`.
+    #[inline]
+    fn decide(&self, version: Version) -> Result<(Framing, bool, bool), Reject> {
+        match self.hosts {
+            0 if version == Version::HTTP_11 => {
+                return Err(Reject::BadRequest("missing required Host header"))
+            }
+            0 | 1 => {}
+            _ => return Err(Reject::BadRequest("too many Host headers")),
+        }
+        let framing = match self.framing(version)? {
+            Framing::Length(0) => Framing::Empty,
+            other => other,
+        };
+        let expect_continue = match self.expect {
+            None => false,
+            Some(true) => version == Version::HTTP_11 && framing != Framing::Empty,
+            Some(false) => return Err(Reject::ExpectationFailed),
+        };
+        let close = match version {
+            Version::HTTP_10 => !self.keep_alive,
+            _ => self.close,
+        };
+        Ok((framing, expect_continue, close))
+    }
+
     fn note(&mut self, name: &[u8], bytes: &[u8]) -> Result<(), Reject> {
         let is = |known: &[u8]| name.len() == known.len() && name.eq_ignore_ascii_case(known);
         if is(b"host") {

@@ -10,13 +10,14 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::time::SystemTime;
 
 use http::header::{
-    ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LAST_MODIFIED,
+    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE,
+    ETAG, LAST_MODIFIED,
 };
 use http::{HeaderValue, Method, StatusCode};
 
 use super::conditional::{self, Verdict};
+use super::mime;
 use super::range::{self, ByteRange, Multipart};
-use super::{fail, mime};
 use crate::{Request, ResponseWriter};
 
 /// How much of the content is read at a time. With the writer's own piece size and the
@@ -101,13 +102,25 @@ pub(super) fn serve<C: Content>(
             return fail(w, bad.message(), StatusCode::RANGE_NOT_SATISFIABLE);
         }
     };
-    let length = match &body {
+    write_head(w, &body, size);
+    if r.method() == Method::HEAD {
+        return;
+    }
+    if let Err(e) = send_body(w, content, &body, size) {
+        log::debug!("file response ended early: {e}");
+    }
+}
+
+/// Sets the fields that describe `body` (of content `size` bytes long) and sends the head:
+/// 200 for the whole, 206 for ranges.
+fn write_head(w: &mut ResponseWriter, body: &Body, size: u64) {
+    let length = match body {
         Body::Whole => size,
         Body::Single(range) => range.length,
         Body::Multi(multipart) => multipart.len(),
     };
     let headers = w.headers_mut();
-    match &body {
+    match body {
         Body::Whole => {}
         Body::Single(range) => {
             let value = HeaderValue::from_str(&range.content_range(size));
@@ -128,12 +141,6 @@ pub(super) fn serve<C: Content>(
         Body::Whole => StatusCode::OK,
         _ => StatusCode::PARTIAL_CONTENT,
     });
-    if r.method() == Method::HEAD {
-        return;
-    }
-    if let Err(e) = send_body(w, content, &body, size) {
-        log::debug!("file response ended early: {e}");
-    }
 }
 
 /// The `Content-Type`: the handler's, else by the name's extension, else sniffed from
@@ -242,4 +249,14 @@ fn copy<C: Read>(
         n -= got as u64;
     }
     Ok(())
+}
+
+/// An error reply that drops what described the content (Go 1.23's `serveError`): its
+/// validators and caching rules do not apply to the error.
+pub(super) fn fail(w: &mut ResponseWriter, msg: &str, code: StatusCode) {
+    let headers = w.headers_mut();
+    for name in [CACHE_CONTROL, CONTENT_ENCODING, ETAG, LAST_MODIFIED] {
+        headers.remove(name);
+    }
+    crate::error(w, msg, code);
 }
