@@ -1,6 +1,6 @@
 //! The listener: accepting connections on loop 0 and handing them out.
 //!
-//! Part of the first step of a request's journey (`server.rs`). Loop 0 accepts until the
+//! The first step of a request's journey (`server.rs` builds the loops). Loop 0 accepts until the
 //! kernel has no more connections, at most `ACCEPTS_PER_TURN` per turn, and hands each
 //! socket round-robin to a loop (itself included) through that loop's `Remote`.
 //!
@@ -23,7 +23,7 @@ use crate::conn::Conn;
 use crate::error::{interrupted, is_resource_exhaustion, would_block};
 use crate::listener::{Listening, Socket};
 use crate::local::{Local, Msg};
-use crate::poke::Wake;
+use crate::offload::poke::Wake;
 
 /// Connections accepted per readiness call, so a connection storm cannot starve the
 /// requests of connections already open on loop 0.

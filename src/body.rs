@@ -35,7 +35,7 @@ const FRAMING_ALLOWANCE_PER_DATA_BYTE: u64 = 2;
 
 const MALFORMED: Reject = Reject::BadRequest("malformed chunked encoding");
 
-/// How far a call to [`Decoder::decode`] got.
+/// How far one call to a body decoder got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
     /// Bytes of the input that belonged to the body (framing included).

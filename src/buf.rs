@@ -1,7 +1,7 @@
 //! Read and write buffers, and the per-loop pool they come from.
 //!
 //! A connection holds a buffer only while it has bytes in it. When it goes idle between
-//! requests both buffers go back to its loop's [`Pool`], so ten thousand idle keep-alive
+//! requests both buffers go back to its loop's [`BufferPool`], so ten thousand idle keep-alive
 //! connections hold ten thousand sockets, not twenty thousand buffers.
 
 use memmap2::MmapMut;
@@ -32,7 +32,7 @@ const MAX_POOLED: usize = 32;
 /// buffers than the loop has open connections: when connections go, their buffers go with
 /// them, and a loop with none holds no buffers at all.
 #[derive(Debug, Default)]
-pub(crate) struct Pool {
+pub(crate) struct BufferPool {
     /// Read buffers, each `READ_BUF` bytes long: mappings of their own (see `mem`), whose
     /// fresh pages read as zeros, so reads need no `unsafe`.
     reads: Vec<MmapMut>,
@@ -42,7 +42,7 @@ pub(crate) struct Pool {
     conns: usize,
 }
 
-impl Pool {
+impl BufferPool {
     /// Counts a connection in.
     pub(crate) fn conn_opened(&mut self) {
         self.conns += 1;
@@ -139,7 +139,7 @@ impl InBuf {
     /// Room to read into: taken from the pool if the buffer is unallocated, made by moving
     /// the unconsumed bytes to the front, or by growing up to `limit` bytes. Empty when the
     /// buffer is full at the limit.
-    pub(crate) fn spare(&mut self, pool: &mut Pool, limit: usize) -> &mut [u8] {
+    pub(crate) fn spare(&mut self, pool: &mut BufferPool, limit: usize) -> &mut [u8] {
         let bytes = self.bytes.get_or_insert_with(|| pool.take_read());
         if self.end == bytes.len() {
             if self.start > 0 {
@@ -161,7 +161,7 @@ impl InBuf {
     }
 
     /// Gives the buffer back to the pool if it holds nothing.
-    pub(crate) fn release_if_empty(&mut self, pool: &mut Pool) {
+    pub(crate) fn release_if_empty(&mut self, pool: &mut BufferPool) {
         if self.is_empty() {
             if let Some(bytes) = self.bytes.take() {
                 pool.give_read(bytes);
@@ -186,7 +186,7 @@ impl OutBuf {
     }
 
     /// Takes the buffer to append responses to (from the pool if unallocated).
-    pub(crate) fn take(&mut self, pool: &mut Pool) -> Buffer {
+    pub(crate) fn take(&mut self, pool: &mut BufferPool) -> Buffer {
         if self.bytes.capacity() == 0 {
             return pool.take_write();
         }
@@ -208,7 +208,7 @@ impl OutBuf {
     }
 
     /// Gives the buffer back to the pool if nothing waits in it.
-    pub(crate) fn release_if_empty(&mut self, pool: &mut Pool) {
+    pub(crate) fn release_if_empty(&mut self, pool: &mut BufferPool) {
         if self.pending() == 0 && self.bytes.capacity() > 0 {
             pool.give_write(std::mem::take(&mut self.bytes));
             self.pos = 0;
@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn input_compacts_then_grows_to_the_limit() {
-        let mut pool = Pool::default();
+        let mut pool = BufferPool::default();
         let mut input = InBuf::default();
         let room = input.spare(&mut pool, 20_000).len();
         assert_eq!(room, READ_BUF);
@@ -242,7 +242,7 @@ mod tests {
 
     #[test]
     fn idle_buffers_return_to_the_pool() {
-        let mut pool = Pool::default();
+        let mut pool = BufferPool::default();
         pool.conn_opened();
         let mut input = InBuf::default();
         input.spare(&mut pool, READ_BUF);
@@ -264,7 +264,7 @@ mod tests {
 
     #[test]
     fn the_pool_keeps_no_more_buffers_than_open_connections() {
-        let mut pool = Pool::default();
+        let mut pool = BufferPool::default();
         for _ in 0..3 {
             pool.conn_opened();
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::budget::Budget;
 use crate::handler::Handler;
-use crate::pool::Workers;
+use crate::offload::workers::Workers;
 
 /// Default for [`Server::max_header_bytes`](crate::Server::max_header_bytes): 64 KiB, enough for large cookies; Go allows
 /// 1 MiB, which lets every slow client pin a megabyte.

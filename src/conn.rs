@@ -2,7 +2,7 @@
 //!
 //! # Life of a connection
 //!
-//! 1. **Accepted** by loop 0 (`server.rs`) and handed to a loop, which registers the socket
+//! 1. **Accepted** by loop 0 (`accept.rs`) and handed to a loop, which registers the socket
 //!    once for both readable and writable edges.
 //! 2. **Reading a head** (`Phase::Head`). Each readable edge reads until the kernel has no
 //!    more (a short read means drained). The request reader (`reader.rs`) finds the blank
@@ -18,7 +18,7 @@
 //!    is appended to the output buffer (`response.rs`, `encode.rs`). Pipelined requests
 //!    already in the read buffer are handled in turn, so their responses leave together.
 //!    A blocking request goes to the pool as soon as its head is read (`Phase::Blocking`,
-//!    `conn/stream.rs`): its body and response stream through channels.
+//!    `offload/stream.rs`): its body and response stream through channels.
 //! 6. **Writing.** The output buffer goes to the socket; what the kernel does not take waits
 //!    for the next writable edge. While more than `OUT_HIGH_WATER` bytes wait, the connection
 //!    reads and handles nothing more: a client that does not read its responses is slowed
@@ -47,20 +47,18 @@ use crate::encode;
 use crate::error::{interrupted, log_io, would_block, Reject};
 use crate::listener::Socket;
 use crate::local::{Local, Loop, Msg, SHED_IDLE};
+use crate::offload::stream::{Pump, Stream, StreamEnd};
 use crate::parse::{self, Facts, Head};
 use crate::reader::{self, Begin, HeadReader, HeadStep};
 use crate::request::Request;
 
 mod collect;
-mod exchange;
 mod inline;
 mod phase;
-mod stream;
 mod timing;
 
 use collect::{Collected, Collecting, RoomMade};
 use phase::{Close, Phase};
-use stream::{Pump, Stream, StreamEnd};
 use timing::{Clock, Timing, LINGER};
 
 /// Read-handle-write rounds per readiness call, after which the connection yields to the
@@ -114,10 +112,10 @@ impl Conn {
 
     pub(crate) fn start(&mut self, cx: &mut Cx<'_, impl Loop>) -> Next {
         let interest = Interest::READABLE | Interest::WRITABLE;
-        cx.local.pool.conn_opened();
+        cx.local.buffers.conn_opened();
         self.report(cx, ConnState::New);
         let next = match cx.register(&mut self.stream, interest) {
-            Ok(()) => self.settle(cx),
+            Ok(()) => self.between_events(cx),
             Err(e) => self.fail(&e, "register"),
         };
         self.after(cx, next)
@@ -162,11 +160,11 @@ impl Conn {
     /// the pool and the `conn_state` hook.
     fn after(&mut self, cx: &mut Cx<'_, impl Loop>, next: Next) -> Next {
         if next == Next::Close {
-            self.input.release_if_empty(&mut cx.local.pool);
-            self.output.release_if_empty(&mut cx.local.pool);
+            self.input.release_if_empty(&mut cx.local.buffers);
+            self.output.release_if_empty(&mut cx.local.buffers);
             cx.local.meter.charge(self.held, 0);
             self.held = 0;
-            if cx.local.pool.conn_closed() {
+            if cx.local.buffers.conn_closed() {
                 cx.local.release();
             }
             self.report(cx, ConnState::Closed);
@@ -220,7 +218,7 @@ impl Conn {
                 Err(e) => return self.fail(&e, "write"),
             }
             if !progress {
-                return self.settle(cx);
+                return self.between_events(cx);
             }
         }
         cx.again();
@@ -236,7 +234,7 @@ impl Conn {
     fn fill(&mut self, local: &mut Local) -> io::Result<bool> {
         let spare = self
             .input
-            .spare(&mut local.pool, local.config.max_header_bytes);
+            .spare(&mut local.buffers, local.config.max_header_bytes);
         if spare.is_empty() {
             return Ok(false); // full at the header limit: `process` refuses the head
         }
@@ -318,14 +316,14 @@ impl Conn {
         let config = &cx.local.config;
         head.facts.close |= config.shutting_down.load(Ordering::Relaxed);
         if config.may_block && config.handler.is_blocking(&head.request) {
-            return self.dispatch(cx, head);
+            return self.offload(cx, head);
         }
         match reader::begin(head.framing, Some(config.max_body_bytes)) {
             Begin::Complete => self.respond(cx, &mut head.request, head.facts),
             Begin::Refused(reject) => self.reject(cx, reject),
             Begin::Body(body) => {
                 if head.expect_continue && self.input.is_empty() {
-                    let mut out = self.output.take(&mut cx.local.pool);
+                    let mut out = self.output.take(&mut cx.local.buffers);
                     out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
                     self.output.put(out);
                 }
@@ -366,10 +364,10 @@ impl Conn {
         }
     }
 
-    /// Hands the request to the blocking pool (`conn/stream.rs`), or refuses it (503).
-    fn dispatch(&mut self, cx: &mut Cx<'_, impl Loop>, head: Head) -> bool {
+    /// Hands the request to the blocking pool (`offload/stream.rs`), or refuses it (503).
+    fn offload(&mut self, cx: &mut Cx<'_, impl Loop>, head: Head) -> bool {
         let input_empty = self.input.is_empty();
-        match Stream::dispatch(head, input_empty, cx.local, cx.token(), cx.now()) {
+        match Stream::submit(head, input_empty, cx.local, cx.token(), cx.now()) {
             Ok(stream) => {
                 self.phase = Phase::Blocking(Box::new(stream));
                 true
@@ -385,7 +383,7 @@ impl Conn {
             return false;
         };
         let local = &mut *cx.local;
-        let mut out = self.output.take(&mut local.pool);
+        let mut out = self.output.take(&mut local.buffers);
         let pumped = stream.pump(Pump {
             input: &mut self.input,
             out: &mut out,
@@ -417,7 +415,7 @@ impl Conn {
     fn respond(&mut self, cx: &mut Cx<'_, impl Loop>, request: &mut Request, facts: Facts) -> bool {
         let turn_began = cx.now();
         let local = &mut *cx.local;
-        let out = self.output.take(&mut local.pool);
+        let out = self.output.take(&mut local.buffers);
         let (out, close) = inline::respond(local, out, request, facts, turn_began);
         self.output.put(out);
         self.clock.moved();
@@ -435,7 +433,7 @@ impl Conn {
         );
         let local = &mut *cx.local;
         local.date.refresh();
-        let mut out = self.output.take(&mut local.pool);
+        let mut out = self.output.take(&mut local.buffers);
         encode::reject(&mut out, reject, local.date.get());
         self.output.put(out);
         self.phase = Phase::Closing(Close::Linger);
@@ -469,7 +467,7 @@ impl Conn {
 
     /// Decides what waits for the next event, closes if the connection is done, and gives
     /// idle buffers back to the pool.
-    fn settle(&mut self, cx: &mut Cx<'_, impl Loop>) -> Next {
+    fn between_events(&mut self, cx: &mut Cx<'_, impl Loop>) -> Next {
         if self.output.pending() == 0 {
             match self.phase {
                 Phase::Closing(Close::Clean) => return Next::Close,
@@ -500,7 +498,7 @@ impl Conn {
             .phase
             .timing(self.output.pending() > 0, input_empty, served_any);
         self.clock.arm(cx, timing);
-        let pool = &mut cx.local.pool;
+        let pool = &mut cx.local.buffers;
         if matches!(self.phase, Phase::Head | Phase::Closing(_)) {
             self.input.release_if_empty(pool);
         }
@@ -521,7 +519,7 @@ impl Conn {
             {
                 let local = &mut *cx.local;
                 local.date.refresh();
-                let mut out = self.output.take(&mut local.pool);
+                let mut out = self.output.take(&mut local.buffers);
                 encode::reject(&mut out, Reject::RequestTimeout, local.date.get());
                 self.output.put(out);
                 self.phase = Phase::Closing(Close::Clean);

@@ -51,8 +51,8 @@
 //!    (`budget.rs`) has room for it; large buffers live outside `malloc` (`mem.rs`).
 //! 5. `handler.rs`: the handler runs (on the loop) with a [`Request`] and a [`ResponseWriter`]
 //!    (a [`ServeMux`], `mux.rs`, picks one by method, host and path). A
-//!    [blocking] handler runs on the pool instead (`pool.rs`): `conn/stream.rs`
-//!    hands it the request (`conn/exchange.rs`), feeds it the body and takes its response
+//!    [blocking] handler runs on the pool instead (`pool.rs`): `offload/stream.rs`
+//!    hands it the request (`offload/exchange.rs`), feeds it the body and takes its response
 //!    back, woken through `poke.rs`.
 //! 6. `response.rs`: the head is decided: status, `Date`, `Content-Length` or chunked.
 //! 7. `encode.rs`: head and body are serialised into the connection's output buffer.
@@ -77,9 +77,8 @@ mod listener;
 mod local;
 mod mem;
 mod mux;
+mod offload;
 mod parse;
-mod poke;
-mod pool;
 mod reader;
 mod request;
 mod response;

@@ -12,11 +12,11 @@ use http::HeaderMap;
 use poller::Machine;
 
 use crate::budget::Meter;
-use crate::buf::Pool;
+use crate::buf::BufferPool;
 use crate::config::Config;
 use crate::encode::DateCache;
 use crate::mem::Buffer;
-use crate::poke::Wake;
+use crate::offload::poke::Wake;
 use crate::request::RawField;
 
 /// Starting size of a loop's arena for request heads: room for a pipelined batch.
@@ -32,7 +32,8 @@ impl<M: Machine<Msg = Msg, Local = Local>> Loop for M {}
 pub(crate) struct Local {
     pub(crate) config: Arc<Config>,
     pub(crate) date: DateCache,
-    pub(crate) pool: Pool,
+    /// Spare read and write buffers, for this loop's connections.
+    pub(crate) buffers: BufferPool,
     /// What this loop's connections hold, counted against the server's budget.
     pub(crate) meter: Meter,
     /// Response header map reused from response to response (cleared, capacity kept).
@@ -51,7 +52,7 @@ pub(crate) struct Local {
     pub(crate) waker: Option<Arc<dyn Wake>>,
     /// Idle connections closed for the latest `Msg::Shed`.
     pub(crate) shedding: Shedding,
-    /// Where file bodies pass between file and socket (see `conn/stream.rs`); empty until
+    /// Where file bodies pass between file and socket (see `offload/stream.rs`); empty until
     /// this loop sends one.
     pub(crate) scratch: Vec<u8>,
 }
@@ -71,7 +72,7 @@ impl Local {
             meter: Meter::new(Arc::clone(&config.budget), index),
             config,
             date: DateCache::new(),
-            pool: Pool::default(),
+            buffers: BufferPool::default(),
             headers: HeaderMap::new(),
             body: Buffer::default(),
             request_fields: Vec::new(),

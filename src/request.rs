@@ -3,22 +3,19 @@
 //! Previous step: `parse.rs` builds the head and `body.rs` collects the body. Next: the
 //! handler (`handler.rs`).
 
+use std::any::Any;
+use std::cell::OnceCell;
 use std::io::{self, BufRead, Read};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 
-use crossbeam_channel::Receiver;
-
-use std::any::Any;
-use std::cell::OnceCell;
-
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 
-use crate::error::{MaxBytesError, Reject};
+use crate::error::MaxBytesError;
 use crate::mem::Buffer;
-use crate::poke::Poke;
+use crate::offload::channel::{Feed, Incoming, MAX_DRAIN};
 
 /// An HTTP request as the server received it (Go's `*http.Request`, server side).
 ///
@@ -291,75 +288,6 @@ pub struct Body {
     pub(crate) trailers: Option<Box<HeaderMap>>,
 }
 
-/// Most body bytes left unread by a blocking handler that are drained, to keep the
-/// connection for the next request; past this, the connection closes after the response
-/// (Go's `maxPostHandlerReadBytes`). Reading more would let a client make the server read
-/// a large upload nobody wants.
-pub(crate) const MAX_DRAIN: u64 = 256 * 1024;
-
-/// The request side's word to the response: the connection closes after this response
-/// (Go's `closeAfterReply`). Shared by a request's body and its response writer (and, for a
-/// blocking handler, the loop's end of the exchange), it is the one thing the writer asks
-/// besides the request's and the handler's own `Connection` fields. Set by whatever learns
-/// that the connection cannot carry another request:
-///
-/// * a read past a [`max_bytes`](crate::max_bytes) limit: the rest of the body is unread;
-/// * a blocking handler done with its request while more than [`MAX_DRAIN`] bytes of the
-///   body are unread, or with a body found malformed;
-/// * a shutdown that begins while a blocking handler runs (the loop sets it);
-/// * a client that waits for `100 Continue` before a blocking handler's body: set from
-///   the start, and cleared by the loop as it sends the `100 Continue` the handler's first
-///   read asks for. A head fixed before then closes the connection: the client may send
-///   the body next, or give up on it. Nothing else can set the flag before that moment
-///   but a shutdown, which the loop sets again right after.
-///
-/// An inline request has one only if a `max_bytes` limit is set (no allocation otherwise).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct CloseAfter(Arc<AtomicBool>);
-
-impl CloseAfter {
-    /// The connection closes after this response.
-    pub(crate) fn set(&self) {
-        self.0.store(true, Ordering::Release);
-    }
-
-    /// Withdraws the close a pending `100 Continue` called for (the loop, as it sends it).
-    pub(crate) fn clear(&self) {
-        self.0.store(false, Ordering::Release);
-    }
-
-    pub(crate) fn is_set(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
-}
-
-/// A `max_bytes` limit's flag, which a read past the limit sets, serves an inline
-/// request's writer as its close signal.
-impl From<Arc<AtomicBool>> for CloseAfter {
-    fn from(flag: Arc<AtomicBool>) -> CloseAfter {
-        CloseAfter(flag)
-    }
-}
-
-/// A blocking request's client has gone: the loop saw the connection reset, or its end of
-/// file after the request was handed to the pool, or closed the connection itself. Set by
-/// the loop (as the request's `Stream` goes); read by the pool thread before the handler
-/// starts (a request whose client left while it waited in the queue is dropped unrun) and
-/// by the response writer before each write (which then fails, even for a `HEAD` response
-/// whose body bytes would otherwise be dropped unseen).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ClientGone(Arc<AtomicBool>);
-
-impl ClientGone {
-    pub(crate) fn set(&self) {
-        self.0.store(true, Ordering::Release);
-    }
-
-    pub(crate) fn is_set(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
-}
-
 /// A [`max_bytes`](crate::max_bytes) limit on a body.
 #[derive(Debug)]
 pub(crate) struct Limit {
@@ -370,42 +298,6 @@ pub(crate) struct Limit {
     /// Set by the first read past the limit (so `max_bytes` answers 413 for a handler that
     /// then writes nothing); an inline request's writer closes the connection once it is.
     pub(crate) hit: Arc<AtomicBool>,
-}
-
-/// The handler's end of a streamed body.
-#[derive(Debug)]
-pub(crate) struct Incoming {
-    pub(crate) rx: Receiver<Feed>,
-    /// Wakes the connection after each piece taken, so it reads the socket again.
-    pub(crate) poke: Poke,
-    /// Set at the first read: the handler wants the body (`100 Continue` may go out).
-    pub(crate) asked: Arc<AtomicBool>,
-    /// Shared with the response writer and the loop.
-    pub(crate) close_after: CloseAfter,
-    /// Bytes of a `Content-Length` body not yet received; `None` for a chunked body.
-    pub(crate) left: Option<u64>,
-}
-
-/// What the loop sends a blocking handler's body reader.
-#[derive(Debug)]
-pub(crate) enum Feed {
-    /// The next piece of the body.
-    Data(Vec<u8>),
-    /// The body is complete; a chunked one's trailer fields, if it had any.
-    End(Option<Box<HeaderMap>>),
-    /// The body is malformed (a bad chunk line or trailer section): the loop answers for
-    /// it, or closes the connection, and reads fail.
-    Malformed(Reject),
-}
-
-impl Feed {
-    /// Body bytes this holds.
-    pub(crate) fn len(&self) -> usize {
-        match self {
-            Feed::Data(piece) => piece.len(),
-            Feed::End(_) | Feed::Malformed(_) => 0,
-        }
-    }
 }
 
 impl Body {
@@ -471,7 +363,7 @@ impl Body {
     /// [`MAX_DRAIN`]). A body of known length with more than that unread closes the
     /// connection; with less, the loop drains it after the response. A chunked body's
     /// length is found only by reading it, so the rest is read here, up to the limit.
-    pub(crate) fn settle(&mut self) {
+    pub(crate) fn judge_unread(&mut self) {
         let Some(incoming) = &self.stream else {
             return; // read to its end, or never streamed
         };

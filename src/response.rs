@@ -32,12 +32,10 @@ use http::{HeaderMap, HeaderValue, StatusCode, Version};
 
 use crate::encode;
 use crate::mem::{Buffer, MAP_THRESHOLD};
+use crate::offload::channel::{CloseAfter, Outgoing, STREAM_PIECE};
 use crate::parse::Facts;
-use crate::request::CloseAfter;
 
 mod sink;
-
-pub(crate) use sink::{FileBody, Out, Outgoing, STREAM_PIECE};
 
 /// Writes one response (Go's `http.ResponseWriter`).
 ///

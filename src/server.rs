@@ -18,7 +18,7 @@ use crate::config::{Config, ConnState};
 use crate::lifecycle::{Control, Running};
 use crate::listener::{Listener, Listening};
 use crate::local::Local;
-use crate::pool::Workers;
+use crate::offload::workers::Workers;
 use crate::Handler;
 
 /// An HTTP/1.1 server (Go's `http.Server`), configured builder-style.

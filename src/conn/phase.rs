@@ -2,8 +2,8 @@
 //! the connection: whether to read the socket, what it holds, which deadline runs.
 
 use super::collect::Collecting;
-use super::stream::Stream;
 use super::timing::Timing;
+use crate::offload::stream::Stream;
 
 /// Where the connection is in its request cycle.
 #[derive(Debug)]

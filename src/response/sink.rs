@@ -1,58 +1,13 @@
 //! A blocking handler's response: the writer sends its encoded bytes to the connection
 //! through a bounded channel instead of a connection's buffer (the loop's side is
-//! `conn/stream.rs`). See "Life of a response" in `response.rs`.
+//! `offload/stream.rs`). See "Life of a response" in `response.rs`.
 
-use std::any::Any;
 use std::fs::File;
 use std::io;
 
 use super::{Parts, ResponseWriter, Sent};
-use crate::mem::Buffer;
+use crate::offload::channel::{CloseAfter, FileBody, Out, Outgoing};
 use crate::parse::Facts;
-use crate::request::{ClientGone, CloseAfter};
-
-/// A blocking handler's way back to its connection: a bounded channel of encoded bytes.
-/// A full channel blocks the handler's writes, so a slow client slows the handler.
-#[derive(Debug, Clone)]
-pub(crate) struct Outgoing {
-    pub(crate) tx: crossbeam_channel::Sender<Out>,
-    /// Wakes the connection after each send.
-    pub(crate) poke: crate::poke::Poke,
-    /// Set once the client is gone: every write fails from then on.
-    pub(crate) gone: ClientGone,
-}
-
-/// What a blocking handler's response sends its connection.
-#[derive(Debug)]
-pub(crate) enum Out {
-    /// Encoded response bytes, in order.
-    Bytes(Buffer),
-    /// The rest of the body, read from a file by the loop as the client takes it (see
-    /// [`ResponseWriter::send_file`]). Only the end mark follows.
-    File(FileBody),
-    /// The response is complete; `close` says the connection must close after it. `spent`
-    /// is what the loop allocated for the request, sent back for the loop to drop (see
-    /// `conn/exchange.rs`).
-    End { close: bool, spent: Spent },
-}
-
-/// What a blocking request's job owned, on its way back to be freed by the loop that
-/// allocated it.
-pub(crate) type Spent = Box<dyn Any + Send>;
-
-/// Bytes of a file that make up the rest of a response body.
-#[derive(Debug)]
-pub(crate) struct FileBody {
-    pub(crate) file: File,
-    /// Where the next byte to send is in the file.
-    pub(crate) offset: u64,
-    /// Bytes still to send.
-    pub(crate) left: u64,
-}
-
-/// A blocking handler's writes are sent to the connection in pieces of about this size,
-/// even without a flush, so a large response streams instead of piling up.
-pub(crate) const STREAM_PIECE: usize = 32 * 1024;
 
 impl ResponseWriter {
     /// A writer for a blocking handler: its bytes go to the connection through `sink`, and
@@ -134,15 +89,5 @@ impl ResponseWriter {
     /// takes neither.
     pub(super) fn send_rest(&mut self) {
         let _ = self.send_out();
-    }
-}
-
-impl Outgoing {
-    /// Sends the end mark, and with it what the request's job owned (see `Out::End`).
-    /// Nothing is sent once the connection is gone: `spent` is then dropped here.
-    pub(crate) fn end(&self, close: bool, spent: Spent) {
-        if self.tx.send(Out::End { close, spent }).is_ok() {
-            self.poke.poke();
-        }
     }
 }

@@ -20,9 +20,11 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::handler;
+use crate::offload::channel::CloseAfter;
+use crate::offload::channel::Outgoing;
 use crate::parse::Facts;
-use crate::request::{CloseAfter, Request};
-use crate::response::{Outgoing, ResponseWriter};
+use crate::request::Request;
+use crate::response::ResponseWriter;
 
 /// A blocking request on its way through the pool.
 pub(super) struct Exchange {
@@ -63,7 +65,7 @@ impl Exchange {
         let outcome = handler::call(&*self.config.handler, &mut w, &mut self.request);
         // Before the head is fixed: an unread body may cost the connection. The loop
         // drains or closes what is left once the end mark arrives.
-        self.request.body.settle();
+        self.request.body.judge_unread();
         let (_, close) = match outcome {
             Ok(()) => w.finish(),
             Err(message) => {

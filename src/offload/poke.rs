@@ -1,8 +1,8 @@
 //! [`Poke`]: how a blocking handler's thread wakes its connection on the loop.
 //!
-//! Which machines a loop runs is the server's business (`server.rs`). The request's body
+//! Which machines a loop runs is `accept.rs`'s business (its `Slot`). The request's body
 //! reader and the response writer only need to tell one connection "your channels changed,
-//! look again", so a `Poke` holds its loop as a [`Wake`] trait object, which the server
+//! look again", so a `Poke` holds its loop as a [`Wake`] trait object, which `accept.rs`
 //! implements for its loops' `Remote`.
 
 use std::fmt;

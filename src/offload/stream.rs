@@ -1,6 +1,6 @@
 //! The loop's side of a blocking handler: feeding its body, forwarding its response.
 //!
-//! [`Stream::dispatch`] hands the request to the pool with two bounded channels: body pieces
+//! [`Stream::submit`] hands the request to the pool with two bounded channels: body pieces
 //! go to the handler through one, encoded response bytes come back through the other. The
 //! handler pokes the connection (a `Msg::Poke` through the loop's inbox) whenever it takes a
 //! piece or sends one, and [`Stream::pump`] moves what it can:
@@ -10,7 +10,7 @@
 //!   handler's first read. The body's end carries a chunked body's trailers. A body the
 //!   handler leaves unread is drained if it ends within `MAX_DRAIN` bytes (the connection
 //!   stays open), else the connection closes (Go's rule; the request side decides, see
-//!   [`Body::settle`](crate::request::Body::settle), so the response can say so).
+//!   [`Body::judge_unread`](crate::request::Body::judge_unread), so the response can say so).
 //! * **Malformed body.** The handler's next read fails; the client gets the `400` an inline
 //!   handler's client would, unless the handler's response has begun, which can then only
 //!   be cut off.
@@ -38,17 +38,19 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 use poller::{Readiness, Token};
 
+use super::channel::{
+    ClientGone, CloseAfter, Feed, FileBody, Incoming, Out, Outgoing, MAX_DRAIN, STREAM_PIECE,
+};
 use super::exchange::Exchange;
 use crate::buf::{InBuf, OUT_HIGH_WATER, READ_BUF};
 use crate::error::{interrupted, would_block, Reject};
 use crate::listener::Socket;
 use crate::local::Local;
 use crate::mem::Buffer;
+use crate::offload::poke::Poke;
 use crate::parse::Head;
-use crate::poke::Poke;
 use crate::reader::{self, Begin, BodyReader, BodyStep};
-use crate::request::{ClientGone, CloseAfter, Feed, Incoming, Request, MAX_DRAIN};
-use crate::response::{FileBody, Out, Outgoing, STREAM_PIECE};
+use crate::request::Request;
 
 /// Pieces in flight each way between a connection and its blocking handler. The body's
 /// channel has one slot more, which data never takes: the body's last word (its end, or
@@ -118,7 +120,7 @@ struct BodyFeed {
 
 impl Stream {
     /// Every byte of the request body has arrived (some may still wait for the handler).
-    pub(super) fn body_received(&self) -> bool {
+    pub(crate) fn body_received(&self) -> bool {
         self.body.as_ref().map_or(true, |feed| feed.body.is_done())
     }
 
@@ -127,14 +129,14 @@ impl Stream {
     /// the whole request (as Go cancels a request's context, and nginx ends a request
     /// whose client closed the connection). The connection then closes at once; the
     /// handler learns at its next write, or is dropped unrun.
-    pub(super) fn client_left(&self, readiness: Readiness, now: Instant) -> bool {
+    pub(crate) fn client_left(&self, readiness: Readiness, now: Instant) -> bool {
         let waiting = self.ended.is_none() && self.body_received();
         let gave_up = now.duration_since(self.dispatched) >= HALF_CLOSE_GRACE;
         readiness.hangup || (readiness.read_closed && waiting && gave_up)
     }
 
     /// A file body waits to be sent: the client is taking the response.
-    pub(super) fn sends_file(&self) -> bool {
+    pub(crate) fn sends_file(&self) -> bool {
         self.file.is_some()
     }
 
@@ -145,7 +147,7 @@ impl Stream {
     /// nothing; one that streams to a slow client, its full channel (four pieces of about
     /// 33 KiB). A file body is read a piece at a time into the loop's scratch buffer:
     /// nothing either.
-    pub(super) fn footprint(&self) -> usize {
+    pub(crate) fn footprint(&self) -> usize {
         let response = self.rx.len() * RESPONSE_PIECE_ROOM;
         let body = self.body.as_ref().map_or(0, |feed| {
             let waiting: usize = feed.pending.iter().map(Feed::len).sum();
@@ -155,12 +157,12 @@ impl Stream {
     }
 
     /// Nothing of the handler's answer has reached the connection yet.
-    pub(super) fn unanswered(&self) -> bool {
+    pub(crate) fn unanswered(&self) -> bool {
         !self.responded && self.rx.is_empty()
     }
 
     /// The connection may read the socket: body bytes are wanted and there is room for them.
-    pub(super) fn wants_input(&self) -> bool {
+    pub(crate) fn wants_input(&self) -> bool {
         match &self.body {
             Some(feed) => {
                 let waiting_for_continue = feed.continue_due && !feed.asked.load(Ordering::Acquire);
@@ -172,36 +174,36 @@ impl Stream {
 }
 
 /// What a connection lends [`Stream::pump`] for one round.
-pub(super) struct Pump<'a> {
+pub(crate) struct Pump<'a> {
     /// The connection's read buffer, where body bytes wait.
-    pub(super) input: &'a mut InBuf,
+    pub(crate) input: &'a mut InBuf,
     /// The connection's output, taken for the round; its first `written` bytes are
     /// already on the socket.
-    pub(super) out: &'a mut Buffer,
-    pub(super) written: usize,
-    pub(super) socket: &'a mut Socket,
+    pub(crate) out: &'a mut Buffer,
+    pub(crate) written: usize,
+    pub(crate) socket: &'a mut Socket,
     /// The loop's buffer for file bodies.
-    pub(super) scratch: &'a mut Vec<u8>,
+    pub(crate) scratch: &'a mut Vec<u8>,
     /// A graceful shutdown has begun: the response closes the connection.
-    pub(super) shutting_down: bool,
+    pub(crate) shutting_down: bool,
     /// The client has closed its sending side.
-    pub(super) client_done: bool,
+    pub(crate) client_done: bool,
 }
 
 /// What one round of [`Stream::pump`] did.
 #[derive(Debug)]
-pub(super) struct Pumped {
+pub(crate) struct Pumped {
     /// Anything moved.
-    pub(super) progress: bool,
+    pub(crate) progress: bool,
     /// Bytes of a file body went to the socket (the stall deadline moves on).
-    pub(super) sent_file: bool,
+    pub(crate) sent_file: bool,
     /// How the request ended, if it has.
-    pub(super) end: Option<StreamEnd>,
+    pub(crate) end: Option<StreamEnd>,
 }
 
 /// How a blocking request ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum StreamEnd {
+pub(crate) enum StreamEnd {
     /// Its body was malformed before any of the answer went out: the server answers.
     Refused(Reject),
     /// The answer is complete: whether the connection closes, and whether body bytes the
@@ -214,7 +216,7 @@ impl Stream {
     /// through `local`'s waker with `token`. `input_empty`: nothing after the head has
     /// arrived (a `100 Continue` is then due if asked for). Refused with 503 if the pool is
     /// full.
-    pub(super) fn dispatch(
+    pub(crate) fn submit(
         head: Head,
         input_empty: bool,
         local: &mut Local,
@@ -276,7 +278,7 @@ impl Stream {
 
     /// Moves body bytes to the handler and response bytes to the output; says when the
     /// request has ended (the handler is done and the body settled).
-    pub(super) fn pump(&mut self, p: Pump<'_>) -> Pumped {
+    pub(crate) fn pump(&mut self, p: Pump<'_>) -> Pumped {
         let (mut progress, malformed) = self.give_body(p.input, p.out);
         if p.shutting_down {
             self.close_after.set();
@@ -545,7 +547,7 @@ impl BodyFeed {
     }
 
     /// The handler has returned with the body unread, which its thread has judged small
-    /// enough to drain (see `Body::settle`), or its reader went elsewhere: drain the rest
+    /// enough to drain (see `Body::judge_unread`), or its reader went elsewhere: drain the rest
     /// if it is small (Go's rule), else give up on the connection. Returns false to close.
     fn abandon(&mut self) -> bool {
         self.pending.clear();

@@ -1,0 +1,183 @@
+//! What passes between the loop and a blocking handler's thread, and the signals they
+//! share.
+//!
+//! * The body: [`Feed`] pieces, from the loop's `BodyFeed` (`offload/stream.rs`) to the
+//!   handler's [`Incoming`] end (read through `Request::body`, `request.rs`).
+//! * The response: [`Out`] pieces, from the writer's [`Outgoing`] end
+//!   (`response/sink.rs`) to the loop, which writes them to the socket.
+//! * [`CloseAfter`]: whether the connection closes after this response, the request
+//!   side's word, which the writer reads before it fixes the head.
+//! * [`ClientGone`]: the loop's word that nobody is left to answer.
+//!
+//! Each channel is bounded, and each side pokes the other's loop (`offload/poke.rs`)
+//! after it moves a piece.
+
+use std::any::Any;
+use std::fs::File;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::Receiver;
+use http::HeaderMap;
+
+use super::poke::Poke;
+use crate::error::Reject;
+use crate::mem::Buffer;
+
+/// Most body bytes left unread by a blocking handler that are drained, to keep the
+/// connection for the next request; past this, the connection closes after the response
+/// (Go's `maxPostHandlerReadBytes`). Reading more would let a client make the server read
+/// a large upload nobody wants.
+pub(crate) const MAX_DRAIN: u64 = 256 * 1024;
+
+/// The request side's word to the response: the connection closes after this response
+/// (Go's `closeAfterReply`). Shared by a request's body and its response writer (and, for a
+/// blocking handler, the loop's end of the exchange), it is the one thing the writer asks
+/// besides the request's and the handler's own `Connection` fields. Set by whatever learns
+/// that the connection cannot carry another request:
+///
+/// * a read past a [`max_bytes`](crate::max_bytes) limit: the rest of the body is unread;
+/// * a blocking handler done with its request while more than [`MAX_DRAIN`] bytes of the
+///   body are unread, or with a body found malformed;
+/// * a shutdown that begins while a blocking handler runs (the loop sets it);
+/// * a client that waits for `100 Continue` before a blocking handler's body: set from
+///   the start, and cleared by the loop as it sends the `100 Continue` the handler's first
+///   read asks for. A head fixed before then closes the connection: the client may send
+///   the body next, or give up on it. Nothing else can set the flag before that moment
+///   but a shutdown, which the loop sets again right after.
+///
+/// An inline request has one only if a `max_bytes` limit is set (no allocation otherwise).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CloseAfter(Arc<AtomicBool>);
+
+impl CloseAfter {
+    /// The connection closes after this response.
+    pub(crate) fn set(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Withdraws the close a pending `100 Continue` called for (the loop, as it sends it).
+    pub(crate) fn clear(&self) {
+        self.0.store(false, Ordering::Release);
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// A `max_bytes` limit's flag, which a read past the limit sets, serves an inline
+/// request's writer as its close signal.
+impl From<Arc<AtomicBool>> for CloseAfter {
+    fn from(flag: Arc<AtomicBool>) -> CloseAfter {
+        CloseAfter(flag)
+    }
+}
+
+/// A blocking request's client has gone: the loop saw the connection reset, or its end of
+/// file after the request was handed to the pool, or closed the connection itself. Set by
+/// the loop (as the request's `Stream` goes); read by the pool thread before the handler
+/// starts (a request whose client left while it waited in the queue is dropped unrun) and
+/// by the response writer before each write (which then fails, even for a `HEAD` response
+/// whose body bytes would otherwise be dropped unseen).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ClientGone(Arc<AtomicBool>);
+
+impl ClientGone {
+    pub(crate) fn set(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// The handler's end of a streamed body.
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    pub(crate) rx: Receiver<Feed>,
+    /// Wakes the connection after each piece taken, so it reads the socket again.
+    pub(crate) poke: Poke,
+    /// Set at the first read: the handler wants the body (`100 Continue` may go out).
+    pub(crate) asked: Arc<AtomicBool>,
+    /// Shared with the response writer and the loop.
+    pub(crate) close_after: CloseAfter,
+    /// Bytes of a `Content-Length` body not yet received; `None` for a chunked body.
+    pub(crate) left: Option<u64>,
+}
+
+/// What the loop sends a blocking handler's body reader.
+#[derive(Debug)]
+pub(crate) enum Feed {
+    /// The next piece of the body.
+    Data(Vec<u8>),
+    /// The body is complete; a chunked one's trailer fields, if it had any.
+    End(Option<Box<HeaderMap>>),
+    /// The body is malformed (a bad chunk line or trailer section): the loop answers for
+    /// it, or closes the connection, and reads fail.
+    Malformed(Reject),
+}
+
+impl Feed {
+    /// Body bytes this holds.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Feed::Data(piece) => piece.len(),
+            Feed::End(_) | Feed::Malformed(_) => 0,
+        }
+    }
+}
+
+/// A blocking handler's way back to its connection: a bounded channel of encoded bytes.
+/// A full channel blocks the handler's writes, so a slow client slows the handler.
+#[derive(Debug, Clone)]
+pub(crate) struct Outgoing {
+    pub(crate) tx: crossbeam_channel::Sender<Out>,
+    /// Wakes the connection after each send.
+    pub(crate) poke: Poke,
+    /// Set once the client is gone: every write fails from then on.
+    pub(crate) gone: ClientGone,
+}
+
+/// What a blocking handler's response sends its connection.
+#[derive(Debug)]
+pub(crate) enum Out {
+    /// Encoded response bytes, in order.
+    Bytes(Buffer),
+    /// The rest of the body, read from a file by the loop as the client takes it (see
+    /// [`ResponseWriter::send_file`]). Only the end mark follows.
+    File(FileBody),
+    /// The response is complete; `close` says the connection must close after it. `spent`
+    /// is what the loop allocated for the request, sent back for the loop to drop (see
+    /// `offload/exchange.rs`).
+    End { close: bool, spent: Spent },
+}
+
+/// What a blocking request's job owned, on its way back to be freed by the loop that
+/// allocated it.
+pub(crate) type Spent = Box<dyn Any + Send>;
+
+/// Bytes of a file that make up the rest of a response body.
+#[derive(Debug)]
+pub(crate) struct FileBody {
+    pub(crate) file: File,
+    /// Where the next byte to send is in the file.
+    pub(crate) offset: u64,
+    /// Bytes still to send.
+    pub(crate) left: u64,
+}
+
+/// A blocking handler's writes are sent to the connection in pieces of about this size,
+/// even without a flush, so a large response streams instead of piling up.
+pub(crate) const STREAM_PIECE: usize = 32 * 1024;
+
+impl Outgoing {
+    /// Sends the end mark, and with it what the request's job owned (see `Out::End`).
+    /// Nothing is sent once the connection is gone: `spent` is then dropped here.
+    pub(crate) fn end(&self, close: bool, spent: Spent) {
+        if self.tx.send(Out::End { close, spent }).is_ok() {
+            self.poke.poke();
+        }
+    }
+}
