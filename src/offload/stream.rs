@@ -74,8 +74,8 @@ pub(crate) struct Stream {
     body: Option<BodyFeed>,
     /// Encoded response bytes from the handler.
     rx: Receiver<Out>,
-    /// Set when the handler has finished: whether the connection must close.
-    ended: Option<bool>,
+    /// Whether the handler's answer is complete.
+    answer: Answer,
     /// Response bytes have been taken from `rx`: the head is on its way, and a malformed
     /// body can no longer be answered with a `400`.
     responded: bool,
@@ -92,6 +92,22 @@ pub(crate) struct Stream {
     file: Option<FileBody>,
     /// The request is `HEAD`: its answer is whole once the head is out.
     head_only: bool,
+}
+
+/// Where the handler's answer stands, as the loop has taken it from the channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// More of it is to come (its end mark has not arrived).
+    Coming,
+    /// It is complete, or was cut off: whether the connection closes after it.
+    Complete { close: bool },
+}
+
+impl Answer {
+    /// The connection closes after this answer, whatever it said.
+    fn close(&mut self) {
+        *self = Answer::Complete { close: true };
+    }
 }
 
 /// However the request ends (answered, or its connection closed for any reason), its
@@ -130,7 +146,7 @@ impl Stream {
     /// whose client closed the connection). The connection then closes at once; the
     /// handler learns at its next write, or is dropped unrun.
     pub(crate) fn client_left(&self, readiness: Readiness, now: Instant) -> bool {
-        let waiting = self.ended.is_none() && self.body_received();
+        let waiting = self.answer == Answer::Coming && self.body_received();
         let gave_up = now.duration_since(self.dispatched) >= HALF_CLOSE_GRACE;
         readiness.hangup || (readiness.read_closed && waiting && gave_up)
     }
@@ -266,7 +282,7 @@ impl Stream {
         Ok(Stream {
             body,
             rx: out_rx,
-            ended: None,
+            answer: Answer::Coming,
             responded: false,
             close_after,
             gone,
@@ -307,10 +323,11 @@ impl Stream {
             sent_file = self.send_file(p.socket, p.scratch);
             progress |= sent_file;
         }
-        let close = match (self.ended, &self.body) {
+        let close = match (self.answer, &self.body) {
             _ if self.file.is_some() => None, // the response's last bytes are to come
-            (Some(close), None) => Some(close),
-            (Some(true), Some(_)) => Some(true), // no point draining a closing connection
+            (Answer::Complete { close }, None) => Some(close),
+            // No point draining a connection that closes.
+            (Answer::Complete { close: true }, Some(_)) => Some(true),
             _ => None,
         };
         let end = close.map(|close| StreamEnd::Answered {
@@ -352,7 +369,7 @@ impl Stream {
                 feed.fail(reject);
                 malformed = Some((reject, quiet));
             }
-            Err(_) => self.ended = Some(true), // drained for no one: just close
+            Err(_) => self.answer.close(), // drained for no one: just close
         }
         if feed.finished() {
             self.body = None;
@@ -365,7 +382,7 @@ impl Stream {
     /// them, the end mark. Returns whether anything moved.
     fn take_answer(&mut self, out: &mut Buffer, written: usize) -> bool {
         let mut progress = false;
-        while self.ended.is_none() && out.len() - written < OUT_HIGH_WATER {
+        while self.answer == Answer::Coming && out.len() - written < OUT_HIGH_WATER {
             match self.rx.try_recv() {
                 Ok(Out::Bytes(bytes)) if self.file.is_none() => {
                     out.extend_from_slice(&bytes);
@@ -384,7 +401,9 @@ impl Stream {
                 Ok(Out::End { close, spent }) => {
                     drop(spent); // here, on the loop that allocated it (see `exchange.rs`)
                     let keep = self.body.as_mut().map_or(true, BodyFeed::abandon);
-                    self.ended = Some(close || !keep);
+                    self.answer = Answer::Complete {
+                        close: close || !keep,
+                    };
                     progress = true;
                 }
                 Err(TryRecvError::Empty) => break,
@@ -419,7 +438,7 @@ impl Stream {
     /// Ends the response where it stands (a malformed body after it began, a handler gone
     /// without its end mark, a file that cannot be read): the connection closes.
     fn cut_off(&mut self) {
-        self.ended = Some(true);
+        self.answer.close();
         self.file = None;
     }
 }
