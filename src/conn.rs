@@ -39,7 +39,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use poller::{Cx, Interest, Next, Readiness};
+use poller::{Cx, Interest, Label, Next, Readiness};
 
 use crate::buf::{InBuf, OutBuf, OUT_HIGH_WATER};
 use crate::config::ConnState;
@@ -170,6 +170,14 @@ impl Conn {
             self.report(cx, ConnState::Closed);
         } else {
             self.account(cx.local);
+            log::trace!(
+                "token {}: {} {}, {} bytes to write, timer {:?}",
+                Label(cx.token()),
+                self.peer,
+                self.phase.name(),
+                self.output.pending(),
+                self.clock.timing(),
+            );
         }
         next
     }
@@ -191,6 +199,7 @@ impl Conn {
     fn report(&mut self, cx: &mut Cx<'_, impl Loop>, state: ConnState) {
         if self.state != state || state == ConnState::New {
             self.state = state;
+            log::trace!("token {}: connection {state:?}", Label(cx.token()));
             if let Some(hook) = &cx.local.config.conn_state {
                 hook(self.peer, state);
             }
@@ -315,7 +324,17 @@ impl Conn {
     fn begin_body(&mut self, cx: &mut Cx<'_, impl Loop>, mut head: Head) -> bool {
         let config = &cx.local.config;
         head.facts.close |= config.shutting_down.load(Ordering::Relaxed);
-        if config.may_block && config.handler.is_blocking(&head.request) {
+        let blocking = config.may_block && config.handler.is_blocking(&head.request);
+        log::trace!(
+            "token {}: {} {} {:?}, body {:?}, for a{} handler",
+            Label(cx.token()),
+            head.request.method,
+            head.request.uri,
+            head.request.version,
+            head.framing,
+            if blocking { " blocking" } else { "n inline" },
+        );
+        if blocking {
             return self.offload(cx, head);
         }
         match reader::begin(head.framing, Some(config.max_body_bytes)) {
@@ -417,6 +436,11 @@ impl Conn {
         let local = &mut *cx.local;
         let out = self.output.take(&mut local.buffers);
         let (out, close) = inline::respond(local, out, request, facts, turn_began);
+        let queued = out.len() - self.output.pos;
+        log::trace!(
+            "token {}: answered, {queued} bytes queued",
+            Label(cx.token())
+        );
         self.output.put(out);
         self.clock.moved();
         self.phase = Phase::after_response(close, !self.input.is_empty());

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use mio::event::Source;
 use mio::{Interest, Registry, Token};
 
+use crate::slots::Label;
 use crate::timers::{TimerState, Timers};
 use crate::Machine;
 
@@ -50,6 +51,8 @@ impl<'a, M: Machine> Cx<'a, M> {
 
     /// Sets this machine's one deadline, replacing any earlier one. Moving it later is O(1).
     pub fn set_timer(&mut self, at: Instant) {
+        let due_in = at.saturating_duration_since(self.now);
+        log::trace!("token {}: timer set, due in {due_in:?}", Label(self.token));
         self.timers.set(self.timer, self.token, at);
     }
 
@@ -68,6 +71,9 @@ impl<'a, M: Machine> Cx<'a, M> {
 
     /// Removes this machine's deadline, if any.
     pub fn clear_timer(&mut self) {
+        if self.timer.deadline.is_some() {
+            log::trace!("token {}: timer cleared", Label(self.token));
+        }
         Timers::clear(self.timer);
     }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll, Token};
 
 use crate::inbox::{new_waker, Envelope, Inbox};
-use crate::slots::{Slots, WAKER};
+use crate::slots::{Label, Slots, WAKER};
 use crate::timers::{Due, Timers};
 use crate::{Cx, Machine, Next, Readiness, Remote};
 
@@ -136,7 +136,7 @@ impl<M: Machine> EventLoop<M> {
 
     /// 2. Sleeps in `epoll_wait` until a source is ready, a waker fires or `timeout` ends.
     fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        log::trace!("poll: sleeping for {timeout:?}");
+        log::trace!("poll: sleeping for {}", Sleep(timeout));
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => self.events.clear(),
@@ -158,12 +158,12 @@ impl<M: Machine> EventLoop<M> {
                 continue;
             }
             let readiness = Readiness::of(event);
-            log::trace!("token {}: {readiness:?}", token.0);
+            log::trace!("token {}: {readiness}", Label(token));
             self.call(token, |m, cx| m.ready(cx, readiness));
         }
         self.events = events;
         for token in std::mem::take(&mut self.again) {
-            log::trace!("token {}: running again", token.0);
+            log::trace!("token {}: running again", Label(token));
             self.call(token, |m, cx| m.ready(cx, Readiness::NONE));
         }
     }
@@ -178,9 +178,11 @@ impl<M: Machine> EventLoop<M> {
                     self.adopt(machine);
                 }
                 Some(Envelope::Deliver(token, msg)) => {
+                    log::trace!("token {}: message {msg:?}", Label(token));
                     self.call(token, |m, cx| m.message(cx, msg));
                 }
                 Some(Envelope::Broadcast(msg)) => {
+                    log::trace!("every token: message {msg:?}");
                     for token in self.slots.tokens() {
                         let msg = msg.clone();
                         self.call(token, |m, cx| m.message(cx, msg));
@@ -206,7 +208,7 @@ impl<M: Machine> EventLoop<M> {
                 continue; // the slot was freed or reused since this entry was armed
             };
             if let Due::Fire = self.timers.settle(&mut entry.timer, token, at, now) {
-                log::trace!("token {}: timer fired", token.0);
+                log::trace!("token {}: timer fired", Label(token));
                 self.counters.timers.fetch_add(1, Ordering::Relaxed);
                 self.call(token, |m, cx| m.timeout(cx));
             }
@@ -222,7 +224,7 @@ impl<M: Machine> EventLoop<M> {
         }
         for token in self.closed.drain(..) {
             if self.slots.remove(token).is_some() {
-                log::trace!("token {}: closed", token.0);
+                log::trace!("token {}: closed", Label(token));
                 self.counters.closes.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -249,7 +251,7 @@ impl<M: Machine> EventLoop<M> {
     /// Puts a machine in a slot and starts it.
     fn adopt(&mut self, machine: M) -> Token {
         let token = self.slots.insert(machine);
-        log::trace!("token {}: spawned", token.0);
+        log::trace!("token {}: spawned", Label(token));
         self.counters.spawns.fetch_add(1, Ordering::Relaxed);
         self.call(token, |m, cx| m.start(cx));
         token
@@ -259,7 +261,7 @@ impl<M: Machine> EventLoop<M> {
     /// A stale token (freed or closed slot) is ignored.
     fn call(&mut self, token: Token, f: impl FnOnce(&mut M, &mut Cx<'_, M>) -> Next) {
         let Some(entry) = self.slots.get_mut(token) else {
-            log::trace!("token {}: stale, ignored", token.0);
+            log::trace!("token {}: stale, ignored", Label(token));
             return;
         };
         let mut cx = Cx {
@@ -325,6 +327,18 @@ impl Counters {
             timers: get(&self.timers),
             spawns: get(&self.spawns),
             closes,
+        }
+    }
+}
+
+/// A poll timeout as the trace shows it: `forever` rather than `None`.
+struct Sleep(Option<Duration>);
+
+impl std::fmt::Display for Sleep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(d) => write!(f, "{d:?}"),
+            None => f.write_str("forever"),
         }
     }
 }

@@ -47,8 +47,48 @@
 //!
 //! `examples/tcp_echo.rs` is a whole TCP echo server in one file. Run it with
 //! `cargo run -p poller --example tcp_echo` and type into `nc 127.0.0.1 7007`.
-//! Set `RUST_LOG`-style tracing with any `log` backend at trace level to watch every event,
-//! timer and state change go by, one line each with its token.
+//!
+//! # Watching it work
+//!
+//! At `log`'s trace level the loop reports each sleep, readiness event, timer, message,
+//! spawn and close, one line each with its token (shown as slot.generation, see
+//! [`Label`]); its machines may add their own lines. Here is one keep-alive HTTP request
+//! through nethttp's server, which runs on this loop (`cargo run --example trace` in the
+//! workspace's root package; token 0.1 is the listener, 1.2 the connection):
+//!
+//! ```text
+//! TRACE [main] token 0.1: spawned
+//! TRACE [nethttp-loop-0] poll: sleeping for forever
+//! ----- client: connects and sends one request
+//! TRACE [nethttp-loop-0] token 0.1: readable
+//! TRACE [nethttp-loop-0] token 1.2: spawned
+//! TRACE [nethttp-loop-0] token 1.2: connection New
+//! TRACE [nethttp-loop-0] token 1.2: timer set, due in 10.94956465s
+//! TRACE [nethttp-loop-0] token 1.2: 127.0.0.1:53476 reading a head, 0 bytes to write, timer Header
+//! TRACE [nethttp-loop-0] poll: sleeping for 10.949191505s
+//! TRACE [nethttp-loop-0] token 1.2: readable | writable
+//! TRACE [nethttp-loop-0] token 1.2: connection Active
+//! TRACE [nethttp-loop-0] token 1.2: GET / HTTP/1.1, body Empty, for an inline handler
+//! TRACE [nethttp-loop-0] token 1.2: answered, 130 bytes queued
+//! TRACE [nethttp-loop-0] token 1.2: connection Idle
+//! TRACE [nethttp-loop-0] token 1.2: timer set, due in 60.949184094s
+//! TRACE [nethttp-loop-0] token 1.2: 127.0.0.1:53476 reading a head, 0 bytes to write, timer Idle
+//! TRACE [nethttp-loop-0] poll: sleeping for 10.948961914s
+//! ----- client: has its answer (130 bytes); closes
+//! TRACE [nethttp-loop-0] token 1.2: readable | read-closed | writable
+//! TRACE [nethttp-loop-0] token 1.2: connection Closed
+//! TRACE [nethttp-loop-0] token 1.2: closed
+//! TRACE [nethttp-loop-0] poll: sleeping for 10.898361579s
+//! ```
+//!
+//! Read it against the six phases: the loop sleeps (phase 2) until the listener is
+//! readable (phase 3); the listener accepts and spawns the connection, which starts at
+//! once, registering its socket and arming its header deadline. The request's bytes
+//! arrive (phase 3 again), and within that one call the connection reads, parses, answers
+//! and writes, then arms its idle deadline. The next sleep is still bounded by the header
+//! deadline: moving a deadline later leaves its old heap entry in place, found stale when
+//! it comes due (see `timers.rs`). The client's end of file closes the connection, and
+//! phase 6 drops it.
 //!
 //! A machine that only counts its timer calls, driven by hand:
 //!
@@ -102,3 +142,4 @@ pub use event_loop::{Counters, EventLoop, Stats};
 pub use inbox::Remote;
 pub use machine::{Machine, Next, Readiness};
 pub use mio::{Interest, Token};
+pub use slots::Label;

@@ -12,8 +12,9 @@ use crate::Cx;
 /// (a listener and its connections, say) makes that type an enum and dispatches with `match`.
 pub trait Machine: Sized {
     /// A message other threads may post to one machine, or to all, through a
-    /// [`Remote`](crate::Remote). Cloned once per machine for a broadcast.
-    type Msg: Send + Clone;
+    /// [`Remote`](crate::Remote). Cloned once per machine for a broadcast; shown in the
+    /// loop's trace.
+    type Msg: Send + Clone + std::fmt::Debug;
     /// State shared by every machine of one loop (buffer pools, caches, configuration).
     /// It never leaves the loop's thread, so it needs no locks.
     type Local;
@@ -72,6 +73,26 @@ impl Readiness {
             read_closed: event.is_read_closed(),
             writable: event.is_writable() || event.is_write_closed(),
             hangup: event.is_error() || (event.is_read_closed() && event.is_write_closed()),
+        }
+    }
+}
+
+/// The flags that are set, as the trace shows them: `readable | writable`.
+impl std::fmt::Display for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let flags = [
+            (self.readable, "readable"),
+            (self.read_closed, "read-closed"),
+            (self.writable, "writable"),
+            (self.hangup, "hangup"),
+        ];
+        let mut set = flags.iter().filter(|(on, _)| *on).map(|(_, name)| *name);
+        match set.next() {
+            None => f.write_str("nothing"),
+            Some(first) => {
+                f.write_str(first)?;
+                set.try_for_each(|name| write!(f, " | {name}"))
+            }
         }
     }
 }

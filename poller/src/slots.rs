@@ -20,6 +20,20 @@ const MIN_SHRINK: usize = 64;
 /// `INDEX_MASK` entries first).
 pub(crate) const WAKER: Token = Token(usize::MAX);
 
+/// How the trace names a token: its slot, then its generation (`3.1` is the first machine
+/// in slot 3); the loop's waker is `waker`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Label(pub Token);
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            WAKER => f.write_str("waker"),
+            Token(t) => write!(f, "{}.{}", t & INDEX_MASK, t >> INDEX_BITS),
+        }
+    }
+}
+
 /// One occupied slot: a machine and the loop's bookkeeping for it.
 pub(crate) struct Entry<M> {
     pub(crate) machine: M,

@@ -21,7 +21,7 @@ struct Alarm {
     at: Option<Instant>,
 }
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 enum AlarmMsg {
     MoveTo(Instant),
     Cancel,

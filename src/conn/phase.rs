@@ -30,6 +30,18 @@ pub(super) enum Close {
 }
 
 impl Phase {
+    /// The phase in a few words, for the trace.
+    pub(super) fn name(&self) -> &'static str {
+        match self {
+            Phase::Head => "reading a head",
+            Phase::Body(_) => "collecting a body",
+            Phase::Blocking(_) => "with a blocking handler",
+            Phase::Closing(Close::Clean) => "closing",
+            Phase::Closing(Close::Linger) => "closing, then lingering",
+            Phase::Closing(Close::Lingering) => "lingering",
+        }
+    }
+
     /// Where a connection goes once a response is complete: to the next head, or, if
     /// the response closes the connection, to closing; with a lingering close if bytes the
     /// client sent are still unread (`unread`), which a plain close would answer with a

@@ -1,0 +1,68 @@
+//! One keep-alive request followed through the event loop at `log`'s trace level: every
+//! readiness event, timer and message the poller handles, and after each call the
+//! connection's phase and deadline, one line each with its token.
+//!
+//! ```text
+//! cargo run --example trace
+//! ```
+//!
+//! A real service installs a logger crate (`env_logger`, say) and sets `RUST_LOG=trace`;
+//! this example writes its own ten-line logger to stderr so that it needs nothing more.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use log::{LevelFilter, Log, Metadata, Record};
+use nethttp::{Request, ResponseWriter, Server};
+
+/// Writes every record to stderr, with its level and the thread it came from.
+struct Stderr;
+
+impl Log for Stderr {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("?");
+        eprintln!("{:<5} [{name}] {}", record.level(), record.args());
+    }
+
+    fn flush(&self) {}
+}
+
+fn hello(w: &mut ResponseWriter, _r: &mut Request) {
+    let _ = w.write_all(b"Hello, World!");
+}
+
+fn main() -> io::Result<()> {
+    log::set_logger(&Stderr).map_err(|e| io::Error::other(e.to_string()))?;
+    log::set_max_level(LevelFilter::Trace);
+    let running = Server::new(hello)
+        .threads(1)
+        .start(nethttp::listen("127.0.0.1:0")?)?;
+    std::thread::sleep(Duration::from_millis(50)); // let the loop settle into its sleep
+    eprintln!("----- client: connects and sends one request");
+    let mut client = TcpStream::connect(running.local_addr())?;
+    client.write_all(b"GET / HTTP/1.1\r\nHost: example\r\n\r\n")?;
+    let mut answer = Vec::new();
+    let mut buf = [0; 1024];
+    while !answer.ends_with(b"Hello, World!") {
+        let n = client.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    eprintln!(
+        "----- client: has its answer ({} bytes); closes",
+        answer.len()
+    );
+    drop(client);
+    std::thread::sleep(Duration::from_millis(50));
+    eprintln!("----- the server shuts down");
+    running.shutdown(Duration::from_secs(1))
+}
