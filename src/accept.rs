@@ -250,6 +250,8 @@ mod tests {
     /// The slab holds one `Slot` per connection, idle or not: keep it small.
     #[test]
     fn a_slot_is_small() {
+        let size = std::mem::size_of::<Conn>();
+        assert!(size <= 192, "Conn is {size} bytes");
         let size = std::mem::size_of::<Slot>();
         assert!(size <= 192, "Slot is {size} bytes");
     }

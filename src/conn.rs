@@ -34,7 +34,7 @@
 //! after every event the connection's footprint (buffers, body, channels) is counted in its
 //! loop's memory meter (`Conn::account`).
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -44,7 +44,7 @@ use poller::{Cx, Interest, Label, Next, Readiness};
 use crate::buf::{InBuf, OutBuf, OUT_HIGH_WATER};
 use crate::config::ConnState;
 use crate::encode;
-use crate::error::{interrupted, log_io, would_block, Reject};
+use crate::error::{log_io, Reject};
 use crate::listener::Socket;
 use crate::local::{Local, Loop, Msg, SHED_IDLE};
 use crate::offload::stream::{Pump, Stream, StreamEnd};
@@ -56,10 +56,12 @@ mod collect;
 mod inline;
 mod phase;
 mod timing;
+mod wire;
 
 use collect::{Collected, Collecting, RoomMade};
 use phase::{Close, Phase};
 use timing::{Clock, Timing, LINGER};
+use wire::{Filled, ReadSide};
 
 /// Read-handle-write rounds per readiness call, after which the connection yields to the
 /// others on its loop and runs again next turn.
@@ -73,14 +75,8 @@ pub(crate) struct Conn {
     input: InBuf,
     output: OutBuf,
     phase: Phase,
-    /// The socket may hold unread bytes: set by a readable edge, cleared by a read that
-    /// came back short or with `WouldBlock`.
-    readable: bool,
-    /// The kernel reported the client's FIN: a short read no longer means drained, because
-    /// the end of file still waits to be read and no further edge will announce it.
-    read_closed: bool,
-    /// The client has closed its sending side: no request will follow what is buffered.
-    peer_done: bool,
+    /// What the connection knows of the socket's read side.
+    side: ReadSide,
     /// The search for the end of the current head.
     head: HeadReader,
     /// The connection's one timer.
@@ -100,9 +96,7 @@ impl Conn {
             input: InBuf::default(),
             output: OutBuf::default(),
             phase: Phase::Head,
-            readable: false,
-            read_closed: false,
-            peer_done: false,
+            side: ReadSide::Drained,
             head: HeadReader::default(),
             clock: Clock::new(now),
             held: 0,
@@ -122,10 +116,7 @@ impl Conn {
     }
 
     pub(crate) fn ready(&mut self, cx: &mut Cx<'_, impl Loop>, readiness: Readiness) -> Next {
-        if readiness.readable || readiness.hangup {
-            self.readable = true;
-        }
-        self.read_closed |= readiness.read_closed;
+        self.side.edge(readiness);
         if matches!(&self.phase, Phase::Blocking(stream) if stream.client_left(readiness, cx.now()))
         {
             log::debug!(
@@ -236,39 +227,24 @@ impl Conn {
 
     fn wants_input(&self) -> bool {
         let room = self.output.pending() < OUT_HIGH_WATER;
-        self.phase.reads() && self.readable && !self.peer_done && room
+        self.phase.reads() && self.side.may_read() && room
     }
 
     /// One read into the input buffer. Returns whether it read anything (or saw EOF).
     fn fill(&mut self, local: &mut Local) -> io::Result<bool> {
-        let spare = self
-            .input
-            .spare(&mut local.buffers, local.config.max_header_bytes);
-        if spare.is_empty() {
-            return Ok(false); // full at the header limit: `process` refuses the head
+        let limit = local.config.max_header_bytes;
+        let buffers = &mut local.buffers;
+        let filled = wire::fill(
+            &mut self.stream,
+            &mut self.input,
+            buffers,
+            limit,
+            &mut self.side,
+        )?;
+        if filled == Filled::Bytes {
+            self.clock.moved();
         }
-        let room = spare.len();
-        loop {
-            match self.stream.read(spare) {
-                Ok(0) => {
-                    self.peer_done = true;
-                    self.readable = false;
-                    return Ok(true);
-                }
-                Ok(n) => {
-                    self.input.filled(n);
-                    self.clock.moved();
-                    self.readable = n == room || self.read_closed;
-                    return Ok(true);
-                }
-                Err(e) if would_block(&e) => {
-                    self.readable = false;
-                    return Ok(false);
-                }
-                Err(e) if interrupted(&e) => continue,
-                Err(e) => return Err(e),
-            }
-        }
+        Ok(filled != Filled::Nothing)
     }
 
     /// Handles what the input buffer holds, request by request, while the output has room.
@@ -410,7 +386,7 @@ impl Conn {
             socket: &mut self.stream,
             scratch: &mut local.scratch,
             shutting_down: local.config.shutting_down.load(Ordering::Relaxed),
-            client_done: self.read_closed || self.peer_done,
+            client_done: self.side.client_done(),
         });
         self.output.put(out);
         if pumped.sent_file {
@@ -464,27 +440,12 @@ impl Conn {
         true
     }
 
-    /// Writes queued output until done or the kernel's buffer is full. A short write means
-    /// full: the rest waits for the next writable edge. Returns whether anything was written.
+    /// Writes queued output until done or the kernel's buffer is full; the stall
+    /// deadline moves on if anything went. Returns whether anything was written.
     fn flush(&mut self) -> io::Result<bool> {
-        let mut wrote = false;
-        while self.output.pending() > 0 {
-            let pending = &self.output.bytes[self.output.pos..];
-            match self.stream.write(pending) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    let short = n < pending.len();
-                    wrote = true;
-                    self.clock.moved();
-                    self.output.advance(n);
-                    if short {
-                        break;
-                    }
-                }
-                Err(e) if would_block(&e) => break,
-                Err(e) if interrupted(&e) => continue,
-                Err(e) => return Err(e),
-            }
+        let wrote = wire::flush(&mut self.stream, &mut self.output)?;
+        if wrote {
+            self.clock.moved();
         }
         Ok(wrote)
     }
@@ -504,7 +465,7 @@ impl Conn {
                 }
                 _ => {}
             }
-            if self.peer_done && !self.phase.owes_answer() {
+            if self.side.ended() && !self.phase.owes_answer() {
                 return Next::Close; // the client is gone and nothing is left to say
             }
             if self.is_idle() {
@@ -568,17 +529,5 @@ impl Conn {
     fn fail(&mut self, e: &io::Error, during: &str) -> Next {
         log_io(e, self.peer, during);
         Next::Close
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The slab holds one `Conn` per connection, idle or not: keep it small.
-    #[test]
-    fn a_connection_is_small() {
-        let size = std::mem::size_of::<Conn>();
-        assert!(size <= 192, "Conn is {size} bytes");
     }
 }

@@ -1,0 +1,132 @@
+//! The connection's socket: what it knows of the read side ([`ReadSide`]), one read into
+//! the input ([`fill`]), and writing the output ([`flush`]).
+
+use std::io::{self, Read, Write};
+
+use poller::Readiness;
+
+use crate::buf::{BufferPool, InBuf, OutBuf};
+use crate::error::{interrupted, would_block};
+use crate::listener::Socket;
+
+/// What the connection knows of its socket's read side. mio is edge-triggered: a
+/// readable edge is reported once, so the connection remembers that bytes may wait until
+/// a read says otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ReadSide {
+    /// Nothing to read until the next readable edge.
+    Drained,
+    /// The socket may hold unread bytes.
+    Readable,
+    /// The kernel reported the client's FIN. Reads go on until they reach its end of
+    /// file: a short read no longer means drained, and no further edge will announce it.
+    Closing,
+    /// The client's end of file was read: no request follows what is buffered.
+    Ended,
+}
+
+impl ReadSide {
+    /// A readiness event for the socket.
+    pub(super) fn edge(&mut self, readiness: Readiness) {
+        *self = match *self {
+            ReadSide::Ended => ReadSide::Ended,
+            _ if readiness.read_closed => ReadSide::Closing,
+            ReadSide::Drained if readiness.readable || readiness.hangup => ReadSide::Readable,
+            unchanged => unchanged,
+        };
+    }
+
+    /// A read may find bytes (or the end of file).
+    pub(super) fn may_read(self) -> bool {
+        matches!(self, ReadSide::Readable | ReadSide::Closing)
+    }
+
+    /// The client has closed its sending side (its end of file may still wait unread).
+    pub(super) fn client_done(self) -> bool {
+        matches!(self, ReadSide::Closing | ReadSide::Ended)
+    }
+
+    /// The client's end of file has been read.
+    pub(super) fn ended(self) -> bool {
+        self == ReadSide::Ended
+    }
+}
+
+/// What one [`fill`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Filled {
+    /// Nothing: the socket is drained, or the input is full at the header limit.
+    Nothing,
+    /// Bytes were read.
+    Bytes,
+    /// The client's end of file.
+    Eof,
+}
+
+/// One read from `stream` into `input` (which may grow to `limit` bytes), noting in
+/// `side` what it says of the read side.
+pub(super) fn fill(
+    stream: &mut Socket,
+    input: &mut InBuf,
+    buffers: &mut BufferPool,
+    limit: usize,
+    side: &mut ReadSide,
+) -> io::Result<Filled> {
+    let spare = input.spare(buffers, limit);
+    if spare.is_empty() {
+        return Ok(Filled::Nothing); // full at the header limit: the head is refused
+    }
+    let room = spare.len();
+    loop {
+        match stream.read(spare) {
+            Ok(0) => {
+                *side = ReadSide::Ended;
+                return Ok(Filled::Eof);
+            }
+            Ok(n) => {
+                input.filled(n);
+                if *side != ReadSide::Closing {
+                    // A short read drains the socket; a full one may have left more.
+                    *side = if n == room {
+                        ReadSide::Readable
+                    } else {
+                        ReadSide::Drained
+                    };
+                }
+                return Ok(Filled::Bytes);
+            }
+            Err(e) if would_block(&e) => {
+                if *side != ReadSide::Closing {
+                    *side = ReadSide::Drained;
+                }
+                return Ok(Filled::Nothing);
+            }
+            Err(e) if interrupted(&e) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Writes queued output until done or the kernel's buffer is full. A short write means
+/// full: the rest waits for the next writable edge. Returns whether anything was written.
+pub(super) fn flush(stream: &mut Socket, output: &mut OutBuf) -> io::Result<bool> {
+    let mut wrote = false;
+    while output.pending() > 0 {
+        let pending = &output.bytes[output.pos..];
+        match stream.write(pending) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                let short = n < pending.len();
+                wrote = true;
+                output.advance(n);
+                if short {
+                    break;
+                }
+            }
+            Err(e) if would_block(&e) => break,
+            Err(e) if interrupted(&e) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(wrote)
+}
