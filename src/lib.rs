@@ -43,20 +43,31 @@
 //!
 //! # The reading path of one request
 //!
-//! 1. `accept.rs`: loop 0 accepts the connection and hands it to a loop (`server.rs`
-//!    builds the loops).
-//! 2. `conn.rs`: the connection's readable edge; bytes go into its read buffer.
-//! 3. `parse.rs`: the request head, and how its body is framed.
-//! 4. `body.rs`: the body, by `Content-Length` or chunked, once the memory budget
-//!    (`budget.rs`) has room for it; large buffers live outside `malloc` (`mem.rs`).
-//! 5. `handler.rs`: the handler runs (on the loop) with a [`Request`] and a [`ResponseWriter`]
-//!    (a [`ServeMux`], `mux.rs`, picks one by method, host and path). A
-//!    [blocking] handler runs on the pool instead (`pool.rs`): `offload/stream.rs`
-//!    hands it the request (`offload/exchange.rs`), feeds it the body and takes its response
-//!    back, woken through `poke.rs`.
+//! Each file knows only the files below it; one request passes through them in this order
+//! (`docs/DESIGN.md` draws the layers).
+//!
+//! 1. `accept.rs`: loop 0 accepts the connection and hands it to a loop. (`server.rs`
+//!    built the loops at start-up from the options in `config.rs`, each with the state
+//!    its connections share, `local.rs`.)
+//! 2. `conn.rs`: the connection's readable edge; `conn/wire.rs` reads the bytes into its
+//!    read buffer (`buf.rs`).
+//! 3. `reader.rs`: the request reader finds the end of the head within its limit;
+//!    `parse.rs` parses it and decides how the body is framed.
+//! 4. Routing: the handler says whether the request blocks (`handler.rs`). A
+//!    [`ServeMux`] (`mux.rs`) looks the route up once and keeps it for step 5.
+//! 5. The handler runs, on one of two branches:
+//!    * **inline** (the default): `conn/collect.rs` collects the body through the reader
+//!      and `body.rs`'s decoders, once the memory budget (`budget.rs`) has room (large
+//!      buffers live outside `malloc`, `mem.rs`); then `conn/inline.rs` runs the handler
+//!      on the loop with a [`Request`] (`request.rs`) and a [`ResponseWriter`];
+//!    * **[blocking]**: `offload/stream.rs` hands the request to the pool
+//!      (`offload/exchange.rs`, `offload/workers.rs`), then feeds it the body and takes
+//!      its response back through `offload/channel.rs`, woken through `offload/poke.rs`;
+//!      the writer's side is `response/sink.rs`. `offload.rs` tells this branch whole.
 //! 6. `response.rs`: the head is decided: status, `Date`, `Content-Length` or chunked.
 //! 7. `encode.rs`: head and body are serialised into the connection's output buffer.
-//! 8. `conn.rs`: the writable edge flushes the output, then keep-alive (back to 2) or close.
+//! 8. `conn/wire.rs` writes the output at the writable edge; `conn/phase.rs` names the
+//!    next step, keep-alive (back to 2) or close, and `conn/timing.rs` arms its deadline.
 //!
 //! The event loop itself is the `poller` crate in this workspace.
 #![deny(missing_docs)]
