@@ -46,13 +46,15 @@
 //! Each file knows only the files below it; one request passes through them in this order
 //! (`docs/DESIGN.md` draws the layers).
 //!
-//! 1. `accept.rs`: loop 0 accepts the connection and hands it to a loop. (`server.rs`
-//!    built the loops at start-up from the options in `config.rs`, each with the state
-//!    its connections share, `local.rs`.)
+//! 1. `accept.rs`: loop 0 accepts the connection (a `listener.rs` socket) and hands it to
+//!    a loop. (`server.rs` built the loops at start-up from the options in `config.rs`,
+//!    each with the state its connections share, `local.rs`.)
 //! 2. `conn.rs`: the connection's readable edge; `conn/wire.rs` reads the bytes into its
 //!    read buffer (`buf.rs`).
 //! 3. `reader.rs`: the request reader finds the end of the head within its limit;
-//!    `parse.rs` parses it and decides how the body is framed.
+//!    `parse.rs` parses it and decides how the body is framed. A request refused on the
+//!    way (an `error.rs` `Reject`) gets its status from `encode.rs` and the connection
+//!    closes (step 8).
 //! 4. Routing: the handler says whether the request blocks (`handler.rs`). A
 //!    [`ServeMux`] (`mux.rs`) looks the route up once and keeps it for step 5.
 //! 5. The handler runs, on one of two branches:
@@ -64,7 +66,8 @@
 //!      (`offload/exchange.rs`, `offload/workers.rs`), then feeds it the body and takes
 //!      its response back through `offload/channel.rs`, woken through `offload/poke.rs`;
 //!      the writer's side is `response/sink.rs`. `offload.rs` tells this branch whole.
-//! 6. `response.rs`: the head is decided: status, `Date`, `Content-Length` or chunked.
+//! 6. `response.rs`: the head is decided: status, `Date`, `Content-Length` or chunked,
+//!    and a `Content-Type` sniffed from the body if the handler set none (`sniff.rs`).
 //! 7. `encode.rs`: head and body are serialised into the connection's output buffer.
 //! 8. `conn/wire.rs` writes the output at the writable edge; `conn/phase.rs` names the
 //!    next step, keep-alive (back to 2) or close, and `conn/timing.rs` arms its deadline.
