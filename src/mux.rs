@@ -340,6 +340,8 @@ impl Handler for ServeMux {
 
     /// The route's handler decides; the mux's own answers never block. The lookup is
     /// kept on the request for `serve_http`, which then does not look the route up again.
+    /// (Behind [`strip_prefix`](crate::strip_prefix), which asks about a copy of the
+    /// request with the prefix cut, an inner mux looks its route up again.)
     fn is_blocking(&self, r: &Request) -> bool {
         if !self.may_block() {
             return false;
