@@ -81,8 +81,10 @@ mod budget;
 mod buf;
 mod config;
 mod conn;
+mod cookie;
 mod encode;
 mod error;
+mod form;
 mod fs;
 mod handler;
 mod helpers;
@@ -93,6 +95,7 @@ mod mem;
 mod mux;
 mod offload;
 mod parse;
+mod query;
 mod reader;
 mod request;
 mod response;
@@ -105,6 +108,8 @@ pub use config::{
     DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_MEMORY, DEFAULT_READ_HEADER_TIMEOUT,
     DEFAULT_STALL_TIMEOUT,
 };
+pub use cookie::{set_cookie, Cookie, SameSite};
+pub use form::{FormError, MAX_FORM_BYTES};
 pub use fs::{file_server, serve_content, serve_file, FileServer};
 pub use handler::{blocking, wrap, Blocking, Handler, Wrap};
 pub use helpers::{
@@ -115,6 +120,7 @@ pub use helpers::{
 pub use lifecycle::{is_server_closed, shutdown_on_signals, Handle, Running, ServerClosed};
 pub use listener::{systemd_listener, Listener};
 pub use mux::{PatternError, ServeMux};
+pub use query::{parse_query, QueryError, Values};
 pub use request::{Body, Request};
 pub use response::{error, ResponseWriter};
 pub use server::{listen, listen_and_serve, Server};

@@ -211,6 +211,7 @@ fn build(
         body: Body::default(),
         route: None,
         routing: OnceCell::new(),
+        forms: None,
     };
     Ok(Head {
         request,

@@ -16,6 +16,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 use crate::error::MaxBytesError;
 use crate::mem::Buffer;
 use crate::offload::channel::{Feed, Incoming, MAX_DRAIN};
+use crate::query::Forms;
 
 /// An HTTP request as the server received it (Go's `*http.Request`, server side).
 ///
@@ -60,6 +61,8 @@ pub struct Request {
     /// kept for the router's `serve_http`, so the route is looked up once: the router's
     /// own type, which says which router it is from (see `mux.rs`).
     pub(crate) routing: OnceCell<Box<dyn Any + Send>>,
+    /// The parsed form, once `parse_form` has run (`form.rs`).
+    pub(crate) forms: Option<Box<Forms>>,
 }
 
 /// Where one header field lies in a request head (byte offsets).
@@ -261,6 +264,7 @@ impl Request {
             body: Body::default(),
             route: self.route.clone(),
             routing: OnceCell::new(),
+            forms: None,
         }
     }
 }
