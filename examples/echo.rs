@@ -13,16 +13,24 @@
 //! | `GET /status/{code}` | that status, empty body |
 //! | `GET /bytes/{n}` | n bytes `a..z` repeated, generated as they are sent |
 //! | `POST /upload` | counts a streamed body of any size: `received <n> bytes` |
-//! | `/files/...` | DIR (default `.`) through the file server |
+//! | `GET /files/...` | DIR (default `.`) through the file server (other methods: 405) |
+//! | `GET /query?...` | one `name=value` line per query parameter, decoded; 400 if malformed |
+//! | `POST /form` | one `name=value` line per form value, body first, then query; 400 if malformed |
+//! | `GET /cookies` | one `name=value` line per cookie of the request |
+//! | `GET /set-cookie?name=N&value=V[&path=P][&domain=D][&max_age=S][&secure=1][&http_only=1][&same_site=lax\|strict\|none]` | sets that cookie |
+//! | `GET /auth` | `user NAME` for valid Basic credentials, else 401 with `WWW-Authenticate` |
 //!
 //! SIGINT or SIGTERM shut the server down gracefully (up to 10 s) and exit with status 0.
 
 use std::io::{self, Write};
 use std::time::Duration;
 
-use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::StatusCode;
-use nethttp::{blocking, file_server, strip_prefix, Request, ResponseWriter, ServeMux, Server};
+use nethttp::{
+    blocking, file_server, set_cookie, strip_prefix, Cookie, Request, ResponseWriter, SameSite,
+    ServeMux, Server, Values,
+};
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
@@ -68,10 +76,78 @@ fn headers(w: &mut ResponseWriter, r: &mut Request) {
 
 /// The value of `name` in the query, as a number.
 fn query(r: &Request, name: &str) -> Option<u64> {
-    r.uri().query()?.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        (key == name).then(|| value.parse().ok())?
-    })
+    r.query_value(name)?.parse().ok()
+}
+
+/// `name=value` lines, in order.
+fn lines<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    pairs
+        .map(|(name, value)| format!("{name}={value}\n"))
+        .collect()
+}
+
+fn text(w: &mut ResponseWriter, body: &str) {
+    w.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(TEXT));
+    let _ = w.write_all(body.as_bytes());
+}
+
+/// The query, decoded as Go's `url.ParseQuery` decodes it.
+fn query_lines(w: &mut ResponseWriter, r: &mut Request) {
+    match nethttp::parse_query(r.uri().query().unwrap_or("")) {
+        Ok(values) => text(w, &lines(values.iter())),
+        Err(e) => nethttp::error(w, &e.to_string(), StatusCode::BAD_REQUEST),
+    }
+}
+
+/// The form, body values first, then the query's (Go's `r.Form` order).
+fn form(w: &mut ResponseWriter, r: &mut Request) {
+    match r.parse_form() {
+        Ok(()) => text(w, &lines(r.form().iter())),
+        Err(e) => nethttp::error(w, &e.to_string(), StatusCode::BAD_REQUEST),
+    }
+}
+
+fn cookies(w: &mut ResponseWriter, r: &mut Request) {
+    let cookies = r.cookies();
+    text(
+        w,
+        &lines(cookies.iter().map(|c| (c.name.as_str(), c.value.as_str()))),
+    );
+}
+
+/// Sets the cookie the query describes, as Go's `http.SetCookie` writes it.
+fn set_cookie_route(w: &mut ResponseWriter, r: &mut Request) {
+    let q: Values = r.query();
+    let mut cookie = Cookie::new(q.get("name").unwrap_or(""), q.get("value").unwrap_or(""));
+    cookie.path = q.get("path").map(str::to_owned);
+    cookie.domain = q.get("domain").map(str::to_owned);
+    // Go's `MaxAge: 0` writes nothing; below zero, `Max-Age=0`.
+    cookie.max_age = q
+        .get("max_age")
+        .and_then(|s| s.parse().ok())
+        .filter(|&s: &i64| s != 0);
+    cookie.secure = q.get("secure") == Some("1");
+    cookie.http_only = q.get("http_only") == Some("1");
+    cookie.same_site = match q.get("same_site") {
+        Some("lax") => Some(SameSite::Lax),
+        Some("strict") => Some(SameSite::Strict),
+        Some("none") => Some(SameSite::None),
+        _ => None,
+    };
+    set_cookie(w, &cookie);
+    text(w, "");
+}
+
+fn auth(w: &mut ResponseWriter, r: &mut Request) {
+    match r.basic_auth() {
+        Some((user, _password)) => text(w, &format!("user {user}")),
+        None => {
+            let challenge = HeaderValue::from_static("Basic realm=\"echo\"");
+            w.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+            nethttp::error(w, "Unauthorized", StatusCode::UNAUTHORIZED);
+        }
+    }
 }
 
 fn stream(w: &mut ResponseWriter, r: &mut Request) {
@@ -223,6 +299,11 @@ fn routes(dir: &str) -> ServeMux {
     mux.handle("GET /status/{code}", status);
     mux.handle("GET /bytes/{n}", blocking(bytes));
     mux.handle("POST /upload", blocking(upload));
-    mux.handle("/files/", strip_prefix("/files", file_server(dir)));
+    mux.handle("GET /files/", strip_prefix("/files", file_server(dir)));
+    mux.handle("GET /query", query_lines);
+    mux.handle("POST /form", blocking(form));
+    mux.handle("GET /cookies", cookies);
+    mux.handle("GET /set-cookie", set_cookie_route);
+    mux.handle("GET /auth", auth);
     mux
 }
