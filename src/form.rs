@@ -135,15 +135,7 @@ impl Request {
     /// The user name and password of an `Authorization: Basic` field (Go's `BasicAuth`);
     /// `None` if there is none or it is malformed.
     pub fn basic_auth(&self) -> Option<(String, String)> {
-        let auth = self.raw_header("authorization")?;
-        let (scheme, credentials) = auth.split_at_checked(6)?;
-        if !scheme.eq_ignore_ascii_case(b"Basic ") {
-            return None;
-        }
-        let decoded = BASE64.decode(credentials).ok()?;
-        let text = String::from_utf8_lossy(&decoded);
-        let (user, password) = text.split_once(':')?;
-        Some((user.to_string(), password.to_string()))
+        parse_basic_auth(self.raw_header("authorization")?)
     }
 
     /// The values of a URL-encoded body (Go's `parsePostForm`); other bodies have none.
@@ -174,4 +166,17 @@ impl Request {
         parse_query(&String::from_utf8_lossy(&bytes))
             .map_err(|e| (e.values().clone(), FormError::Malformed(e)))
     }
+}
+
+/// The user name and password of an `Authorization` value `Basic <base64 of user:password>`
+/// (Go's `parseBasicAuth`): the scheme in any case, standard base64 with its padding.
+pub(crate) fn parse_basic_auth(auth: &[u8]) -> Option<(String, String)> {
+    let (scheme, credentials) = auth.split_at_checked(6)?;
+    if !scheme.eq_ignore_ascii_case(b"Basic ") {
+        return None;
+    }
+    let decoded = BASE64.decode(credentials).ok()?;
+    let text = String::from_utf8_lossy(&decoded);
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
 }

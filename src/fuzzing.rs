@@ -5,7 +5,9 @@
 //! `conn.rs` drives the same way) and records what it makes of it, request by request, so
 //! a fuzz target can predict what a real connection answers to the same bytes. It adds no
 //! rule of its own: the order, the limits and the refusals are the reader's.
-//! [`ChunkedDecoder`] is the body decoder of `body.rs` as it is.
+//! [`ChunkedDecoder`] is the body decoder of `body.rs` as it is; [`read_cookies`] and
+//! [`basic_auth`] are the request toolkit's parsers of a `Cookie` line and an
+//! `Authorization` value (the query's, `nethttp::parse_query`, is public).
 
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -319,4 +321,17 @@ impl ChunkedDecoder {
             .map(|map| fields_of(&map))
             .map_err(|reject| reject.status().as_u16())
     }
+}
+
+/// The cookies of one `Cookie` field's value, as `Request::cookies` reads them.
+pub fn read_cookies(line: &str) -> Vec<crate::Cookie> {
+    let mut cookies = Vec::new();
+    crate::cookie::read_cookies(line, &mut cookies);
+    cookies
+}
+
+/// The credentials of one `Authorization` field's value, as `Request::basic_auth` reads
+/// them.
+pub fn basic_auth(value: &[u8]) -> Option<(String, String)> {
+    crate::form::parse_basic_auth(value)
 }

@@ -26,6 +26,10 @@
 //! | `http.ResponseWriter`: `Header()`, `WriteHeader`, `Write` | [`ResponseWriter`]: `headers_mut()`, `write_header`, `std::io::Write` |
 //! | `http.Flusher` | `std::io::Write::flush` |
 //! | `*http.Request`: `Method`, `URL`, `Proto`, `Header`, `Host`, `RemoteAddr`, `Body`, `Trailer` | [`Request`]: `method()`, `uri()`, `version()`, `headers()`, `host()`, `remote_addr()`, `body()`, `trailers()` |
+//! | `r.URL.Query()`, `url.ParseQuery(s)`, `url.Values` | [`Request::query`], [`Request::query_value`], [`parse_query`] → [`Values`] (in order; [`QueryError`] keeps the good pairs) |
+//! | `r.ParseForm()`, `r.Form`, `r.PostForm`, `r.FormValue(k)`, `r.PostFormValue(k)` | [`Request::parse_form`] ([`FormError`]), [`Request::form`], [`Request::post_form`], [`Request::form_value`], [`Request::post_form_value`] |
+//! | `r.Cookies()`, `r.Cookie(name)`, `http.Cookie`, `http.SetCookie(w, c)` | [`Request::cookies`], [`Request::cookie`], [`Cookie`] ([`SameSite`]), [`set_cookie`]`(w, &c)` |
+//! | `r.BasicAuth()` | [`Request::basic_auth`] |
 //! | `http.Error` | [`error`] |
 //! | `http.NotFound`, `http.NotFoundHandler()` | [`not_found`], [`not_found_handler`]`()` |
 //! | `http.Redirect(w, r, url, code)`, `http.RedirectHandler` | [`redirect`]`(w, r, url, code)`, [`redirect_handler`] |

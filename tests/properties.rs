@@ -405,3 +405,45 @@ proptest! {
         }
     }
 }
+
+/// A cookie value a `Cookie` field may carry (visible ASCII and space, but not `"`, `;`, `\`).
+fn cookie_value() -> impl Strategy<Value = String> {
+    "[ !#-+\\--:<-\\[\\]-~]{0,16}"
+}
+
+proptest! {
+    /// Any name/value pairs (any text, `&`, `=`, `+`, `%` and non-ASCII included), encoded
+    /// as a form, decode to the same pairs in the same order.
+    #[test]
+    fn an_encoded_form_decodes_to_its_pairs(
+        pairs in prop::collection::vec((".{0,8}", ".{0,8}"), 0..8),
+    ) {
+        let mut values = nethttp::Values::new();
+        for (name, value) in &pairs {
+            values.add(name.clone(), value.clone());
+        }
+        let decoded = nethttp::parse_query(&values.encode()).unwrap();
+        prop_assert_eq!(decoded, values);
+    }
+
+    /// A cookie written by `set_cookie`, as a client sends it back, is read as it was set:
+    /// same name and value, quoted where it was or had to be.
+    #[test]
+    fn a_cookie_written_reads_back(
+        cookies in prop::collection::vec((token(), cookie_value(), any::<bool>()), 1..5),
+    ) {
+        let line: Vec<String> = cookies.iter().map(|(name, value, quoted)| {
+            let mut cookie = nethttp::Cookie::new(name.clone(), value.clone());
+            cookie.quoted = *quoted;
+            cookie.to_string()
+        }).collect();
+        let read = nethttp::fuzzing::read_cookies(&line.join("; "));
+        prop_assert_eq!(read.len(), cookies.len());
+        for (got, (name, value, quoted)) in read.iter().zip(&cookies) {
+            prop_assert_eq!(&got.name, name);
+            prop_assert_eq!(&got.value, value);
+            let must_quote = value.contains([' ', ',']);
+            prop_assert_eq!(got.quoted, !value.is_empty() && (*quoted || must_quote));
+        }
+    }
+}
