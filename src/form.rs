@@ -10,6 +10,7 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use http::Method;
 
+use crate::multipart::{self, FileHeader, Multipart, MultipartError, MultipartForm};
 use crate::query::{parse_query, Forms, QueryError, Values};
 use crate::request::Request;
 
@@ -24,6 +25,10 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(true)
         .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
 );
+
+/// What [`Request::form_value`] and [`Request::form_file`] let a multipart form keep in
+/// memory before files go to disk (Go's `defaultMaxMemory`, 32 MB).
+pub const DEFAULT_MULTIPART_MEMORY: u64 = 32 << 20;
 
 /// No values: what [`Request::form`] shows before the form is parsed.
 static EMPTY: Values = Values::new();
@@ -102,7 +107,11 @@ impl Request {
                 e.into_values()
             }),
         );
-        self.forms = Some(Box::new(Forms { form, post_form }));
+        self.forms = Some(Box::new(Forms {
+            form,
+            post_form,
+            multipart: None,
+        }));
         problem.map_or(Ok(()), Err)
     }
 
@@ -118,18 +127,75 @@ impl Request {
         self.forms.as_ref().map_or(&EMPTY, |forms| &forms.post_form)
     }
 
-    /// The first value of `name` in the form, body before query, parsing it first if need
-    /// be (Go's `FormValue`; a form that cannot be parsed whole gives what it could).
+    /// The first value of `name` in the form, parsing it first if need be, a multipart one
+    /// included (Go's `FormValue`; a form that cannot be parsed whole gives what it could).
+    /// A URL-encoded body's values come before the query's; a multipart body's after them,
+    /// as in Go.
     pub fn form_value(&mut self, name: &str) -> Option<&str> {
-        let _ = self.parse_form();
+        self.parse_any_form();
         self.form().get(name)
     }
 
     /// The first value of `name` in the body's form, parsing it first if need be (Go's
     /// `PostFormValue`).
     pub fn post_form_value(&mut self, name: &str) -> Option<&str> {
-        let _ = self.parse_form();
+        self.parse_any_form();
         self.post_form().get(name)
+    }
+
+    /// The body as a stream of `multipart/form-data` parts (Go's `MultipartReader`). For a
+    /// blocking handler, each part's bytes are read from the client as the handler reads
+    /// them. Refused if the request is not `multipart/form-data` with a `boundary`.
+    pub fn multipart_reader(&mut self) -> Result<Multipart<&mut crate::Body>, MultipartError> {
+        let content_type = self.raw_header("content-type").unwrap_or(b"");
+        let boundary = multipart::boundary(&String::from_utf8_lossy(content_type))
+            .ok_or(MultipartError::NotMultipart)?;
+        Ok(Multipart::new(self.body(), &boundary))
+    }
+
+    /// Reads a `multipart/form-data` body whole (Go's `ParseMultipartForm`): field values
+    /// join [`form`](Request::form) and [`post_form`](Request::post_form), and files are
+    /// kept in memory up to `max_memory` bytes in all, the rest in temporary files, which
+    /// go with the request. [`parse_form`](Request::parse_form) runs first. Calling it again
+    /// does nothing.
+    pub fn parse_multipart_form(&mut self, max_memory: u64) -> Result<(), MultipartError> {
+        let form_problem = self.parse_form().err();
+        if self.multipart_form().is_some() {
+            return Ok(());
+        }
+        let multipart = read_multipart(self, max_memory)?;
+        let forms = self.forms.get_or_insert_with(Default::default);
+        for (name, value) in &multipart.values {
+            forms.form.add(name.clone(), value.clone());
+            forms.post_form.add(name.clone(), value.clone());
+        }
+        forms.multipart = Some(multipart);
+        match form_problem {
+            Some(e) => Err(MultipartError::Malformed(form_error_text(&e))),
+            None => Ok(()),
+        }
+    }
+
+    /// The multipart form, once [`parse_multipart_form`](Request::parse_multipart_form)
+    /// has read it (Go's `r.MultipartForm`).
+    pub fn multipart_form(&self) -> Option<&MultipartForm> {
+        self.forms.as_ref()?.multipart.as_ref()
+    }
+
+    /// The first file uploaded as `name`, reading the multipart form first if need be,
+    /// with [`DEFAULT_MULTIPART_MEMORY`] (Go's `FormFile`).
+    pub fn form_file(&mut self, name: &str) -> Option<&FileHeader> {
+        if self.multipart_form().is_none() {
+            let _ = self.parse_multipart_form(DEFAULT_MULTIPART_MEMORY);
+        }
+        self.multipart_form()?.file(name)
+    }
+
+    /// What `form_value` parses: a multipart form if the body is one, else the form.
+    fn parse_any_form(&mut self) {
+        if self.multipart_form().is_none() {
+            let _ = self.parse_multipart_form(DEFAULT_MULTIPART_MEMORY);
+        }
     }
 
     /// The user name and password of an `Authorization: Basic` field (Go's `BasicAuth`);
@@ -179,4 +245,19 @@ pub(crate) fn parse_basic_auth(auth: &[u8]) -> Option<(String, String)> {
     let text = String::from_utf8_lossy(&decoded);
     let (user, password) = text.split_once(':')?;
     Some((user.to_string(), password.to_string()))
+}
+
+/// Reads `r`'s multipart body whole.
+fn read_multipart(r: &mut Request, max_memory: u64) -> Result<MultipartForm, MultipartError> {
+    let mut reader = r.multipart_reader()?;
+    multipart::read_form(&mut reader, max_memory)
+}
+
+/// The text of a form error, for the multipart error that reports it.
+fn form_error_text(e: &FormError) -> &'static str {
+    match e {
+        FormError::TooLarge => "form too large",
+        FormError::Malformed(_) => "malformed query",
+        FormError::Read(_) => "reading the form failed",
+    }
 }

@@ -96,6 +96,7 @@ mod lifecycle;
 mod listener;
 mod local;
 mod mem;
+mod multipart;
 mod mux;
 mod offload;
 mod parse;
@@ -113,7 +114,7 @@ pub use config::{
     DEFAULT_STALL_TIMEOUT,
 };
 pub use cookie::{set_cookie, Cookie, SameSite};
-pub use form::{FormError, MAX_FORM_BYTES};
+pub use form::{FormError, DEFAULT_MULTIPART_MEMORY, MAX_FORM_BYTES};
 pub use fs::{file_server, serve_content, serve_file, FileServer};
 pub use handler::{blocking, wrap, Blocking, Handler, Wrap};
 pub use helpers::{
@@ -123,6 +124,7 @@ pub use helpers::{
 };
 pub use lifecycle::{is_server_closed, shutdown_on_signals, Handle, Running, ServerClosed};
 pub use listener::{systemd_listener, Listener};
+pub use multipart::{FileHeader, Multipart, MultipartError, MultipartForm, Part};
 pub use mux::{PatternError, ServeMux};
 pub use query::{parse_query, QueryError, Values};
 pub use request::{Body, Request};

@@ -12,6 +12,8 @@
 
 use std::fmt;
 
+use crate::multipart::MultipartForm;
+
 /// Decoded `name=value` pairs in the order they appeared, repeats kept (Go's `url.Values`,
 /// with order).
 ///
@@ -97,6 +99,8 @@ impl Values {
 pub(crate) struct Forms {
     pub(crate) form: Values,
     pub(crate) post_form: Values,
+    /// The multipart form, once `parse_multipart_form` has read it.
+    pub(crate) multipart: Option<MultipartForm>,
 }
 
 /// Why a query string or form body was not read whole (Go's `url.ParseQuery` error). The
