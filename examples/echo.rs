@@ -15,14 +15,14 @@
 //! | `POST /upload` | counts a streamed body of any size: `received <n> bytes` |
 //! | `GET /files/...` | DIR (default `.`) through the file server (other methods: 405) |
 //! | `GET /query?...` | one `name=value` line per query parameter, decoded; 400 if malformed |
-//! | `POST /form` | one `name=value` line per form value, body first, then query; 400 if malformed |
+//! | `POST /form` | one `name=value` line per form value, body first, then query, then `file name=F filename=N size=S sha256=H` per uploaded file (multipart, streamed); 400 if malformed |
 //! | `GET /cookies` | one `name=value` line per cookie of the request |
 //! | `GET /set-cookie?name=N&value=V[&path=P][&domain=D][&max_age=S][&secure=1][&http_only=1][&same_site=lax\|strict\|none]` | sets that cookie |
 //! | `GET /auth` | `user NAME` for valid Basic credentials, else 401 with `WWW-Authenticate` |
 //!
 //! SIGINT or SIGTERM shut the server down gracefully (up to 10 s) and exit with status 0.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::time::Duration;
 
 use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
@@ -31,6 +31,7 @@ use nethttp::{
     blocking, file_server, set_cookie, strip_prefix, Cookie, Request, ResponseWriter, SameSite,
     ServeMux, Server, Values,
 };
+use sha2::{Digest, Sha256};
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
@@ -100,11 +101,74 @@ fn query_lines(w: &mut ResponseWriter, r: &mut Request) {
     }
 }
 
-/// The form, body values first, then the query's (Go's `r.Form` order).
+/// The form, body values first, then the query's (Go's `r.Form` order); for a multipart
+/// body, then one line per uploaded file, its bytes hashed as they arrive (never held).
 fn form(w: &mut ResponseWriter, r: &mut Request) {
-    match r.parse_form() {
-        Ok(()) => text(w, &lines(r.form().iter())),
-        Err(e) => nethttp::error(w, &e.to_string(), StatusCode::BAD_REQUEST),
+    let multipart = r.multipart_reader().is_ok();
+    let answer = match multipart {
+        true => multipart_lines(r),
+        false => r
+            .parse_form()
+            .map(|()| lines(r.form().iter()))
+            .map_err(|e| e.to_string()),
+    };
+    match answer {
+        Ok(body) => text(w, &body),
+        Err(e) => nethttp::error(w, &e, StatusCode::BAD_REQUEST),
+    }
+}
+
+/// Most bytes of one multipart field value this route keeps (Go's 10 MB for values).
+const MAX_FIELD: u64 = 10 << 20;
+
+/// A multipart body read as a stream: field lines, the query's lines, then file lines.
+fn multipart_lines(r: &mut Request) -> Result<String, String> {
+    let query = r.query();
+    let mut fields = String::new();
+    let mut files = String::new();
+    let mut reader = r.multipart_reader().map_err(|e| e.to_string())?;
+    while let Some(mut part) = reader.next_part().map_err(|e| e.to_string())? {
+        let Some(name) = part.form_name() else {
+            io::copy(&mut part, &mut io::sink()).map_err(|e| e.to_string())?;
+            continue;
+        };
+        match part.file_name() {
+            Some(filename) => {
+                let mut hasher = Hashing(Sha256::new(), 0);
+                io::copy(&mut part, &mut hasher).map_err(|e| e.to_string())?;
+                let Hashing(hash, size) = hasher;
+                let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+                files +=
+                    &format!("file name={name} filename={filename} size={size} sha256={hex}\n");
+            }
+            None => {
+                let mut value = Vec::new();
+                (&mut part)
+                    .take(MAX_FIELD + 1)
+                    .read_to_end(&mut value)
+                    .map_err(|e| e.to_string())?;
+                if value.len() as u64 > MAX_FIELD {
+                    return Err("multipart: message too large".into());
+                }
+                fields += &format!("{name}={}\n", String::from_utf8_lossy(&value));
+            }
+        }
+    }
+    Ok(fields + &lines(query.iter()) + &files)
+}
+
+/// A writer that hashes what it is given and counts it.
+struct Hashing(Sha256, u64);
+
+impl Write for Hashing {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.update(bytes);
+        self.1 += bytes.len() as u64;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -274,3 +274,135 @@ fn a_cookie_set_reads_back() {
     assert_eq!(r.text(), r#"Some(("a b,c", true)) None"#);
     running.close().unwrap();
 }
+
+/// A multipart body with a preamble and an epilogue, a field, a file with CRLFs inside, a
+/// part with no file name (a field), and a delimiter look-alike, sent in small pieces so
+/// that delimiters and headers split across reads.
+#[test]
+fn a_multipart_form_is_read_as_a_stream() {
+    let echo = Echo::start(&[]);
+    let file = b"line one\r\n--boundary-ish\r\nline two\r\n";
+    let mut body = b"preamble\r\n--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhello world\r\n--XyZ\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"C/notes.txt\"\r\nContent-Type: text/plain\r\n\r\n".to_vec();
+    body.extend_from_slice(file);
+    body.extend_from_slice(b"\r\n--XyZ\r\nContent-Disposition: form-data; name=\"plain\"\r\n\r\nno filename\r\n--XyZ--\r\nepilogue\r\n");
+    let head = format!(
+        "POST /form?q=1 HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut stream = util::connect(echo.addr);
+    stream.set_nodelay(true).unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    for piece in body.chunks(5) {
+        stream.write_all(piece).unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    let r = util::echo_child::read(&mut std::io::BufReader::new(stream), false);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let sha = sha256_hex(file);
+    assert_eq!(
+        r.text(),
+        format!(
+            "title=hello world\nplain=no filename\nq=1\nfile name=upload filename=notes.txt size={} sha256={sha}\n",
+            file.len()
+        )
+    );
+}
+
+#[test]
+fn a_malformed_multipart_body_gets_400() {
+    let echo = Echo::start(&[]);
+    let cases: [(&str, &[u8]); 4] = [
+        (
+            "multipart/form-data; boundary=b",
+            b"--b\r\nContent-Disposition: form-data; name=x\r\n\r\nno end",
+        ),
+        (
+            "multipart/form-data; boundary=b",
+            b"--b\r\nbad header line\r\n\r\nv\r\n--b--",
+        ),
+        (
+            "multipart/form-data; boundary=b",
+            b"--b\r\n Content-Disposition: form-data\r\n\r\nv\r\n--b--",
+        ),
+        ("multipart/form-data", b"--b--"),
+    ];
+    for (content_type, body) in cases {
+        let mut raw = format!(
+            "POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        raw.extend_from_slice(body);
+        let r = request(echo.addr, &raw);
+        // Without a boundary the body is no form: only the (empty) query shows.
+        let expected = if content_type.contains("boundary") {
+            400
+        } else {
+            200
+        };
+        assert_eq!(
+            r.status,
+            expected,
+            "{}: {}",
+            String::from_utf8_lossy(body),
+            r.text()
+        );
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Bytes of the large upload below: enough that holding it would show in the server's
+/// memory many times over. (`benches/upload_form.sh` sends 1 GiB to the release build.)
+const LARGE_UPLOAD: u64 = 256 << 20;
+
+/// A large file part streams through `/form` to its hash: the answer names its size and
+/// SHA-256, and the server's resident memory grows by far less than the file.
+#[test]
+fn a_large_multipart_file_is_hashed_without_being_held() {
+    use sha2::{Digest, Sha256};
+    let _alone = util::memory::alone();
+    let echo = Echo::start(&[]);
+    let head_part =
+        b"--big\r\nContent-Disposition: form-data; name=\"blob\"; filename=\"blob.bin\"\r\n\r\n";
+    let tail = b"\r\n--big--\r\n";
+    let length = head_part.len() as u64 + LARGE_UPLOAD + tail.len() as u64;
+    let head = format!(
+        "POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=big\r\nContent-Length: {length}\r\n\r\n"
+    );
+    let before = echo.memory("VmRSS");
+    let mut stream = util::connect(echo.addr);
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(120)))
+        .unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(head_part).unwrap();
+    let mut hash = Sha256::new();
+    let mut piece = vec![0u8; 1 << 20];
+    for i in 0..LARGE_UPLOAD / piece.len() as u64 {
+        for (j, b) in piece.iter_mut().enumerate() {
+            *b = (i as usize * 31 + j * 7) as u8;
+        }
+        hash.update(&piece);
+        stream.write_all(&piece).unwrap();
+    }
+    stream.write_all(tail).unwrap();
+    let r = util::echo_child::read(&mut std::io::BufReader::new(stream), false);
+    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        r.text(),
+        format!("file name=blob filename=blob.bin size={LARGE_UPLOAD} sha256={hex}\n")
+    );
+    let grew = echo.memory("VmHWM").saturating_sub(before);
+    assert!(
+        grew < 16 << 20,
+        "the server's peak RSS grew by {} KiB",
+        grew >> 10
+    );
+}
