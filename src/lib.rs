@@ -30,6 +30,7 @@
 //! | `r.ParseForm()`, `r.Form`, `r.PostForm`, `r.FormValue(k)`, `r.PostFormValue(k)` | [`Request::parse_form`] ([`FormError`]), [`Request::form`], [`Request::post_form`], [`Request::form_value`], [`Request::post_form_value`] |
 //! | `r.Cookies()`, `r.Cookie(name)`, `http.Cookie`, `http.SetCookie(w, c)` | [`Request::cookies`], [`Request::cookie`], [`Cookie`] ([`SameSite`]), [`set_cookie`]`(w, &c)` |
 //! | `r.BasicAuth()` | [`Request::basic_auth`] |
+//! | `r.MultipartReader()`, `r.ParseMultipartForm(n)`, `r.MultipartForm`, `r.FormFile(k)` | [`Request::multipart_reader`] → [`Multipart`] of [`Part`]s, [`Request::parse_multipart_form`] ([`MultipartError`]), [`Request::multipart_form`] → [`MultipartForm`], [`Request::form_file`] → [`FileHeader`] |
 //! | `http.Error` | [`error`] |
 //! | `http.NotFound`, `http.NotFoundHandler()` | [`not_found`], [`not_found_handler`]`()` |
 //! | `http.Redirect(w, r, url, code)`, `http.RedirectHandler` | [`redirect`]`(w, r, url, code)`, [`redirect_handler`] |
@@ -124,7 +125,7 @@ pub use helpers::{
 };
 pub use lifecycle::{is_server_closed, shutdown_on_signals, Handle, Running, ServerClosed};
 pub use listener::{systemd_listener, Listener};
-pub use multipart::{FileHeader, Multipart, MultipartError, MultipartForm, Part};
+pub use multipart::{FileHeader, FileReader, Multipart, MultipartError, MultipartForm, Part};
 pub use mux::{PatternError, ServeMux};
 pub use query::{parse_query, QueryError, Values};
 pub use request::{Body, Request};

@@ -16,7 +16,7 @@ mod parser;
 
 pub(crate) use disposition::boundary;
 pub(crate) use form::read_form;
-pub use form::{FileHeader, MultipartForm};
+pub use form::{FileHeader, FileReader, MultipartForm};
 pub use parser::{Multipart, MultipartError, Part};
 
 #[cfg(test)]

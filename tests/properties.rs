@@ -447,3 +447,67 @@ proptest! {
         }
     }
 }
+
+/// One generated form part: its field name, file name if a file, and content (bytes that
+/// like to look like line breaks and delimiters).
+fn form_part() -> impl Strategy<Value = (String, Option<String>, Vec<u8>)> {
+    let content = prop::collection::vec(
+        prop_oneof![any::<u8>(), Just(b'\r'), Just(b'\n'), Just(b'-')],
+        0..200,
+    );
+    (token(), prop::option::of("[a-z0-9._]{1,12}"), content)
+}
+
+/// Hands out its bytes in the given read sizes, then the rest.
+struct Pieces<'a> {
+    bytes: &'a [u8],
+    sizes: Vec<usize>,
+}
+
+impl Read for Pieces<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let size = self.sizes.pop().unwrap_or(usize::MAX).max(1);
+        let n = size.min(buf.len()).min(self.bytes.len());
+        buf[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        Ok(n)
+    }
+}
+
+proptest! {
+    /// Any form written as `multipart/form-data` (preamble and epilogue included), read in
+    /// any pieces, gives back its parts as written.
+    #[test]
+    fn a_multipart_form_split_anywhere_reads_back(
+        parts in prop::collection::vec(form_part(), 0..5),
+        boundary in "[A-Za-z0-9]{6,20}",
+        sizes in prop::collection::vec(1usize..40, 0..40),
+    ) {
+        let delimiter = format!("\r\n--{boundary}");
+        for (_, _, content) in &parts {
+            let text = [b"\r\n".as_slice(), content].concat();
+            prop_assume!(!text.windows(delimiter.len()).any(|w| w == delimiter.as_bytes()));
+        }
+        let mut body = b"preamble\r\n".to_vec();
+        for (name, file, content) in &parts {
+            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes());
+            if let Some(file) = file {
+                body.extend_from_slice(format!("; filename=\"{file}\"").as_bytes());
+            }
+            body.extend_from_slice(b"\r\n\r\n");
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\nepilogue").as_bytes());
+        let mut reader = nethttp::Multipart::new(Pieces { bytes: &body, sizes }, &boundary);
+        let mut read = Vec::new();
+        while let Some(mut part) = reader.next_part().unwrap() {
+            let name = part.form_name().unwrap();
+            let file = part.file_name();
+            let mut content = Vec::new();
+            part.read_to_end(&mut content).unwrap();
+            read.push((name, file, content));
+        }
+        prop_assert_eq!(read, parts);
+    }
+}

@@ -311,7 +311,11 @@ fn a_multipart_form_is_read_as_a_stream() {
 #[test]
 fn a_malformed_multipart_body_gets_400() {
     let echo = Echo::start(&[]);
-    let cases: [(&str, &[u8]); 4] = [
+    let cases: [(&str, &[u8]); 5] = [
+        (
+            "multipart/form-data; boundary=b",
+            b"--b\r\nContent-Disposition: form-data; name=x\r\n\r\nv\r\n--b junk\r\n--b--",
+        ),
         (
             "multipart/form-data; boundary=b",
             b"--b\r\nContent-Disposition: form-data; name=x\r\n\r\nno end",

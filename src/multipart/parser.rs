@@ -80,6 +80,8 @@ pub struct Multipart<R> {
     /// The line break the body uses: CRLF, or LF if its first delimiter line ends in LF.
     newline: &'static [u8],
     state: State,
+    /// Some of the current part's content has been returned (or judged to be there).
+    content_started: bool,
     headers_seen: usize,
 }
 
@@ -108,6 +110,7 @@ impl<R: Read> Multipart<R> {
             dash_boundary: [b"--", boundary.as_bytes()].concat(),
             newline: b"\r\n",
             state: State::Preamble,
+            content_started: false,
             headers_seen: 0,
         }
     }
@@ -176,6 +179,7 @@ impl<R: Read> Multipart<R> {
                 .ok_or(MultipartError::Truncated)?;
             if line.is_empty() {
                 self.state = State::Content;
+                self.content_started = false;
                 return Ok(headers);
             }
             self.headers_seen += 1;
@@ -188,8 +192,9 @@ impl<R: Read> Multipart<R> {
                 let (_, value) = headers.last_mut().ok_or(MultipartError::Malformed(
                     "malformed MIME header initial line",
                 ))?;
-                value.push(' ');
-                value.push_str(text.trim());
+                // Joined with one space, as Go joins a logical line before trimming it.
+                let joined = format!("{value} {}", text.trim());
+                *value = joined.trim().to_string();
                 continue;
             }
             let (name, value) = text
@@ -210,8 +215,18 @@ impl<R: Read> Multipart<R> {
         }
         let delimiter = [self.newline, &self.dash_boundary[..]].concat();
         loop {
+            if !self.content_started {
+                match self.empty_content()? {
+                    Some(true) => return Ok(0),
+                    Some(false) => self.content_started = true,
+                    None => {
+                        self.fill()?; // at the end of the body, the next look decides
+                        continue;
+                    }
+                }
+            }
             let avail = &self.buf[self.start..self.end];
-            let (data, found) = scan(avail, &delimiter, self.newline, self.eof);
+            let (data, found) = scan(avail, &delimiter, self.eof);
             if data > 0 {
                 let n = data.min(out.len());
                 out[..n].copy_from_slice(&avail[..n]);
@@ -229,6 +244,26 @@ impl<R: Read> Multipart<R> {
         }
     }
 
+    /// At the start of a part's content: whether it is empty, its delimiter following the
+    /// headers' blank line without a line break of its own (as Go allows). `None` if more
+    /// bytes are needed to tell.
+    fn empty_content(&mut self) -> Result<Option<bool>, MultipartError> {
+        let avail = &self.buf[self.start..self.end];
+        let boundary = &self.dash_boundary[..];
+        if !avail.starts_with(boundary) {
+            let undecided = boundary.starts_with(avail) && !self.eof;
+            return Ok((!undecided).then_some(false));
+        }
+        let Some(is_delimiter) = ends_delimiter(&avail[boundary.len()..], self.eof) else {
+            return Ok(None);
+        };
+        if is_delimiter {
+            self.start += boundary.len();
+            self.after_delimiter()?;
+        }
+        Ok(Some(is_delimiter))
+    }
+
     /// After `--boundary`: `--` (the last part), or a line end (another part follows),
     /// either after optional spaces and tabs.
     fn after_delimiter(&mut self) -> Result<(), MultipartError> {
@@ -244,7 +279,7 @@ impl<R: Read> Multipart<R> {
             self.state = State::Headers;
             return Ok(());
         }
-        Err(MultipartError::Malformed("bad delimiter line"))
+        Err(MultipartError::Malformed("expecting a new Part"))
     }
 
     /// The next line, its line end included (or the rest of the body, if it ends without
@@ -346,14 +381,13 @@ impl<R: Read> Read for Part<'_, R> {
 }
 
 /// Where the content in `avail` ends: how many bytes are surely content, and whether a
-/// delimiter follows them (`delimiter`, then `--` or spaces and a line end; the same bytes
-/// followed by anything else are content, as in Go). Bytes that may begin a delimiter whose
+/// delimiter follows them (see [`ends_delimiter`]). Bytes that may begin a delimiter whose
 /// end has not arrived are held back, unless the body has ended (`eof`).
-fn scan(avail: &[u8], delimiter: &[u8], newline: &[u8], eof: bool) -> (usize, bool) {
+fn scan(avail: &[u8], delimiter: &[u8], eof: bool) -> (usize, bool) {
     let mut from = 0;
     while let Some(offset) = find(&avail[from..], delimiter) {
         let at = from + offset;
-        match ends_delimiter(&avail[at + delimiter.len()..], newline, eof) {
+        match ends_delimiter(&avail[at + delimiter.len()..], eof) {
             Some(true) => return (at, true),
             Some(false) => from = at + 1,
             None => return (at, false), // wait for the bytes that decide
@@ -365,20 +399,16 @@ fn scan(avail: &[u8], delimiter: &[u8], newline: &[u8], eof: bool) -> (usize, bo
     )
 }
 
-/// Whether the bytes after a possible delimiter make it one: `--`, or optional spaces and
-/// tabs then a line end. `None` if more bytes are needed to tell.
-fn ends_delimiter(rest: &[u8], newline: &[u8], eof: bool) -> Option<bool> {
-    if rest.starts_with(b"--") {
-        return Some(true);
-    }
-    let rest = lwsp(rest);
-    if rest.starts_with(newline) {
-        return Some(true);
-    }
-    let undecided = rest.is_empty() || (rest == b"-") || newline.starts_with(rest);
-    match undecided && !eof {
-        true => None,
-        false => Some(eof && rest.is_empty()),
+/// Whether the bytes after a possible delimiter make it one, as Go's `matchAfterPrefix`
+/// decides: a space, tab, CR or LF, or `--`, do (the line is checked once the part has
+/// ended); anything else does not. `None` if more bytes are needed to tell.
+fn ends_delimiter(rest: &[u8], eof: bool) -> Option<bool> {
+    match rest {
+        [] => eof.then_some(true),
+        [b' ' | b'\t' | b'\r' | b'\n', ..] => Some(true),
+        [b'-'] => eof.then_some(false),
+        [b'-', b'-', ..] => Some(true),
+        _ => Some(false),
     }
 }
 

@@ -66,15 +66,26 @@ fn reads_fields_and_files_with_preamble_and_epilogue() {
     );
 }
 
+/// As Go's `matchAfterPrefix` decides: `CRLF--b` followed by a letter or a single dash
+/// is content; followed by a space, a tab, CR, LF or `--` it is a delimiter, whose line
+/// must then be a proper one.
 #[test]
 fn a_delimiter_lookalike_inside_content_is_content() {
-    let body = b"--b\r\nContent-Disposition: form-data; name=x\r\n\r\n1\r\n--bb\r\n--b-\r\n--b x\r\n--b\r\nContent-Disposition: form-data; name=y\r\n\r\n\r\n--b--";
+    let body = b"--b\r\nContent-Disposition: form-data; name=x\r\n\r\n1\r\n--bb\r\n--b-x\r\n--b\r\nContent-Disposition: form-data; name=y\r\n\r\n\r\n--b--";
     assert_eq!(
         parts(body, "b").unwrap(),
-        [
-            part("x", "", b"1\r\n--bb\r\n--b-\r\n--b x"),
-            part("y", "", b"")
-        ]
+        [part("x", "", b"1\r\n--bb\r\n--b-x"), part("y", "", b"")]
+    );
+    let junk = b"--b\r\nContent-Disposition: form-data; name=x\r\n\r\n1\r\n--b x\r\n--b--";
+    assert_eq!(
+        parts(junk, "b").unwrap_err(),
+        "multipart: expecting a new Part"
+    );
+    // An empty part may have its delimiter right after the headers' blank line.
+    let tight = b"--b\r\nContent-Disposition: form-data; name=x\r\n\r\n--b\r\nContent-Disposition: form-data; name=y\r\n\r\n--bz\r\n--b--";
+    assert_eq!(
+        parts(tight, "b").unwrap(),
+        [part("x", "", b""), part("y", "", b"--bz")]
     );
 }
 
