@@ -410,3 +410,45 @@ fn a_large_multipart_file_is_hashed_without_being_held() {
         grew >> 10
     );
 }
+
+/// Go's `ParseMultipartForm` and `FormFile` from a blocking handler: values join the form
+/// (after the query's, as in Go), a small file stays in memory, a larger one goes to a
+/// temporary file, and both read back whole.
+#[test]
+fn parse_multipart_form_keeps_values_and_files() {
+    fn handler(w: &mut ResponseWriter, r: &mut Request) {
+        if let Err(e) = r.parse_multipart_form(64) {
+            return nethttp::error(w, &e.to_string(), StatusCode::BAD_REQUEST);
+        }
+        let values: Vec<String> = r.form().iter().map(|(n, v)| format!("{n}={v}")).collect();
+        let mut answer = values.join(",");
+        for name in ["small", "large"] {
+            let file = r.form_file(name).expect("the file");
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut file.open().unwrap(), &mut bytes).unwrap();
+            answer += &format!(
+                " {name}:{}:{}:{}:{}",
+                file.filename,
+                file.size,
+                file.in_memory(),
+                bytes == vec![name.as_bytes()[0]; file.size as usize]
+            );
+        }
+        let _ = write!(w, "{answer} title={:?}", r.form_value("title"));
+    }
+    let running = serve(blocking(handler));
+    let large = "l".repeat(1000);
+    let body = format!(
+        "--B\r\nContent-Disposition: form-data; name=title\r\n\r\nhi\r\n--B\r\nContent-Disposition: form-data; name=small; filename=s.txt\r\n\r\nsssss\r\n--B\r\nContent-Disposition: form-data; name=large; filename=l.bin\r\n\r\n{large}\r\n--B--\r\n"
+    );
+    let raw = format!(
+        "POST /?title=query HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let r = request(running.local_addr(), raw.as_bytes());
+    assert_eq!(
+        r.text(),
+        "title=query,title=hi small:s.txt:5:true:true large:l.bin:1000:false:true title=Some(\"query\")"
+    );
+    running.close().unwrap();
+}
