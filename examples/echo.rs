@@ -28,8 +28,8 @@ use std::time::Duration;
 use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::StatusCode;
 use nethttp::{
-    blocking, file_server, set_cookie, strip_prefix, Cookie, Request, ResponseWriter, SameSite,
-    ServeMux, Server, Values,
+    blocking, file_server, set_cookie, strip_prefix, Cookie, MultipartError, Request,
+    ResponseWriter, SameSite, ServeMux, Server, Values,
 };
 use sha2::{Digest, Sha256};
 
@@ -104,13 +104,13 @@ fn query_lines(w: &mut ResponseWriter, r: &mut Request) {
 /// The form, body values first, then the query's (Go's `r.Form` order); for a multipart
 /// body, then one line per uploaded file, its bytes hashed as they arrive (never held).
 fn form(w: &mut ResponseWriter, r: &mut Request) {
-    let multipart = r.multipart_reader().is_ok();
-    let answer = match multipart {
-        true => multipart_lines(r),
-        false => r
+    let answer = match r.multipart_reader().err() {
+        None => multipart_lines(r),
+        Some(MultipartError::NotMultipart) => r
             .parse_form()
             .map(|()| lines(r.form().iter()))
             .map_err(|e| e.to_string()),
+        Some(e) => Err(e.to_string()), // multipart without a boundary
     };
     match answer {
         Ok(body) => text(w, &body),

@@ -145,11 +145,15 @@ impl Request {
 
     /// The body as a stream of `multipart/form-data` parts (Go's `MultipartReader`). For a
     /// blocking handler, each part's bytes are read from the client as the handler reads
-    /// them. Refused if the request is not `multipart/form-data` with a `boundary`.
+    /// them. Refused if the request is not `multipart/form-data`, or has no `boundary`.
     pub fn multipart_reader(&mut self) -> Result<Multipart<&mut crate::Body>, MultipartError> {
         let content_type = self.raw_header("content-type").unwrap_or(b"");
-        let boundary = multipart::boundary(&String::from_utf8_lossy(content_type))
-            .ok_or(MultipartError::NotMultipart)?;
+        let boundary = multipart::boundary(&String::from_utf8_lossy(content_type)).map_err(
+            |is_multipart| match is_multipart {
+                true => MultipartError::MissingBoundary,
+                false => MultipartError::NotMultipart,
+            },
+        )?;
         Ok(Multipart::new(self.body(), &boundary))
     }
 

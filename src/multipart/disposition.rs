@@ -3,13 +3,16 @@
 //! name="quoted \" value"`, names in any case, and RFC 2231's `name*=UTF-8''%xx` for
 //! non-ASCII file names.
 
-/// The boundary of a `multipart/form-data` content type.
-pub(crate) fn boundary(content_type: &str) -> Option<String> {
-    let (kind, params) = media_type(content_type)?;
+/// The boundary of a `multipart/form-data` content type: `Err(true)` if it is one
+/// without a valid boundary, `Err(false)` if it is not one.
+pub(crate) fn boundary(content_type: &str) -> Result<String, bool> {
+    let (kind, params) = media_type(content_type).ok_or(false)?;
     if kind != "multipart/form-data" {
-        return None;
+        return Err(false);
     }
-    param(&params, "boundary").filter(|b| !b.is_empty() && b.len() <= 70)
+    param(&params, "boundary")
+        .filter(|b| !b.is_empty() && b.len() <= 70)
+        .ok_or(true)
 }
 
 /// The `name` of a `form-data` disposition (Go's `FormName`).
@@ -135,15 +138,15 @@ mod tests {
     fn finds_the_boundary() {
         assert_eq!(
             boundary("multipart/form-data; boundary=----abc").as_deref(),
-            Some("----abc")
+            Ok("----abc")
         );
         assert_eq!(
             boundary("Multipart/Form-Data; charset=x; boundary=\"a b\"").as_deref(),
-            Some("a b")
+            Ok("a b")
         );
-        assert_eq!(boundary("multipart/mixed; boundary=x"), None);
-        assert_eq!(boundary("multipart/form-data"), None);
-        assert_eq!(boundary("multipart/form-data; boundary="), None);
-        assert_eq!(boundary("text/plain"), None);
+        assert_eq!(boundary("multipart/mixed; boundary=x"), Err(false));
+        assert_eq!(boundary("multipart/form-data"), Err(true));
+        assert_eq!(boundary("multipart/form-data; boundary="), Err(true));
+        assert_eq!(boundary("text/plain"), Err(false));
     }
 }

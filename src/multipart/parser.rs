@@ -14,8 +14,11 @@ const MAX_HEADERS: usize = 10_000;
 /// Why a multipart body could not be read.
 #[derive(Debug)]
 pub enum MultipartError {
-    /// The request is not `multipart/form-data`, or has no `boundary`.
+    /// The request is not `multipart/form-data` (Go's `ErrNotMultipart`).
     NotMultipart,
+    /// The request is `multipart/form-data` without a `boundary` (Go's
+    /// `ErrMissingBoundary`).
+    MissingBoundary,
     /// The body is malformed: the text says how.
     Malformed(&'static str),
     /// The body ended inside a part, or before its last delimiter.
@@ -31,6 +34,9 @@ impl fmt::Display for MultipartError {
         match self {
             MultipartError::NotMultipart => {
                 f.write_str("request Content-Type isn't multipart/form-data")
+            }
+            MultipartError::MissingBoundary => {
+                f.write_str("no multipart boundary param in Content-Type")
             }
             MultipartError::Malformed(what) => write!(f, "multipart: {what}"),
             MultipartError::Truncated => f.write_str("multipart: unexpected end of body"),
