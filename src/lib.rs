@@ -138,6 +138,8 @@ pub use http;
 #[doc(hidden)]
 pub mod fuzzing;
 
+pub mod httptest;
+
 /// Entry points for the criterion benches in `benches/`: thin wrappers over the real
 /// parsing and encoding code. Not part of the API.
 #[doc(hidden)]
