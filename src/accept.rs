@@ -95,7 +95,7 @@ impl Acceptor {
     pub(crate) fn message(&mut self, _cx: &mut Cx<'_, Slot>, msg: Msg) -> Next {
         match msg {
             Msg::Shutdown => Next::Close,
-            Msg::Poke | Msg::Shed(_) => Next::Continue,
+            Msg::Poke | Msg::CloseIdle | Msg::Shed(_) => Next::Continue,
         }
     }
 

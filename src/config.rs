@@ -3,7 +3,7 @@
 //! `conn_state` hook hears.
 
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -84,6 +84,22 @@ pub(crate) struct Config {
     pub(crate) workers: Workers,
     /// Set once by a graceful shutdown: every response from then on closes its connection.
     pub(crate) shutting_down: AtomicBool,
+    /// Set while keep-alives are disabled (`Handle::set_keep_alives_enabled`): every
+    /// response closes its connection.
+    pub(crate) keep_alives_off: AtomicBool,
+    /// Called, each on a thread of its own, when a graceful shutdown begins.
+    pub(crate) on_shutdown: Vec<ShutdownHook>,
+}
+
+/// A function called when a graceful shutdown begins (`Server::on_shutdown`).
+pub(crate) type ShutdownHook = Box<dyn Fn() + Send + Sync>;
+
+impl Config {
+    /// Every response closes its connection: a graceful shutdown has begun, or keep-alives
+    /// are disabled.
+    pub(crate) fn closes_every_response(&self) -> bool {
+        self.shutting_down.load(Ordering::Relaxed) || self.keep_alives_off.load(Ordering::Relaxed)
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -116,6 +132,8 @@ impl Config {
             conn_state: None,
             workers: Workers::new(DEFAULT_BLOCKING_THREADS),
             shutting_down: AtomicBool::new(false),
+            keep_alives_off: AtomicBool::new(false),
+            on_shutdown: Vec::new(),
         }
     }
 }

@@ -133,6 +133,10 @@ impl Conn {
         let next = match msg {
             Msg::Shutdown if self.is_idle() => Next::Close,
             Msg::Shutdown | Msg::Poke => self.drive(cx),
+            // Keep-alives were disabled: a connection between requests closes (one that has
+            // not sent its first request yet may still send it).
+            Msg::CloseIdle if self.is_idle() && self.state == ConnState::Idle => Next::Close,
+            Msg::CloseIdle => Next::Continue,
             Msg::Shed(episode) if self.is_shed(cx, episode) => {
                 log::debug!("{}: idle connection closed to make room", self.peer);
                 Next::Close
@@ -299,7 +303,7 @@ impl Conn {
     /// Answers a bodiless request at once; otherwise starts collecting its body.
     fn begin_body(&mut self, cx: &mut Cx<'_, impl Loop>, mut head: Head) -> bool {
         let config = &cx.local.config;
-        head.facts.close |= config.shutting_down.load(Ordering::Relaxed);
+        head.facts.close |= config.closes_every_response();
         let blocking = config.may_block && config.handler.is_blocking(&head.request);
         log::trace!(
             "token {}: {} {} {:?}, body {:?}, for a{} handler",
@@ -385,7 +389,7 @@ impl Conn {
             written: self.output.pos,
             socket: &mut self.stream,
             scratch: &mut local.scratch,
-            shutting_down: local.config.shutting_down.load(Ordering::Relaxed),
+            close_all: local.config.closes_every_response(),
             client_done: self.side.client_done(),
         });
         self.output.put(out);

@@ -31,6 +31,8 @@
 //! | `r.Cookies()`, `r.Cookie(name)`, `http.Cookie`, `http.SetCookie(w, c)` | [`Request::cookies`], [`Request::cookie`], [`Cookie`] ([`SameSite`]), [`set_cookie`]`(w, &c)` |
 //! | `r.BasicAuth()` | [`Request::basic_auth`] |
 //! | `r.MultipartReader()`, `r.ParseMultipartForm(n)`, `r.MultipartForm`, `r.FormFile(k)` | [`Request::multipart_reader`] → [`Multipart`] of [`Part`]s, [`Request::parse_multipart_form`] ([`MultipartError`]), [`Request::multipart_form`] → [`MultipartForm`], [`Request::form_file`] → [`FileHeader`] |
+//! | `srv.RegisterOnShutdown(f)`, `srv.SetKeepAlivesEnabled(b)` | [`Server::on_shutdown`]`(f)`, [`Handle::set_keep_alives_enabled`]`(b)` |
+//! | `httptest.NewRequest`, `httptest.NewRecorder` | [`httptest::new_request`], [`httptest::record`] |
 //! | `http.Error` | [`error`] |
 //! | `http.NotFound`, `http.NotFoundHandler()` | [`not_found`], [`not_found_handler`]`()` |
 //! | `http.Redirect(w, r, url, code)`, `http.RedirectHandler` | [`redirect`]`(w, r, url, code)`, [`redirect_handler`] |

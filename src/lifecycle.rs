@@ -9,7 +9,7 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -45,6 +45,9 @@ pub fn is_server_closed(e: &io::Error) -> bool {
 #[derive(Default)]
 pub(crate) struct Control {
     stage: Mutex<Stage>,
+    /// Keep-alives disabled (`Handle::set_keep_alives_enabled`), kept here too so that a
+    /// call before the server starts holds.
+    keep_alives_off: AtomicBool,
 }
 
 /// A server's stage, as its handles see it.
@@ -75,6 +78,10 @@ impl Control {
         counters: Vec<Arc<Counters>>,
     ) {
         let mut stage = self.lock();
+        let keep_alives_off = self.keep_alives_off.load(Ordering::SeqCst);
+        config
+            .keep_alives_off
+            .store(keep_alives_off, Ordering::SeqCst);
         let stop_now = matches!(*stage, Stage::StopRequested);
         if stop_now {
             for remote in &remotes {
@@ -152,6 +159,7 @@ impl Handle {
             for remote in &started.remotes {
                 remote.broadcast(Msg::Shutdown);
             }
+            run_shutdown_hooks(&started.config);
             started.counters.clone()
         });
         let Some(counters) = counters else {
@@ -182,6 +190,28 @@ impl Handle {
         }
     }
 
+    /// Enables or disables HTTP keep-alives (Go's `SetKeepAlivesEnabled`; enabled by
+    /// default). While disabled, every response closes its connection, and disabling closes
+    /// the connections that sit idle between requests. May be called before the server
+    /// starts.
+    pub fn set_keep_alives_enabled(&self, enabled: bool) {
+        let stage = self.control.lock();
+        self.control
+            .keep_alives_off
+            .store(!enabled, Ordering::SeqCst);
+        if let Stage::Serving(started) = &*stage {
+            started
+                .config
+                .keep_alives_off
+                .store(!enabled, Ordering::SeqCst);
+            if !enabled {
+                for remote in &started.remotes {
+                    remote.broadcast(Msg::CloseIdle);
+                }
+            }
+        }
+    }
+
     /// Closes the listener and every connection now (Go's `Close`).
     pub fn close(&self) {
         self.control.serving(|started| {
@@ -190,6 +220,19 @@ impl Handle {
                 remote.stop();
             }
         });
+    }
+}
+
+/// Runs each `on_shutdown` hook on a thread of its own, as Go runs each in a goroutine.
+fn run_shutdown_hooks(config: &Arc<Config>) {
+    for index in 0..config.on_shutdown.len() {
+        let config = Arc::clone(config);
+        let spawned = thread::Builder::new()
+            .name("nethttp-on-shutdown".to_string())
+            .spawn(move || (config.on_shutdown[index])());
+        if let Err(e) = spawned {
+            log::error!("starting an on_shutdown hook failed: {e}");
+        }
     }
 }
 

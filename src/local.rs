@@ -94,6 +94,8 @@ pub(crate) enum Msg {
     Poke,
     /// A graceful shutdown began (broadcast to every machine).
     Shutdown,
+    /// Keep-alives were disabled: connections between requests close (broadcast).
+    CloseIdle,
     /// The listener is out of descriptors or at the connection cap: each loop closes up to
     /// [`SHED_PER_LOOP`] connections that have sat idle for [`SHED_IDLE`], to make room for
     /// new ones. The number tells one broadcast from the next (see [`Shedding`]).

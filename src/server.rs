@@ -181,6 +181,15 @@ impl Server {
         self
     }
 
+    /// Calls `hook` on a thread of its own when a graceful shutdown begins (Go's
+    /// `RegisterOnShutdown`): the place to tell long polls, event streams and upgraded
+    /// connections to finish, which a shutdown otherwise waits for. May be called more than
+    /// once; every hook runs.
+    pub fn on_shutdown(mut self, hook: impl Fn() + Send + Sync + 'static) -> Server {
+        self.config.on_shutdown.push(Box::new(hook));
+        self
+    }
+
     /// A handle to shut this server down from any thread, once it is serving.
     pub fn handle(&self) -> crate::Handle {
         crate::Handle::new(Arc::clone(&self.control))

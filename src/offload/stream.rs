@@ -200,8 +200,9 @@ pub(crate) struct Pump<'a> {
     pub(crate) socket: &'a mut Socket,
     /// The loop's buffer for file bodies.
     pub(crate) scratch: &'a mut Vec<u8>,
-    /// A graceful shutdown has begun: the response closes the connection.
-    pub(crate) shutting_down: bool,
+    /// A graceful shutdown has begun, or keep-alives are off: the response closes the
+    /// connection.
+    pub(crate) close_all: bool,
     /// The client has closed its sending side.
     pub(crate) client_done: bool,
 }
@@ -296,7 +297,7 @@ impl Stream {
     /// request has ended (the handler is done and the body settled).
     pub(crate) fn pump(&mut self, p: Pump<'_>) -> Pumped {
         let (mut progress, malformed) = self.give_body(p.input, p.out);
-        if p.shutting_down {
+        if p.close_all {
             self.close_after.set();
         }
         if let Some((reject, quiet)) = malformed {
