@@ -19,10 +19,13 @@
 //! | `GET /cookies` | one `name=value` line per cookie of the request |
 //! | `GET /set-cookie?name=N&value=V[&path=P][&domain=D][&max_age=S][&secure=1][&http_only=1][&same_site=lax\|strict\|none]` | sets that cookie |
 //! | `GET /auth` | `user NAME` for valid Basic credentials, else 401 with `WWW-Authenticate` |
+//! | `GET /wait?ms=N` | waits N ms on the pool (`waited N`), or stops at once, without a body, when its request is cancelled or a shutdown begins |
+//! | `GET /cancelled` | `cancelled C`: how many `/wait` handlers stopped early |
 //!
 //! SIGINT or SIGTERM shut the server down gracefully (up to 10 s) and exit with status 0.
 
 use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
@@ -237,6 +240,35 @@ fn sleep(w: &mut ResponseWriter, r: &mut Request) {
     let _ = write!(w, "slept {ms}");
 }
 
+/// How many `/wait` handlers have stopped early.
+static CANCELLED: AtomicU64 = AtomicU64::new(0);
+
+/// Waits `ms` milliseconds on the pool, unless the request is cancelled (its client went
+/// away) or a graceful shutdown begins: then it returns at once, without a body.
+fn wait(w: &mut ResponseWriter, r: &mut Request) {
+    let ms = query(r, "ms").unwrap_or(0);
+    let (done, shutdown) = (r.done(), r.shutdown_notice());
+    crossbeam_channel::select! {
+        recv(done) -> _ => {
+            CANCELLED.fetch_add(1, Ordering::SeqCst);
+            return;
+        }
+        recv(shutdown) -> _ => {
+            CANCELLED.fetch_add(1, Ordering::SeqCst);
+            return;
+        }
+        default(Duration::from_millis(ms)) => {}
+    }
+    text(w, &format!("waited {ms}"));
+}
+
+fn cancelled(w: &mut ResponseWriter, _r: &mut Request) {
+    text(
+        w,
+        &format!("cancelled {}", CANCELLED.load(Ordering::SeqCst)),
+    );
+}
+
 fn panic(_w: &mut ResponseWriter, _r: &mut Request) {
     panic!("the /panic route panics on purpose");
 }
@@ -369,5 +401,7 @@ fn routes(dir: &str) -> ServeMux {
     mux.handle("GET /cookies", cookies);
     mux.handle("GET /set-cookie", set_cookie_route);
     mux.handle("GET /auth", auth);
+    mux.handle("GET /wait", blocking(wait));
+    mux.handle("GET /cancelled", cancelled);
     mux
 }

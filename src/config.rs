@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::budget::Budget;
+use crate::cancel::ShutdownNotice;
 use crate::handler::Handler;
 use crate::offload::workers::Workers;
 
@@ -89,6 +90,8 @@ pub(crate) struct Config {
     pub(crate) keep_alives_off: AtomicBool,
     /// Called, each on a thread of its own, when a graceful shutdown begins.
     pub(crate) on_shutdown: Vec<ShutdownHook>,
+    /// Fired when a graceful shutdown begins (`Request::shutdown_notice`).
+    pub(crate) notice: ShutdownNotice,
 }
 
 /// A function called when a graceful shutdown begins (`Server::on_shutdown`).
@@ -134,6 +137,7 @@ impl Config {
             shutting_down: AtomicBool::new(false),
             keep_alives_off: AtomicBool::new(false),
             on_shutdown: Vec::new(),
+            notice: ShutdownNotice::new(),
         }
     }
 }

@@ -31,6 +31,7 @@
 //! | `r.Cookies()`, `r.Cookie(name)`, `http.Cookie`, `http.SetCookie(w, c)` | [`Request::cookies`], [`Request::cookie`], [`Cookie`] ([`SameSite`]), [`set_cookie`]`(w, &c)` |
 //! | `r.BasicAuth()` | [`Request::basic_auth`] |
 //! | `r.MultipartReader()`, `r.ParseMultipartForm(n)`, `r.MultipartForm`, `r.FormFile(k)` | [`Request::multipart_reader`] → [`Multipart`] of [`Part`]s, [`Request::parse_multipart_form`] ([`MultipartError`]), [`Request::multipart_form`] → [`MultipartForm`], [`Request::form_file`] → [`FileHeader`] |
+//! | `r.Context().Done()`, `r.Context().Err()` | [`Request::done`], [`Request::is_cancelled`]; beside them [`Request::shutdown_notice`] |
 //! | `srv.RegisterOnShutdown(f)`, `srv.SetKeepAlivesEnabled(b)` | [`Server::on_shutdown`]`(f)`, [`Handle::set_keep_alives_enabled`]`(b)` |
 //! | `httptest.NewRequest`, `httptest.NewRecorder` | [`httptest::new_request`], [`httptest::record`] |
 //! | `http.Error` | [`error`] |
@@ -86,6 +87,7 @@ mod accept;
 mod body;
 mod budget;
 mod buf;
+mod cancel;
 mod config;
 mod conn;
 mod cookie;

@@ -159,6 +159,7 @@ impl Handle {
             for remote in &started.remotes {
                 remote.broadcast(Msg::Shutdown);
             }
+            started.config.notice.fire();
             run_shutdown_hooks(&started.config);
             started.counters.clone()
         });

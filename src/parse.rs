@@ -212,6 +212,7 @@ fn build(
         route: None,
         routing: OnceCell::new(),
         forms: None,
+        gone: None,
     };
     Ok(Head {
         request,

@@ -15,7 +15,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 
 use crate::error::MaxBytesError;
 use crate::mem::Buffer;
-use crate::offload::channel::{Feed, Incoming, MAX_DRAIN};
+use crate::offload::channel::{ClientGone, Feed, Incoming, MAX_DRAIN};
 use crate::query::Forms;
 
 /// An HTTP request as the server received it (Go's `*http.Request`, server side).
@@ -63,6 +63,8 @@ pub struct Request {
     pub(crate) routing: OnceCell<Box<dyn Any + Send>>,
     /// The parsed form, once `parse_form` has run (`form.rs`).
     pub(crate) forms: Option<Box<Forms>>,
+    /// A blocking request's cancellation: its client is gone (`cancel.rs`).
+    pub(crate) gone: Option<ClientGone>,
 }
 
 /// Where one header field lies in a request head (byte offsets).
@@ -265,6 +267,7 @@ impl Request {
             route: self.route.clone(),
             routing: OnceCell::new(),
             forms: None,
+            gone: self.gone.clone(),
         }
     }
 }

@@ -247,10 +247,13 @@ impl Server {
         loops[0].insert(Slot::Acceptor(acceptor));
         let mut threads = Vec::with_capacity(loops.len());
         for (i, mut event_loop) in loops.into_iter().enumerate() {
+            let config = Arc::clone(&config);
             let thread = thread::Builder::new()
                 .name(format!("nethttp-loop-{i}"))
                 .spawn(move || {
                     crate::handler::on_loop_thread();
+                    config.notice.serve_on_this_thread();
+                    drop(config);
                     event_loop.run()
                 })?;
             threads.push(thread);

@@ -17,7 +17,9 @@ use std::fs::File;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crossbeam_channel::Receiver;
+use std::sync::Mutex;
+
+use crossbeam_channel::{Receiver, Sender};
 use http::HeaderMap;
 
 use super::poke::Poke;
@@ -80,16 +82,38 @@ impl From<Arc<AtomicBool>> for CloseAfter {
 /// starts (a request whose client left while it waited in the queue is dropped unrun) and
 /// by the response writer before each write (which then fails, even for a `HEAD` response
 /// whose body bytes would otherwise be dropped unseen).
+///
+/// It is also the request's cancellation (`Request::done`): a receiver, made when the
+/// handler first asks, is disconnected when the flag is set.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ClientGone(Arc<AtomicBool>);
+pub(crate) struct ClientGone(Arc<Gone>);
+
+#[derive(Debug, Default)]
+pub(crate) struct Gone {
+    flag: AtomicBool,
+    /// The cancellation's channel, once asked for; its sender is dropped as the flag is set.
+    waiter: Mutex<Option<(Sender<()>, Receiver<()>)>>,
+}
 
 impl ClientGone {
     pub(crate) fn set(&self) {
-        self.0.store(true, Ordering::Release);
+        self.0.flag.store(true, Ordering::Release);
+        let mut waiter = self.0.waiter.lock().unwrap_or_else(|e| e.into_inner());
+        waiter.take();
     }
 
     pub(crate) fn is_set(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+        self.0.flag.load(Ordering::Acquire)
+    }
+
+    /// A receiver disconnected once the flag is set (at once, if it is).
+    pub(crate) fn receiver(&self) -> Receiver<()> {
+        let mut waiter = self.0.waiter.lock().unwrap_or_else(|e| e.into_inner());
+        if self.is_set() {
+            return crossbeam_channel::bounded(0).1; // its sender is gone already
+        }
+        let (_, receiver) = waiter.get_or_insert_with(|| crossbeam_channel::bounded(0));
+        receiver.clone()
     }
 }
 

@@ -45,6 +45,7 @@ impl Exchange {
     /// left unread when the connection closes, would keep the channel, and itself, alive
     /// for ever.
     pub(super) fn run(mut self: Box<Self>, sink: Outgoing) {
+        self.config.notice.serve_on_this_thread();
         let close = if sink.gone.is_set() {
             log::debug!(
                 "{}: the client left while its request waited; not run",

@@ -260,6 +260,7 @@ impl Stream {
         };
         local.date.refresh();
         let gone = ClientGone::default();
+        request.gone = Some(gone.clone());
         let peer = request.remote_addr();
         let head_only = facts.head;
         let exchange = Box::new(Exchange {
