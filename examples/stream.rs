@@ -2,14 +2,37 @@
 //!
 //! * `POST /upload` counts the bytes of a body of any size, read as a stream:
 //!   `head -c 1G /dev/zero | curl -T - http://127.0.0.1:8080/upload`
-//! * `GET /events` sends five Server-Sent Events, one a second:
-//!   `curl -N http://127.0.0.1:8080/events`
+//! * `GET /events` sends a Server-Sent Event a second until the client leaves or the
+//!   server shuts down, and stops at once either way, without waiting for a write to fail:
+//!   `curl -N http://127.0.0.1:8080/events` (Ctrl-C curl, or the server)
 //! * `GET /big?mb=N` streams N MiB: `curl -o /dev/null http://127.0.0.1:8080/big?mb=200`
 
 use std::io::{self, Write};
 use std::time::Duration;
 
 use nethttp::{blocking, Request, ResponseWriter, Server};
+
+/// An event a second, until the request is cancelled (the client left) or a graceful
+/// shutdown begins: the handler waits on both signals between events, so it learns of
+/// either at once, not at its next write.
+fn events(w: &mut ResponseWriter, r: &mut Request) {
+    w.headers_mut()
+        .insert("content-type", "text/event-stream".parse().unwrap());
+    let (done, shutdown) = (r.done(), r.shutdown_notice());
+    for i in 1.. {
+        if write!(w, "data: event {i}\n\n").and_then(|_| w.flush()).is_err() {
+            return;
+        }
+        crossbeam_channel::select! {
+            recv(done) -> _ => return, // the client left
+            recv(shutdown) -> _ => {
+                let _ = write!(w, "event: bye\ndata: the server is shutting down\n\n");
+                return;
+            }
+            default(Duration::from_secs(1)) => {}
+        }
+    }
+}
 
 fn route(w: &mut ResponseWriter, r: &mut Request) {
     match r.path() {
@@ -20,19 +43,7 @@ fn route(w: &mut ResponseWriter, r: &mut Request) {
                 Err(e) => writeln!(w, "error after a partial body: {e}"),
             };
         }
-        "/events" => {
-            w.headers_mut()
-                .insert("content-type", "text/event-stream".parse().unwrap());
-            for i in 1..=5 {
-                if write!(w, "data: event {i}\n\n")
-                    .and_then(|_| w.flush())
-                    .is_err()
-                {
-                    return; // the client left
-                }
-                std::thread::sleep(Duration::from_secs(1));
-            }
-        }
+        "/events" => events(w, r),
         "/big" => {
             let mb: usize = r
                 .uri()
