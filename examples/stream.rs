@@ -20,7 +20,10 @@ fn events(w: &mut ResponseWriter, r: &mut Request) {
         .insert("content-type", "text/event-stream".parse().unwrap());
     let (done, shutdown) = (r.done(), r.shutdown_notice());
     for i in 1.. {
-        if write!(w, "data: event {i}\n\n").and_then(|_| w.flush()).is_err() {
+        if write!(w, "data: event {i}\n\n")
+            .and_then(|_| w.flush())
+            .is_err()
+        {
             return;
         }
         crossbeam_channel::select! {

@@ -23,6 +23,7 @@
 //! | `net.Listen("tcp", ":8080")` | [`listen`]`(":8080")` |
 //! | `http.Handler`, `http.HandlerFunc` | [`Handler`], any `Fn(&mut ResponseWriter, &mut Request)` |
 //! | middleware, `func(next http.Handler) http.Handler` | [`wrap`]`(next, \|w, r, next\| ..)`, which keeps `next`'s blocking routes on the pool |
+//! | a middleware's wrapped `ResponseWriter` | [`ResponseWriter::add_filter`] with a [`Filter`] (status, fields, body bytes, end) |
 //! | `http.ResponseWriter`: `Header()`, `WriteHeader`, `Write` | [`ResponseWriter`]: `headers_mut()`, `write_header`, `std::io::Write` |
 //! | `http.Flusher` | `std::io::Write::flush` |
 //! | `*http.Request`: `Method`, `URL`, `Proto`, `Header`, `Host`, `RemoteAddr`, `Body`, `Trailer` | [`Request`]: `method()`, `uri()`, `version()`, `headers()`, `host()`, `remote_addr()`, `body()`, `trailers()` |
@@ -93,6 +94,7 @@ mod conn;
 mod cookie;
 mod encode;
 mod error;
+mod filter;
 mod form;
 mod fs;
 mod handler;
@@ -119,6 +121,7 @@ pub use config::{
     DEFAULT_STALL_TIMEOUT,
 };
 pub use cookie::{set_cookie, Cookie, SameSite};
+pub use filter::Filter;
 pub use form::{FormError, DEFAULT_MULTIPART_MEMORY, MAX_FORM_BYTES};
 pub use fs::{file_server, serve_content, serve_file, FileServer};
 pub use handler::{blocking, wrap, Blocking, Handler, Wrap};

@@ -31,6 +31,7 @@ use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, TRANSFER_ENCO
 use http::{HeaderMap, HeaderValue, StatusCode, Version};
 
 use crate::encode;
+use crate::filter::{Chain, Filter};
 use crate::mem::{Buffer, MAP_THRESHOLD};
 use crate::offload::channel::{CloseAfter, Outgoing, STREAM_PIECE};
 use crate::parse::Facts;
@@ -77,6 +78,8 @@ pub struct ResponseWriter {
     /// response stays in memory (`flush` sends nothing) until the wrapper copies it out, and
     /// once the flag is set (the time is up) writes fail.
     held: Option<Arc<AtomicBool>>,
+    /// Middleware's view of the response ([`add_filter`](ResponseWriter::add_filter)).
+    filter: Option<Box<dyn Filter>>,
 }
 
 /// How much of the response has been encoded into the output buffer.
@@ -120,6 +123,7 @@ impl ResponseWriter {
             sink: None,
             close_after: None,
             held: None,
+            filter: None,
         }
     }
 
@@ -154,6 +158,23 @@ impl ResponseWriter {
         self.wrote_header = true;
     }
 
+    /// Adds a [`Filter`] that sees, and may change, the status, the header fields and
+    /// every body byte as they go out, and the end of the response: what middleware wraps
+    /// a writer with in Go. A filter added later sits nearer the handler (its output goes
+    /// through the earlier ones); one that changes the body's length goes first. Once the
+    /// head has gone out, adding one has no effect.
+    pub fn add_filter(&mut self, filter: impl Filter + 'static) {
+        if self.sent != Sent::Nothing {
+            log::warn!("add_filter after the response's head was sent: ignored");
+            return;
+        }
+        let inner: Box<dyn Filter> = Box::new(filter);
+        self.filter = Some(match self.filter.take() {
+            None => inner,
+            Some(outer) => Box::new(Chain { inner, outer }),
+        });
+    }
+
     /// The status of the response (200 until `write_header` says otherwise).
     pub fn status(&self) -> StatusCode {
         self.status
@@ -177,6 +198,9 @@ impl ResponseWriter {
     /// `Content-Length` if it declared one that the staged bytes fit (Go honours an
     /// explicit length), else chunked or until close.
     fn start_stream(&mut self) {
+        if let Some(filter) = &mut self.filter {
+            filter.head(&mut self.status, &mut self.headers, None);
+        }
         let declared = self
             .headers
             .get(CONTENT_LENGTH)
@@ -201,7 +225,7 @@ impl ResponseWriter {
     /// into the output, which is given room for all of it at once: a large response is
     /// held once, not staged and then copied.
     fn fix_large_head(&mut self) {
-        if self.held.is_some() || self.facts.head {
+        if self.held.is_some() || self.facts.head || self.filter.is_some() {
             return;
         }
         if self.sent == Sent::Nothing {
@@ -219,8 +243,38 @@ impl ResponseWriter {
         }
     }
 
-    /// Moves staged body bytes into the output, framed as the head promised.
+    /// Moves staged body bytes into the output, through the filter if there is one, framed
+    /// as the head promised.
     fn emit_body(&mut self) {
+        self.filter_staged();
+        self.emit_staged();
+    }
+
+    /// Passes the staged body bytes through the filter.
+    fn filter_staged(&mut self) {
+        let Some(filter) = &mut self.filter else {
+            return;
+        };
+        if self.body.is_empty() {
+            return;
+        }
+        let mut out = Vec::with_capacity(self.body.len());
+        filter.body(&self.body, &mut out);
+        self.body.clear();
+        self.body.extend_from_slice(&out);
+    }
+
+    /// The handler has returned: stages what the filter adds at the end.
+    fn end_filter(&mut self) {
+        if let Some(filter) = &mut self.filter {
+            let mut out = Vec::new();
+            filter.end(&mut out);
+            self.body.extend_from_slice(&out);
+        }
+    }
+
+    /// Moves staged body bytes into the output as they are.
+    fn emit_staged(&mut self) {
         match self.sent {
             Sent::Chunked => encode::chunk(&mut self.out, &self.body),
             Sent::UntilClose => self.out.extend_from_slice(&self.body),
@@ -238,6 +292,9 @@ impl ResponseWriter {
     /// Completes the response after the handler returned. Returns the buffers and whether
     /// the connection must close after this response.
     pub(crate) fn finish(mut self) -> (Parts, bool) {
+        if self.filter.is_some() {
+            self.finish_filter();
+        }
         let close = match self.sent {
             Sent::Nothing => {
                 let declared = self.declared();
@@ -278,6 +335,29 @@ impl ResponseWriter {
             out: self.out,
         };
         (parts, close)
+    }
+
+    /// Runs the filter over the rest of the response: the head if it has not gone out yet
+    /// (the whole body is then known), the staged bytes, and the end, which are left staged
+    /// for `finish` to frame.
+    fn finish_filter(&mut self) {
+        if self.sent == Sent::Nothing {
+            let length = self.body.len() as u64;
+            // The type is sniffed from the body as the handler wrote it, not as a filter
+            // (a compressor) turns it.
+            let bodied = body_allowed(self.status);
+            if bodied && length > 0 && !self.headers.contains_key(CONTENT_TYPE) {
+                let sniffed = crate::sniff::detect_content_type(&self.body);
+                self.headers
+                    .insert(CONTENT_TYPE, HeaderValue::from_static(sniffed));
+            }
+            if let Some(filter) = &mut self.filter {
+                filter.head(&mut self.status, &mut self.headers, Some(length));
+            }
+        }
+        self.filter_staged();
+        self.end_filter();
+        self.filter = None; // what is staged now goes out as it is
     }
 
     /// Ends a response whose handler panicked: a 500 if nothing was encoded yet, else the

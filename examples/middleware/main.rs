@@ -1,0 +1,62 @@
+//! Middleware: an access log and gzip around a mux, on `nethttp::Filter`.
+//!
+//! ```text
+//! cargo run --release --example middleware [ADDR]
+//! curl -s --compressed -v http://127.0.0.1:8080/text    # gzip, with Vary: Accept-Encoding
+//! curl -s http://127.0.0.1:8080/                         # small: sent as it is
+//! ```
+//!
+//! Each response logs one line to stderr when it ends: address, request line, status,
+//! body bytes sent (after compression) and microseconds.
+
+mod filters;
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use log::{LevelFilter, Log, Metadata, Record};
+use nethttp::{blocking, Request, ResponseWriter, ServeMux, Server};
+
+struct Stderr;
+
+impl Log for Stderr {
+    fn enabled(&self, m: &Metadata<'_>) -> bool {
+        m.level() <= log::Level::Info
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        if self.enabled(record.metadata()) {
+            eprintln!("{}", record.args());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+fn main() -> io::Result<()> {
+    log::set_logger(&Stderr).map_err(|e| io::Error::other(e.to_string()))?;
+    log::set_max_level(LevelFilter::Info);
+    let mut mux = ServeMux::new();
+    mux.handle("GET /{$}", |w: &mut ResponseWriter, _: &mut Request| {
+        let _ = w.write_all(b"Hello, World!");
+    });
+    mux.handle(
+        "GET /text",
+        blocking(|w: &mut ResponseWriter, _: &mut Request| {
+            for i in 0..2000 {
+                let _ = writeln!(w, "line {i}: the quick brown fox jumps over the lazy dog");
+            }
+        }),
+    );
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let server = Server::new(filters::access_log(filters::gzip(mux)));
+    nethttp::shutdown_on_signals(server.handle(), Duration::from_secs(10))?;
+    let listener = nethttp::listen(&addr)?;
+    println!("listening on http://{}", listener.local_addr()?);
+    match server.serve(listener) {
+        Err(e) if nethttp::is_server_closed(&e) => Ok(()),
+        other => other,
+    }
+}
