@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 use std::sync::Mutex;
 
-use crossbeam_channel::{never, Receiver, Sender};
+use crossbeam_channel::{never, Receiver, Sender, TryRecvError};
 
 use crate::request::Request;
 
@@ -52,6 +52,15 @@ impl ShutdownNotice {
             }
         });
     }
+}
+
+/// A graceful shutdown of the server this thread works for has begun.
+pub(crate) fn shutdown_begun() -> bool {
+    NOTICE.with(|notice| {
+        let notice = notice.borrow();
+        let fired = |rx: &Receiver<()>| matches!(rx.try_recv(), Err(TryRecvError::Disconnected));
+        notice.as_ref().is_some_and(fired)
+    })
 }
 
 impl Request {

@@ -448,7 +448,10 @@ impl ResponseWriter {
     /// [`must_close`](Self::must_close), with the handler's fields already scanned.
     fn must_close_given(&self, declared: Declared) -> bool {
         let request_side = self.close_after.as_ref().is_some_and(CloseAfter::is_set);
-        self.facts.close || declared.close || request_side
+        // A blocking handler may answer as a shutdown begins, before its loop has heard of
+        // it: it asks the shutdown notice itself (an inline one's request already knew).
+        let shutting_down = self.sink.is_some() && crate::cancel::shutdown_begun();
+        self.facts.close || declared.close || request_side || shutting_down
     }
 
     /// What the handler's own fields say about framing, in one pass over them (a few
