@@ -486,7 +486,7 @@ impl Conn {
         let timing = self
             .phase
             .timing(self.output.pending() > 0, input_empty, served_any);
-        self.clock.arm(cx, timing);
+        self.clock.arm(cx, timing, self.phase.own_deadlines());
         let pool = &mut cx.local.buffers;
         if matches!(self.phase, Phase::Head | Phase::Closing(_)) {
             self.input.release_if_empty(pool);

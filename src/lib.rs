@@ -33,6 +33,7 @@
 //! | `r.BasicAuth()` | [`Request::basic_auth`] |
 //! | `r.MultipartReader()`, `r.ParseMultipartForm(n)`, `r.MultipartForm`, `r.FormFile(k)` | [`Request::multipart_reader`] → [`Multipart`] of [`Part`]s, [`Request::parse_multipart_form`] ([`MultipartError`]), [`Request::multipart_form`] → [`MultipartForm`], [`Request::form_file`] → [`FileHeader`] |
 //! | `r.Context().Done()`, `r.Context().Err()` | [`Request::done`], [`Request::is_cancelled`]; beside them [`Request::shutdown_notice`] |
+//! | `ResponseController.SetReadDeadline`, `.SetWriteDeadline`, `.EnableFullDuplex` | [`ResponseWriter::set_read_deadline`], [`ResponseWriter::set_write_deadline`] (blocking handlers); full duplex is how blocking handlers always work |
 //! | `srv.RegisterOnShutdown(f)`, `srv.SetKeepAlivesEnabled(b)` | [`Server::on_shutdown`]`(f)`, [`Handle::set_keep_alives_enabled`]`(b)` |
 //! | `httptest.NewRequest`, `httptest.NewRecorder` | [`httptest::new_request`], [`httptest::record`] |
 //! | `http.Error` | [`error`] |

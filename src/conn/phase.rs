@@ -2,7 +2,7 @@
 //! the connection: whether to read the socket, what it holds, which deadline runs.
 
 use super::collect::Collecting;
-use super::timing::Timing;
+use super::timing::{Own, Timing};
 use crate::offload::stream::Stream;
 
 /// Where the connection is in its request cycle.
@@ -71,6 +71,17 @@ impl Phase {
             Phase::Body(collecting) => collecting.footprint(),
             Phase::Blocking(stream) => stream.footprint(),
             Phase::Head | Phase::Closing(_) => 0,
+        }
+    }
+
+    /// The request's own deadlines: a blocking handler's, if it set any.
+    pub(super) fn own_deadlines(&self) -> Own {
+        match self {
+            Phase::Blocking(stream) => {
+                let (read, write) = stream.deadlines();
+                Own { read, write }
+            }
+            _ => Own::SERVER,
         }
     }
 

@@ -13,6 +13,23 @@ use std::time::{Duration, Instant};
 use poller::Cx;
 
 use crate::local::Loop;
+use crate::offload::channel::Deadline;
+
+/// A request's own read and write deadlines (a blocking handler may set them), which
+/// replace the server's `read_timeout` and `write_timeout` for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Own {
+    pub(super) read: Deadline,
+    pub(super) write: Deadline,
+}
+
+impl Own {
+    /// No deadline of the request's own: the server's apply.
+    pub(super) const SERVER: Own = Own {
+        read: Deadline::Server,
+        write: Deadline::Server,
+    };
+}
 
 /// How long a closing connection waits for the client to close after the last response.
 pub(super) const LINGER: Duration = Duration::from_secs(2);
@@ -53,6 +70,8 @@ pub(super) struct Clock {
     /// Bytes moved since the timer was last armed (a response queued, body bytes read,
     /// output taken by the socket): the idle and stall deadlines move on.
     fresh: bool,
+    /// The timer was last armed with a request's own deadlines.
+    owned: bool,
 }
 
 impl Clock {
@@ -62,6 +81,7 @@ impl Clock {
             timing: Timing::None,
             since: now,
             fresh: false,
+            owned: false,
         }
     }
 
@@ -86,11 +106,18 @@ impl Clock {
         self.timing = Timing::None;
     }
 
-    /// Arms the timer for `want`, the deadline the connection's state calls for.
-    pub(super) fn arm(&mut self, cx: &mut Cx<'_, impl Loop>, want: Timing) {
+    /// Arms the timer for `want`, the deadline the connection's state calls for, with
+    /// the request's `own` deadlines in place of the server's timeouts.
+    pub(super) fn arm(&mut self, cx: &mut Cx<'_, impl Loop>, want: Timing, own: Own) {
         let moved = self.fresh && matches!(want, Timing::Idle | Timing::Body | Timing::Write);
         self.fresh = false;
-        if want == self.timing && !moved {
+        // A request's own deadlines may change at any time: they are re-read at each call.
+        // When they end (the blocking response is done) what is left to write gets the
+        // server's limit afresh.
+        let owned = own != Own::SERVER;
+        let handed_back = self.owned && !owned;
+        self.owned = owned;
+        if want == self.timing && !moved && !owned && !handed_back {
             return;
         }
         // A body paused and resumed is the same wait: its `read_timeout` keeps its start.
@@ -101,11 +128,11 @@ impl Clock {
                 Timing::Body | Timing::BodyPaused
             )
         );
-        if (want != self.timing && !body_waits_on) || want == Timing::Idle {
+        if (want != self.timing && !body_waits_on) || want == Timing::Idle || handed_back {
             self.since = cx.now();
         }
         self.timing = want;
-        match self.deadline(cx, want) {
+        match self.deadline(cx, want, own) {
             // Within an eighth of the limit (at most a second) is precise enough, and lets
             // the deadlines of connections that went idle together fire together.
             Some((at, limit)) => cx.set_timer_within(at, (limit / 8).min(MAX_SLACK)),
@@ -116,17 +143,29 @@ impl Clock {
     /// When `timing` expires, with the limit that sets it (for the timer's slack); `None`
     /// if no limit applies. A stall limit runs from now: the connection re-arms after each
     /// byte moved.
-    fn deadline(&self, cx: &Cx<'_, impl Loop>, timing: Timing) -> Option<(Instant, Duration)> {
+    fn deadline(
+        &self,
+        cx: &Cx<'_, impl Loop>,
+        timing: Timing,
+        own: Own,
+    ) -> Option<(Instant, Duration)> {
         let config = &cx.local.config;
         let from_start = |limit: Option<Duration>| limit.map(|l| (self.since + l, l));
         let stalled = config.stall_timeout.map(|l| (cx.now() + l, l));
         let first = |a: Option<(Instant, Duration)>, b| a.into_iter().chain(b).min();
+        let own_or = |deadline: Deadline, server: Option<Duration>| match deadline {
+            Deadline::Server => from_start(server),
+            Deadline::Lifted => None,
+            Deadline::At(at) => Some((at, at.saturating_duration_since(cx.now()))),
+        };
+        let read = own_or(own.read, config.read_timeout);
+        let write = own_or(own.write, config.write_timeout);
         match timing {
             Timing::None => None,
             Timing::Header => from_start(config.read_header_timeout),
-            Timing::Body => first(from_start(config.read_timeout), stalled),
-            Timing::BodyPaused => from_start(config.read_timeout),
-            Timing::Write => first(from_start(config.write_timeout), stalled),
+            Timing::Body => first(read, stalled),
+            Timing::BodyPaused => read,
+            Timing::Write => first(write, stalled),
             Timing::Idle => from_start(config.idle_timeout),
             Timing::Linger => from_start(Some(LINGER)),
         }

@@ -14,10 +14,11 @@
 
 use std::any::Any;
 use std::fs::File;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use http::HeaderMap;
@@ -153,6 +154,75 @@ impl Feed {
     }
 }
 
+/// A blocking request's own read and write deadlines (Go's `ResponseController`
+/// `SetReadDeadline` and `SetWriteDeadline`), set by its handler and read by the loop, which
+/// the handler pokes to look again.
+#[derive(Debug)]
+pub(crate) struct Deadlines {
+    /// The instant the stored times count from.
+    base: Instant,
+    read: AtomicU64,
+    write: AtomicU64,
+}
+
+/// What a request's own deadline says, for reading its body or writing its response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Deadline {
+    /// None set: the server's timeouts apply.
+    Server,
+    /// Lifted: no limit from the start of the transfer (the stall limit still applies).
+    Lifted,
+    /// This instant.
+    At(Instant),
+}
+
+/// Stored for `Deadline::Server`; `u64::MAX` for `Lifted`, else milliseconds past the base
+/// plus one.
+const SERVER: u64 = 0;
+const LIFTED: u64 = u64::MAX;
+
+impl Deadlines {
+    pub(crate) fn new(base: Instant) -> Deadlines {
+        Deadlines {
+            base,
+            read: AtomicU64::new(SERVER),
+            write: AtomicU64::new(SERVER),
+        }
+    }
+
+    pub(crate) fn set_read(&self, at: Option<Instant>) {
+        self.read.store(self.encode(at), Ordering::Release);
+    }
+
+    pub(crate) fn set_write(&self, at: Option<Instant>) {
+        self.write.store(self.encode(at), Ordering::Release);
+    }
+
+    pub(crate) fn read(&self) -> Deadline {
+        self.decode(self.read.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn write(&self) -> Deadline {
+        self.decode(self.write.load(Ordering::Acquire))
+    }
+
+    fn encode(&self, at: Option<Instant>) -> u64 {
+        let Some(at) = at else {
+            return LIFTED;
+        };
+        let millis = at.saturating_duration_since(self.base).as_millis();
+        u64::try_from(millis).unwrap_or(LIFTED - 1).min(LIFTED - 2) + 1
+    }
+
+    fn decode(&self, stored: u64) -> Deadline {
+        match stored {
+            SERVER => Deadline::Server,
+            LIFTED => Deadline::Lifted,
+            millis => Deadline::At(self.base + Duration::from_millis(millis - 1)),
+        }
+    }
+}
+
 /// A blocking handler's way back to its connection: a bounded channel of encoded bytes.
 /// A full channel blocks the handler's writes, so a slow client slows the handler.
 #[derive(Debug, Clone)]
@@ -162,6 +232,8 @@ pub(crate) struct Outgoing {
     pub(crate) poke: Poke,
     /// Set once the client is gone: every write fails from then on.
     pub(crate) gone: ClientGone,
+    /// The request's own deadlines, which the handler may set.
+    pub(crate) deadlines: Arc<Deadlines>,
 }
 
 /// What a blocking handler's response sends its connection.

@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::handler;
+use crate::local::Local;
 use crate::offload::channel::CloseAfter;
 use crate::offload::channel::Outgoing;
 use crate::parse::Facts;
@@ -38,6 +39,25 @@ pub(super) struct Exchange {
 }
 
 impl Exchange {
+    /// The exchange of `request`, with what its writer is made of from the loop's `local`
+    /// state (the configuration, the `Date` now).
+    pub(super) fn new(
+        request: Request,
+        facts: Facts,
+        local: &mut Local,
+        close_after: CloseAfter,
+    ) -> Box<Exchange> {
+        local.date.refresh();
+        Box::new(Exchange {
+            peer: request.remote_addr(),
+            request,
+            config: Arc::clone(&local.config),
+            facts,
+            date: *local.date.get(),
+            close_after,
+        })
+    }
+
     /// Serves the request on a pool thread (unless its client has left), then sends the end
     /// mark through `sink`, the way back to the connection, and this exchange with it.
     ///

@@ -39,7 +39,8 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 use poller::{Readiness, Token};
 
 use super::channel::{
-    ClientGone, CloseAfter, Feed, FileBody, Incoming, Out, Outgoing, MAX_DRAIN, STREAM_PIECE,
+    ClientGone, CloseAfter, Deadline, Deadlines, Feed, FileBody, Incoming, Out, Outgoing,
+    MAX_DRAIN, STREAM_PIECE,
 };
 use super::exchange::Exchange;
 use crate::buf::{InBuf, OUT_HIGH_WATER, READ_BUF};
@@ -92,6 +93,8 @@ pub(crate) struct Stream {
     file: Option<FileBody>,
     /// The request is `HEAD`: its answer is whole once the head is out.
     head_only: bool,
+    /// The request's own deadlines, as its handler set them.
+    deadlines: Arc<Deadlines>,
 }
 
 /// Where the handler's answer stands, as the loop has taken it from the channel.
@@ -149,6 +152,11 @@ impl Stream {
         let waiting = self.answer == Answer::Coming && self.body_received();
         let gave_up = now.duration_since(self.dispatched) >= HALF_CLOSE_GRACE;
         readiness.hangup || (readiness.read_closed && waiting && gave_up)
+    }
+
+    /// The request's own read and write deadlines (see `ResponseWriter::set_read_deadline`).
+    pub(crate) fn deadlines(&self) -> (Deadline, Deadline) {
+        (self.deadlines.read(), self.deadlines.write())
     }
 
     /// A file body waits to be sent: the client is taking the response.
@@ -258,24 +266,18 @@ impl Stream {
             }
             Begin::Complete | Begin::Refused(_) => None,
         };
-        local.date.refresh();
         let gone = ClientGone::default();
         request.gone = Some(gone.clone());
-        let peer = request.remote_addr();
         let head_only = facts.head;
-        let exchange = Box::new(Exchange {
-            request,
-            config: Arc::clone(&local.config),
-            peer,
-            facts,
-            date: *local.date.get(),
-            close_after: close_after.clone(),
-        });
+        let deadlines = Arc::new(Deadlines::new(now));
         let sink = Outgoing {
             tx: out_tx,
             poke,
             gone: gone.clone(),
+            deadlines: Arc::clone(&deadlines),
         };
+        let exchange = Exchange::new(request, facts, local, close_after.clone());
+        let peer = exchange.peer;
         let job = Box::new(move || exchange.run(sink));
         if local.config.workers.submit(job).is_err() {
             log::warn!("{peer}: every blocking-handler thread is busy; 503");
@@ -291,6 +293,7 @@ impl Stream {
             dispatched: now,
             file: None,
             head_only,
+            deadlines,
         })
     }
 

@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io;
+use std::time::Instant;
 
 use super::{Parts, ResponseWriter, Sent};
 use crate::offload::channel::{CloseAfter, FileBody, Out, Outgoing};
@@ -82,6 +83,31 @@ impl ResponseWriter {
         sink.poke.poke();
         self.sent = Sent::Fixed { left: 0 };
         Ok(true)
+    }
+
+    /// Sets when reading the rest of the request body must end (Go's
+    /// `ResponseController.SetReadDeadline`): later, the connection closes, and the
+    /// handler's reads fail. `None` lifts the limit (the server's `read_timeout` no longer
+    /// applies; its `stall_timeout` still does). For [blocking](crate::blocking) handlers;
+    /// an inline one has its whole body already, and gets `Unsupported`.
+    pub fn set_read_deadline(&mut self, at: Option<Instant>) -> io::Result<()> {
+        let sink = self.sink.as_ref().ok_or(io::ErrorKind::Unsupported)?;
+        sink.deadlines.set_read(at);
+        sink.poke.poke();
+        Ok(())
+    }
+
+    /// Sets when the client must have taken what the response has written (Go's
+    /// `ResponseController.SetWriteDeadline`): a client still not reading by then is cut
+    /// off, and the handler's writes fail. `None` lifts the limit, as a Server-Sent Events
+    /// stream wants (the server's `write_timeout` no longer applies; its `stall_timeout`,
+    /// which cuts off a client that takes nothing for that long, still does). For
+    /// [blocking](crate::blocking) handlers; an inline one gets `Unsupported`.
+    pub fn set_write_deadline(&mut self, at: Option<Instant>) -> io::Result<()> {
+        let sink = self.sink.as_ref().ok_or(io::ErrorKind::Unsupported)?;
+        sink.deadlines.set_write(at);
+        sink.poke.poke();
+        Ok(())
     }
 
     /// Sends the bytes left after the handler returned (blocking writers only). The end
