@@ -1,10 +1,14 @@
-//! ServeMux over real sockets: routing, path values, 404, 405 with `Allow`, redirects,
-//! HEAD via GET, host patterns, `{$}` and `{name...}`.
+//! ServeMux: routing, path values, 404, 405 with `Allow`, redirects, HEAD via GET, host
+//! patterns, `{$}` and `{name...}`. Routing decisions are checked with `nethttp::httptest`
+//! (no socket; the answer is the server's own bytes, parsed as a client parses them); what
+//! concerns the connection (HEAD answers followed by the next one, keep-alive after the
+//! mux's own answers, blocking routes on the pool) over real sockets.
 
 mod util;
 
 use std::io::{BufReader, Write};
 
+use nethttp::httptest::{new_request, record};
 use nethttp::{blocking, Request, ResponseWriter, ServeMux};
 use util::{connect, exchange_all, read_response, serve, Response};
 
@@ -37,18 +41,27 @@ fn app() -> ServeMux {
     mux
 }
 
-/// Sends one request (closing the connection) and returns the response.
-fn get(mux_addr: std::net::SocketAddr, method: &str, target: &str, host: &str) -> Response {
-    let raw = format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    let mut responses = exchange_all(mux_addr, raw.as_bytes());
+/// Runs `mux` on one request, without a socket, and parses its answer as a client does.
+fn get(mux: &ServeMux, method: &str, target: &str, host: &str) -> Response {
+    let mut request = new_request(method, target).header("Host", host).build();
+    let recorded = record(mux, &mut request);
+    let mut responses = util::parse_all(&recorded.wire);
+    assert_eq!(responses.len(), 1, "{method} {target}");
+    responses.remove(0)
+}
+
+/// Sends one request (closing the connection) to a server and returns the response.
+fn get_over_socket(addr: std::net::SocketAddr, method: &str, target: &str) -> Response {
+    let raw = format!("{method} {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let mut responses = exchange_all(addr, raw.as_bytes());
     assert_eq!(responses.len(), 1, "{method} {target}");
     responses.remove(0)
 }
 
 #[test]
 fn routes_to_the_most_specific_pattern_with_path_values() {
-    let server = serve(app());
-    let addr = server.local_addr();
+    let mux = app();
+    let addr = &mux;
     let cases = [
         ("GET", "/", "GET /{$}"),
         ("GET", "/users/42", "GET /users/{id} id=42"),
@@ -73,8 +86,8 @@ fn routes_to_the_most_specific_pattern_with_path_values() {
 
 #[test]
 fn rest_wildcard_takes_the_rest_of_the_path() {
-    let server = serve(app());
-    let addr = server.local_addr();
+    let mux = app();
+    let addr = &mux;
     let cases = [
         ("/files/", "/files/{path...} path="),
         ("/files/a", "/files/{path...} path=a"),
@@ -93,15 +106,15 @@ fn rest_wildcard_takes_the_rest_of_the_path() {
 
 #[test]
 fn dollar_matches_only_the_exact_path() {
-    let server = serve(app());
-    let response = get(server.local_addr(), "GET", "/nothing-here", "example.com");
+    let mux = app();
+    let response = get(&mux, "GET", "/nothing-here", "example.com");
     assert_eq!(response.status, 404, "GET /{{$}} is not a catch-all");
 }
 
 #[test]
 fn not_found_is_gos_plain_text() {
-    let server = serve(app());
-    let response = get(server.local_addr(), "GET", "/missing", "example.com");
+    let mux = app();
+    let response = get(&mux, "GET", "/missing", "example.com");
     assert_eq!(response.status, 404);
     assert_eq!(response.text(), "404 page not found\n");
     assert_eq!(
@@ -113,8 +126,8 @@ fn not_found_is_gos_plain_text() {
 
 #[test]
 fn wrong_method_gets_405_with_sorted_allow() {
-    let server = serve(app());
-    let addr = server.local_addr();
+    let mux = app();
+    let addr = &mux;
     let response = get(addr, "POST", "/items/3", "example.com");
     assert_eq!(response.status, 405);
     assert_eq!(response.header("allow"), Some("DELETE, PUT"));
@@ -131,8 +144,8 @@ fn wrong_method_gets_405_with_sorted_allow() {
 
 #[test]
 fn subtree_root_without_slash_redirects_keeping_the_query() {
-    let server = serve(app());
-    let addr = server.local_addr();
+    let mux = app();
+    let addr = &mux;
     let response = get(addr, "GET", "/docs?page=2", "example.com");
     assert_eq!(response.status, 301);
     assert_eq!(response.reason, "Moved Permanently");
@@ -157,8 +170,8 @@ fn subtree_root_without_slash_redirects_keeping_the_query() {
 
 #[test]
 fn unclean_paths_redirect_to_the_clean_path() {
-    let server = serve(app());
-    let addr = server.local_addr();
+    let mux = app();
+    let addr = &mux;
     let cases = [
         ("/users/./42", "/users/42"),
         ("//users/42?x=1&y=2", "/users/42?x=1&y=2"),
@@ -204,8 +217,8 @@ fn head_is_served_by_get_patterns() {
 
 #[test]
 fn host_patterns_win_over_hostless_ones() {
-    let server = serve(app());
-    let addr = server.local_addr();
+    let mux = app();
+    let addr = &mux;
     let response = get(addr, "GET", "/v1/widgets", "api.example.com:8080");
     assert_eq!(response.text(), "api.example.com/v1/{thing} thing=widgets");
     let response = get(addr, "GET", "/users/5", "api.example.com");
@@ -239,9 +252,12 @@ fn blocking_routes_run_with_their_path_values() {
     mux.handle("GET /pool/{x}", blocking(echo(&["x"])));
     let server = serve(mux);
     let addr = server.local_addr();
-    assert_eq!(get(addr, "GET", "/pool/7", "x").text(), "GET /pool/{x} x=7");
     assert_eq!(
-        get(addr, "GET", "/inline/8", "x").text(),
+        get_over_socket(addr, "GET", "/pool/7").text(),
+        "GET /pool/{x} x=7"
+    );
+    assert_eq!(
+        get_over_socket(addr, "GET", "/inline/8").text(),
         "GET /inline/{x} x=8"
     );
 }
