@@ -3,7 +3,7 @@
 //! Try it:
 //!
 //! ```text
-//! cargo run -p poller --example tcp_echo        # or: ... --example tcp_echo -- 0.0.0.0:9000
+//! cargo run -p nethttp-poller --example tcp_echo        # or: ... --example tcp_echo -- 0.0.0.0:9000
 //! nc 127.0.0.1 7007                             # in another terminal; type, and read it back
 //! ```
 //!

@@ -46,7 +46,7 @@
 //! # Example
 //!
 //! `examples/tcp_echo.rs` is a whole TCP echo server in one file. Run it with
-//! `cargo run -p poller --example tcp_echo` and type into `nc 127.0.0.1 7007`.
+//! `cargo run -p nethttp-poller --example tcp_echo` and type into `nc 127.0.0.1 7007`.
 //!
 //! # Watching it work
 //!

@@ -163,7 +163,7 @@ fn a_form_keeps_small_files_in_memory_and_spills_large_ones() {
     assert_eq!(bytes, big);
     // More than max_memory plus 10 MB of values is too large.
     let mut huge = b"--b\r\nContent-Disposition: form-data; name=v\r\n\r\n".to_vec();
-    huge.extend(std::iter::repeat_n(b'v', (10 << 20) + 10));
+    huge.resize(huge.len() + (10 << 20) + 10, b'v');
     huge.extend_from_slice(b"\r\n--b--");
     let mut reader = Multipart::new(&huge[..], "b");
     assert!(matches!(
