@@ -325,6 +325,10 @@ fn upload(w: &mut ResponseWriter, r: &mut Request) {
     }
 }
 
+/// What `--help` prints, and a bad argument is answered with (exit status 2).
+const USAGE: &str = "usage: echo [ADDR] [--dir DIR] [--header-timeout SECS] [--idle-timeout SECS]
+  ADDR defaults to 127.0.0.1:8080 (:PORT: every interface); DIR (default .) is served under /files/";
+
 /// The command line: `[ADDR] [--dir DIR] [--header-timeout SECS] [--idle-timeout SECS]`.
 struct Options {
     addr: String,
@@ -353,7 +357,8 @@ fn options() -> Result<Options, String> {
             "--dir" => options.dir = args.next().ok_or("--dir needs a value")?,
             "--header-timeout" => options.header_timeout = Some(secs(args.next(), &arg)?),
             "--idle-timeout" => options.idle_timeout = Some(secs(args.next(), &arg)?),
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            "-h" | "--help" => return Err(String::new()), // the usage, not an error
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             addr => options.addr = addr.to_string(),
         }
     }
@@ -361,7 +366,17 @@ fn options() -> Result<Options, String> {
 }
 
 fn main() -> io::Result<()> {
-    let options = options().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let options = match options() {
+        Ok(options) => options,
+        Err(e) if e.is_empty() => {
+            println!("{USAGE}");
+            return Ok(());
+        }
+        Err(e) => {
+            eprintln!("echo: {e}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
     let mut server = Server::new(routes(&options.dir));
     if let Some(t) = options.header_timeout {
         server = server.read_header_timeout(t);

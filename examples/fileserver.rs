@@ -10,10 +10,26 @@ use std::time::Duration;
 
 use nethttp::{blocking, file_server, Handler, Request, ResponseWriter, Server};
 
+const USAGE: &str = "usage: fileserver [DIR] [ADDR]   (defaults . and 127.0.0.1:8000)";
+
 fn main() -> std::io::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let dir = args.next().unwrap_or_else(|| ".".to_string());
-    let addr = args.next().unwrap_or_else(|| "127.0.0.1:8000".to_string());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let (dir, addr) = match args.as_slice() {
+        [] => (".", "127.0.0.1:8000"),
+        [dir] if !dir.starts_with('-') => (dir.as_str(), "127.0.0.1:8000"),
+        [dir, addr] if !dir.starts_with('-') && !addr.starts_with('-') => {
+            (dir.as_str(), addr.as_str())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let (dir, addr) = (dir.to_string(), addr.to_string());
 
     let files = file_server(&dir);
     // The file server already runs on the blocking pool; so does this wrapper around it.

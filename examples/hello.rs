@@ -16,10 +16,29 @@ fn hello(w: &mut ResponseWriter, _r: &mut Request) {
     let _ = w.write_all(b"Hello, World!");
 }
 
+const USAGE: &str =
+    "usage: hello [ADDR]   (default 127.0.0.1:8080; :PORT listens on every interface)";
+
+/// The one optional argument, ADDR: `--help` prints the usage; anything else is refused
+/// with it (exit status 2).
+fn addr_arg(default: &str) -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        std::process::exit(0);
+    }
+    match args.as_slice() {
+        [] => default.to_string(),
+        [addr] if !addr.starts_with('-') => addr.clone(),
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    }
+}
+
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let addr = addr_arg("127.0.0.1:8080");
     let listener = nethttp::listen(&addr)?;
     println!("listening on http://{}", listener.local_addr()?);
     Server::new(hello).serve(listener)

@@ -38,6 +38,17 @@ fn hello(w: &mut ResponseWriter, _r: &mut Request) {
 }
 
 fn main() -> io::Result<()> {
+    if let Some(arg) = std::env::args().nth(1) {
+        let usage = "usage: trace   (no arguments: serves one request at trace level, on stderr)";
+        match arg.as_str() {
+            "-h" | "--help" => println!("{usage}"),
+            _ => {
+                eprintln!("{usage}");
+                std::process::exit(2);
+            }
+        }
+        return Ok(());
+    }
     log::set_logger(&Stderr).map_err(|e| io::Error::other(e.to_string()))?;
     log::set_max_level(LevelFilter::Trace);
     let running = Server::new(hello)

@@ -73,6 +73,10 @@ pub(crate) fn options() -> Result<Options, String> {
         after: Duration::from_secs(5),
         timeout: Duration::from_secs(300),
     };
+    if std::env::args().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        std::process::exit(0);
+    }
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args

@@ -33,6 +33,27 @@ impl Log for Stderr {
     fn flush(&self) {}
 }
 
+const USAGE: &str =
+    "usage: middleware [ADDR]   (default 127.0.0.1:8080; an access log on stderr, gzip for /text)";
+
+/// The one optional argument, ADDR: `--help` prints the usage; anything else is refused
+/// with it (exit status 2).
+fn addr_arg(default: &str) -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        std::process::exit(0);
+    }
+    match args.as_slice() {
+        [] => default.to_string(),
+        [addr] if !addr.starts_with('-') => addr.clone(),
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    }
+}
+
 fn main() -> io::Result<()> {
     log::set_logger(&Stderr).map_err(|e| io::Error::other(e.to_string()))?;
     log::set_max_level(LevelFilter::Info);
@@ -48,9 +69,7 @@ fn main() -> io::Result<()> {
             }
         }),
     );
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let addr = addr_arg("127.0.0.1:8080");
     let server = Server::new(filters::access_log(filters::gzip(mux)));
     nethttp::shutdown_on_signals(server.handle(), Duration::from_secs(10))?;
     let listener = nethttp::listen(&addr)?;

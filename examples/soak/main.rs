@@ -65,7 +65,6 @@ use std::time::{Duration, Instant};
 
 use counts::Counts;
 use probe::Connection;
-use wire::bad;
 
 #[global_allocator]
 static ALLOCATOR: heap::Counting = heap::Counting;
@@ -87,7 +86,14 @@ fn main() -> io::Result<()> {
             "--serve" => return server::serve(),
             "--secs" => secs = args.next().and_then(|s| s.parse().ok()).unwrap_or(secs),
             "--out" => out = args.next(),
-            other => return Err(bad(format!("unknown argument {other}"))),
+            "-h" | "--help" => {
+                println!("usage: soak [--secs N] [--out FILE]   (default 60 s; the report on stdout or in FILE)");
+                return Ok(());
+            }
+            other => {
+                eprintln!("soak: unknown argument {other}\nusage: soak [--secs N] [--out FILE]");
+                std::process::exit(2);
+            }
         }
     }
     let report = run(secs)?;
