@@ -109,7 +109,7 @@ impl<R: Read> Multipart<R> {
     pub fn new(source: R, boundary: &str) -> Multipart<R> {
         Multipart {
             source,
-            buf: vec![0; BUF].into_boxed_slice(),
+            buf: Box::default(), // allocated at the first read
             start: 0,
             end: 0,
             eof: false,
@@ -298,7 +298,7 @@ impl<R: Read> Multipart<R> {
                 self.start += lf + 1;
                 return Ok(Some(line));
             }
-            if self.end - self.start == self.buf.len() {
+            if !self.buf.is_empty() && self.end - self.start == self.buf.len() {
                 return Err(MultipartError::Malformed("line too long"));
             }
             if !self.fill()? {
@@ -314,6 +314,9 @@ impl<R: Read> Multipart<R> {
     fn fill(&mut self) -> Result<bool, MultipartError> {
         if self.eof {
             return Ok(false);
+        }
+        if self.buf.is_empty() {
+            self.buf = vec![0; BUF].into_boxed_slice();
         }
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
