@@ -24,6 +24,9 @@
 //!
 //! SIGINT or SIGTERM shut the server down gracefully (up to 10 s) and exit with status 0.
 
+#[path = "common/logger.rs"]
+mod logger;
+
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -366,6 +369,7 @@ fn options() -> Result<Options, String> {
 }
 
 fn main() -> io::Result<()> {
+    logger::init(log::LevelFilter::Warn);
     let options = match options() {
         Ok(options) => options,
         Err(e) if e.is_empty() => {

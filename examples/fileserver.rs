@@ -6,6 +6,9 @@
 //! work, so a browser can seek in a video. Each request is logged to stderr. Ctrl-C (or
 //! SIGTERM) stops it gracefully: requests in flight get up to 10 seconds to finish.
 
+#[path = "common/logger.rs"]
+mod logger;
+
 use std::time::Duration;
 
 use nethttp::{blocking, file_server, Handler, Request, ResponseWriter, Server};
@@ -13,6 +16,7 @@ use nethttp::{blocking, file_server, Handler, Request, ResponseWriter, Server};
 const USAGE: &str = "usage: fileserver [DIR] [ADDR]   (defaults . and 127.0.0.1:8000)";
 
 fn main() -> std::io::Result<()> {
+    logger::init(log::LevelFilter::Warn);
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-h" || a == "--help") {
         println!("{USAGE}");

@@ -5,6 +5,9 @@
 //! connections, lets the slow request finish (its response says `Connection: close`), and
 //! exits with status 0.
 
+#[path = "common/logger.rs"]
+mod logger;
+
 use std::io::Write;
 use std::time::Duration;
 
@@ -41,6 +44,7 @@ fn addr_arg(default: &str) -> String {
 }
 
 fn main() -> std::io::Result<()> {
+    logger::init(log::LevelFilter::Warn);
     let addr = addr_arg("127.0.0.1:8080");
     let listener = nethttp::listen(&addr)?;
     println!("listening on http://{}", listener.local_addr()?);

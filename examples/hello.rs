@@ -3,6 +3,9 @@
 //! Listens on ADDR (default `127.0.0.1:8080`; `:8080` means every interface), prints
 //! `listening on http://ADDR`, and answers every request with `Hello, World!`.
 
+#[path = "common/logger.rs"]
+mod logger;
+
 use std::io::Write;
 
 use http::header::{HeaderValue, CONTENT_TYPE};
@@ -38,6 +41,7 @@ fn addr_arg(default: &str) -> String {
 }
 
 fn main() -> std::io::Result<()> {
+    logger::init(log::LevelFilter::Warn);
     let addr = addr_arg("127.0.0.1:8080");
     let listener = nethttp::listen(&addr)?;
     println!("listening on http://{}", listener.local_addr()?);

@@ -7,6 +7,9 @@
 //!   `curl -N http://127.0.0.1:8080/events` (Ctrl-C curl, or the server)
 //! * `GET /big?mb=N` streams N MiB: `curl -o /dev/null http://127.0.0.1:8080/big?mb=200`
 
+#[path = "common/logger.rs"]
+mod logger;
+
 use std::io::{self, Write};
 use std::time::Duration;
 
@@ -87,6 +90,7 @@ fn addr_arg(default: &str) -> String {
 }
 
 fn main() -> io::Result<()> {
+    logger::init(log::LevelFilter::Warn);
     let addr = addr_arg("127.0.0.1:8080");
     let listener = nethttp::listen(&addr)?;
     println!("listening on http://{}", listener.local_addr()?);

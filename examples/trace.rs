@@ -7,31 +7,18 @@
 //! ```
 //!
 //! A real service installs a logger crate (`env_logger`, say) and sets `RUST_LOG=trace`;
-//! this example writes its own ten-line logger to stderr so that it needs nothing more.
+//! the examples share a ten-line one (`examples/common/logger.rs`), at trace level here
+//! unless `RUST_LOG` says otherwise.
+
+#[path = "common/logger.rs"]
+mod logger;
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use log::{LevelFilter, Log, Metadata, Record};
+use log::LevelFilter;
 use nethttp::{Request, ResponseWriter, Server};
-
-/// Writes every record to stderr, with its level and the thread it came from.
-struct Stderr;
-
-impl Log for Stderr {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &Record<'_>) {
-        let thread = std::thread::current();
-        let name = thread.name().unwrap_or("?");
-        eprintln!("{:<5} [{name}] {}", record.level(), record.args());
-    }
-
-    fn flush(&self) {}
-}
 
 fn hello(w: &mut ResponseWriter, _r: &mut Request) {
     let _ = w.write_all(b"Hello, World!");
@@ -49,8 +36,7 @@ fn main() -> io::Result<()> {
         }
         return Ok(());
     }
-    log::set_logger(&Stderr).map_err(|e| io::Error::other(e.to_string()))?;
-    log::set_max_level(LevelFilter::Trace);
+    logger::init(LevelFilter::Trace);
     let running = Server::new(hello)
         .threads(1)
         .start(nethttp::listen("127.0.0.1:0")?)?;

@@ -10,28 +10,14 @@
 //! body bytes sent (after compression) and microseconds.
 
 mod filters;
+#[path = "../common/logger.rs"]
+mod logger;
 
 use std::io::{self, Write};
 use std::time::Duration;
 
-use log::{LevelFilter, Log, Metadata, Record};
+use log::LevelFilter;
 use nethttp::{blocking, Request, ResponseWriter, ServeMux, Server};
-
-struct Stderr;
-
-impl Log for Stderr {
-    fn enabled(&self, m: &Metadata<'_>) -> bool {
-        m.level() <= log::Level::Info
-    }
-
-    fn log(&self, record: &Record<'_>) {
-        if self.enabled(record.metadata()) {
-            eprintln!("{}", record.args());
-        }
-    }
-
-    fn flush(&self) {}
-}
 
 const USAGE: &str =
     "usage: middleware [ADDR]   (default 127.0.0.1:8080; an access log on stderr, gzip for /text)";
@@ -55,8 +41,7 @@ fn addr_arg(default: &str) -> String {
 }
 
 fn main() -> io::Result<()> {
-    log::set_logger(&Stderr).map_err(|e| io::Error::other(e.to_string()))?;
-    log::set_max_level(LevelFilter::Info);
+    logger::init(LevelFilter::Info);
     let mut mux = ServeMux::new();
     mux.handle("GET /{$}", |w: &mut ResponseWriter, _: &mut Request| {
         let _ = w.write_all(b"Hello, World!");
