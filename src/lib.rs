@@ -222,3 +222,9 @@ pub mod bench {
         }
     }
 }
+
+/// The README's Rust snippets, compiled and run as doctests (`cargo test --doc`), so
+/// that every snippet a newcomer copies works.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
