@@ -5,6 +5,8 @@
 //! connections, lets the slow request finish (its response says `Connection: close`), and
 //! exits with status 0.
 
+#[path = "common/args.rs"]
+mod args;
 #[path = "common/logger.rs"]
 mod logger;
 
@@ -25,27 +27,9 @@ fn route(w: &mut ResponseWriter, r: &mut Request) {
 const USAGE: &str =
     "usage: graceful [ADDR]   (default 127.0.0.1:8080; SIGINT or SIGTERM shuts down gracefully)";
 
-/// The one optional argument, ADDR: `--help` prints the usage; anything else is refused
-/// with it (exit status 2).
-fn addr_arg(default: &str) -> String {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
-        std::process::exit(0);
-    }
-    match args.as_slice() {
-        [] => default.to_string(),
-        [addr] if !addr.starts_with('-') => addr.clone(),
-        _ => {
-            eprintln!("{USAGE}");
-            std::process::exit(2);
-        }
-    }
-}
-
 fn main() -> std::io::Result<()> {
     logger::init(log::LevelFilter::Warn);
-    let addr = addr_arg("127.0.0.1:8080");
+    let addr = args::addr_arg(USAGE, "127.0.0.1:8080");
     let listener = nethttp::listen(&addr)?;
     println!("listening on http://{}", listener.local_addr()?);
     // Every route may block here; a ServeMux can mark single routes instead.

@@ -3,6 +3,8 @@
 //! Listens on ADDR (default `127.0.0.1:8080`; `:8080` means every interface), prints
 //! `listening on http://ADDR`, and answers every request with `Hello, World!`.
 
+#[path = "common/args.rs"]
+mod args;
 #[path = "common/logger.rs"]
 mod logger;
 
@@ -22,27 +24,9 @@ fn hello(w: &mut ResponseWriter, _r: &mut Request) {
 const USAGE: &str =
     "usage: hello [ADDR]   (default 127.0.0.1:8080; :PORT listens on every interface)";
 
-/// The one optional argument, ADDR: `--help` prints the usage; anything else is refused
-/// with it (exit status 2).
-fn addr_arg(default: &str) -> String {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
-        std::process::exit(0);
-    }
-    match args.as_slice() {
-        [] => default.to_string(),
-        [addr] if !addr.starts_with('-') => addr.clone(),
-        _ => {
-            eprintln!("{USAGE}");
-            std::process::exit(2);
-        }
-    }
-}
-
 fn main() -> std::io::Result<()> {
     logger::init(log::LevelFilter::Warn);
-    let addr = addr_arg("127.0.0.1:8080");
+    let addr = args::addr_arg(USAGE, "127.0.0.1:8080");
     let listener = nethttp::listen(&addr)?;
     println!("listening on http://{}", listener.local_addr()?);
     Server::new(hello).serve(listener)

@@ -7,6 +7,8 @@
 //!   `curl -N http://127.0.0.1:8080/events` (Ctrl-C curl, or the server)
 //! * `GET /big?mb=N` streams N MiB: `curl -o /dev/null http://127.0.0.1:8080/big?mb=200`
 
+#[path = "common/args.rs"]
+mod args;
 #[path = "common/logger.rs"]
 mod logger;
 
@@ -71,27 +73,9 @@ fn route(w: &mut ResponseWriter, r: &mut Request) {
 const USAGE: &str =
     "usage: stream [ADDR]   (default 127.0.0.1:8080; routes /upload, /events, /big?mb=N)";
 
-/// The one optional argument, ADDR: `--help` prints the usage; anything else is refused
-/// with it (exit status 2).
-fn addr_arg(default: &str) -> String {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
-        std::process::exit(0);
-    }
-    match args.as_slice() {
-        [] => default.to_string(),
-        [addr] if !addr.starts_with('-') => addr.clone(),
-        _ => {
-            eprintln!("{USAGE}");
-            std::process::exit(2);
-        }
-    }
-}
-
 fn main() -> io::Result<()> {
     logger::init(log::LevelFilter::Warn);
-    let addr = addr_arg("127.0.0.1:8080");
+    let addr = args::addr_arg(USAGE, "127.0.0.1:8080");
     let listener = nethttp::listen(&addr)?;
     println!("listening on http://{}", listener.local_addr()?);
     let server = Server::new(blocking(route));

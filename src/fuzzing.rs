@@ -5,7 +5,8 @@
 //! `conn.rs` drives the same way) and records what it makes of it, request by request, so
 //! a fuzz target can predict what a real connection answers to the same bytes. It adds no
 //! rule of its own: the order, the limits and the refusals are the reader's.
-//! [`ChunkedDecoder`] is the body decoder of `body.rs` as it is; [`read_cookies`] and
+//! [`ChunkedDecoder`] is the body decoder of `body.rs` as it is; [`Trickle`] hands bytes to
+//! a reader in pieces; [`read_cookies`] and
 //! [`basic_auth`] are the request toolkit's parsers of a `Cookie` line and an
 //! `Authorization` value (the query's, `nethttp::parse_query`, is public).
 
@@ -334,4 +335,36 @@ pub fn read_cookies(line: &str) -> Vec<crate::Cookie> {
 /// them.
 pub fn basic_auth(value: &[u8]) -> Option<(String, String)> {
     crate::form::parse_basic_auth(value)
+}
+
+/// A reader that hands out its bytes in pieces: first the given sizes, in order, then
+/// `step` at a time, so what reads it (the multipart reader, say) meets every split.
+#[derive(Debug)]
+pub struct Trickle<'a> {
+    bytes: &'a [u8],
+    sizes: Vec<usize>,
+    step: usize,
+}
+
+impl<'a> Trickle<'a> {
+    /// `bytes`, `step` (at least 1) at a time.
+    pub fn new(bytes: &'a [u8], step: usize) -> Trickle<'a> {
+        Trickle::with_sizes(bytes, Vec::new(), step)
+    }
+
+    /// `bytes` in pieces of `sizes` (each at least 1), then `step` at a time.
+    pub fn with_sizes(bytes: &'a [u8], mut sizes: Vec<usize>, step: usize) -> Trickle<'a> {
+        sizes.reverse();
+        Trickle { bytes, sizes, step }
+    }
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let size = self.sizes.pop().unwrap_or(self.step).max(1);
+        let n = size.min(buf.len()).min(self.bytes.len());
+        buf[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        Ok(n)
+    }
 }

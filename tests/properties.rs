@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use nethttp::bench::Responder;
-use nethttp::fuzzing::{BodyFraming, ChunkedDecoder, Event, Limits, Message, Reader};
+use nethttp::fuzzing::{BodyFraming, ChunkedDecoder, Event, Limits, Message, Reader, Trickle};
 use nethttp::http::Version;
 use nethttp::{Request, ResponseWriter, Server};
 use proptest::prelude::*;
@@ -458,22 +458,6 @@ fn form_part() -> impl Strategy<Value = (String, Option<String>, Vec<u8>)> {
     (token(), prop::option::of("[a-z0-9._]{1,12}"), content)
 }
 
-/// Hands out its bytes in the given read sizes, then the rest.
-struct Pieces<'a> {
-    bytes: &'a [u8],
-    sizes: Vec<usize>,
-}
-
-impl Read for Pieces<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let size = self.sizes.pop().unwrap_or(usize::MAX).max(1);
-        let n = size.min(buf.len()).min(self.bytes.len());
-        buf[..n].copy_from_slice(&self.bytes[..n]);
-        self.bytes = &self.bytes[n..];
-        Ok(n)
-    }
-}
-
 proptest! {
     /// Any form written as `multipart/form-data` (preamble and epilogue included), read in
     /// any pieces, gives back its parts as written.
@@ -499,7 +483,7 @@ proptest! {
             body.extend_from_slice(b"\r\n");
         }
         body.extend_from_slice(format!("--{boundary}--\r\nepilogue").as_bytes());
-        let mut reader = nethttp::Multipart::new(Pieces { bytes: &body, sizes }, &boundary);
+        let mut reader = nethttp::Multipart::new(Trickle::with_sizes(&body, sizes, usize::MAX), &boundary);
         let mut read = Vec::new();
         while let Some(mut part) = reader.next_part().unwrap() {
             let name = part.form_name().unwrap();

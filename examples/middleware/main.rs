@@ -9,6 +9,8 @@
 //! Each response logs one line to stderr when it ends: address, request line, status,
 //! body bytes sent (after compression) and microseconds.
 
+#[path = "../common/args.rs"]
+mod args;
 mod filters;
 #[path = "../common/logger.rs"]
 mod logger;
@@ -21,24 +23,6 @@ use nethttp::{blocking, Request, ResponseWriter, ServeMux, Server};
 
 const USAGE: &str =
     "usage: middleware [ADDR]   (default 127.0.0.1:8080; an access log on stderr, gzip for /text)";
-
-/// The one optional argument, ADDR: `--help` prints the usage; anything else is refused
-/// with it (exit status 2).
-fn addr_arg(default: &str) -> String {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
-        std::process::exit(0);
-    }
-    match args.as_slice() {
-        [] => default.to_string(),
-        [addr] if !addr.starts_with('-') => addr.clone(),
-        _ => {
-            eprintln!("{USAGE}");
-            std::process::exit(2);
-        }
-    }
-}
 
 fn main() -> io::Result<()> {
     logger::init(LevelFilter::Info);
@@ -54,7 +38,7 @@ fn main() -> io::Result<()> {
             }
         }),
     );
-    let addr = addr_arg("127.0.0.1:8080");
+    let addr = args::addr_arg(USAGE, "127.0.0.1:8080");
     let server = Server::new(filters::access_log(filters::gzip(mux)));
     nethttp::shutdown_on_signals(server.handle(), Duration::from_secs(10))?;
     let listener = nethttp::listen(&addr)?;

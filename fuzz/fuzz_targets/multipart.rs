@@ -10,33 +10,19 @@
 //! - the parts read, written out again as a multipart body, read back the same.
 #![no_main]
 
-use std::io::{self, Read};
+use std::io::Read;
 
 use libfuzzer_sys::fuzz_target;
+use nethttp::fuzzing::Trickle;
 use nethttp::Multipart;
 
 const BOUNDARY: &str = "b0undary";
-
-/// Hands out its bytes `step` at a time.
-struct Trickle<'a> {
-    bytes: &'a [u8],
-    step: usize,
-}
-
-impl Read for Trickle<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.step.min(buf.len()).min(self.bytes.len());
-        buf[..n].copy_from_slice(&self.bytes[..n]);
-        self.bytes = &self.bytes[n..];
-        Ok(n)
-    }
-}
 
 type Parts = Vec<(Vec<(String, String)>, Vec<u8>)>;
 
 /// The parts of `body` read `step` bytes at a time, and whether it ended well.
 fn read(body: &[u8], step: usize) -> (Parts, bool) {
-    let mut reader = Multipart::new(Trickle { bytes: body, step }, BOUNDARY);
+    let mut reader = Multipart::new(Trickle::new(body, step), BOUNDARY);
     let mut parts = Vec::new();
     loop {
         match reader.next_part() {

@@ -1,30 +1,16 @@
 //! The multipart reader on bodies from Go's `mime/multipart` tests and RFC 7578, read whole
 //! and a byte at a time.
 
-use std::io::{self, Read};
+use std::io::Read;
 
 use super::*;
-
-/// Hands out its bytes `step` at a time, so delimiters and headers split across reads.
-struct Trickle<'a> {
-    bytes: &'a [u8],
-    step: usize,
-}
-
-impl Read for Trickle<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.step.min(buf.len()).min(self.bytes.len());
-        buf[..n].copy_from_slice(&self.bytes[..n]);
-        self.bytes = &self.bytes[n..];
-        Ok(n)
-    }
-}
+use crate::fuzzing::Trickle;
 
 /// Each part as (form name, file name, content), or the error, for every read size.
 fn parts(body: &[u8], boundary: &str) -> Result<Vec<(String, String, Vec<u8>)>, String> {
     let mut answers = Vec::new();
     for step in [1, 2, 3, 7, 64, 1 << 20] {
-        let mut reader = Multipart::new(Trickle { bytes: body, step }, boundary);
+        let mut reader = Multipart::new(Trickle::new(body, step), boundary);
         let mut got = Vec::new();
         let outcome = loop {
             match reader.next_part() {
@@ -143,13 +129,7 @@ fn a_form_keeps_small_files_in_memory_and_spills_large_ones() {
     body.extend_from_slice(
         b"\r\n--b\r\nContent-Disposition: form-data\r\n\r\nnameless\r\n--b--\r\n",
     );
-    let mut reader = Multipart::new(
-        Trickle {
-            bytes: &body,
-            step: 100,
-        },
-        "b",
-    );
+    let mut reader = Multipart::new(Trickle::new(&body, 100), "b");
     let form = read_form(&mut reader, 1000).unwrap();
     assert_eq!(form.values, [("a".to_string(), "1".to_string())]);
     let small = form.file("small").unwrap();
