@@ -2,7 +2,7 @@
 //! status and header fields before they go out, every body byte, the end), where Go's
 //! middleware wraps the `ResponseWriter`. A filter is added to a response with
 //! [`ResponseWriter::add_filter`](crate::ResponseWriter::add_filter); a response without
-//! one pays a branch.
+//! one pays a few branches.
 
 use http::{HeaderMap, StatusCode};
 

@@ -162,15 +162,19 @@ pub(crate) fn read_form<R: Read>(
 
 /// The multipart error a part's read failed with, or the I/O error itself.
 fn from_io(e: io::Error) -> MultipartError {
-    if e.get_ref()
+    if !e
+        .get_ref()
         .is_some_and(|inner| inner.is::<MultipartError>())
     {
-        if let Some(Ok(inner)) = e.into_inner().map(|b| b.downcast::<MultipartError>()) {
-            return *inner;
-        }
-        return MultipartError::Malformed("unreadable part");
+        return MultipartError::Io(e);
     }
-    MultipartError::Io(e)
+    match e
+        .into_inner()
+        .map(|inner| inner.downcast::<MultipartError>())
+    {
+        Some(Ok(inner)) => *inner,
+        _ => unreachable!("checked above to hold a MultipartError"),
+    }
 }
 
 /// Takes `cost` from what is left; past it, the form is too large.
