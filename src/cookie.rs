@@ -10,6 +10,7 @@ use http::header::{HeaderValue, SET_COOKIE};
 
 use crate::request::Request;
 use crate::response::ResponseWriter;
+use crate::token::is_token;
 
 /// An HTTP cookie (Go's `http.Cookie`): what a request's `Cookie` field carries (a name and
 /// a value) or a `Set-Cookie` field sets (with its attributes).
@@ -211,13 +212,6 @@ pub(crate) fn read_cookies(line: &str, cookies: &mut Vec<Cookie>) {
 /// Trims what Go's `textproto.TrimString` trims: spaces, tabs, CR and LF.
 fn trim(s: &str) -> &str {
     s.trim_matches([' ', '\t', '\r', '\n'])
-}
-
-/// A token (RFC 9110 §5.6.2), as a cookie name must be.
-fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// A byte a cookie value may hold: visible ASCII and space, but not `"`, `;` or `\`.

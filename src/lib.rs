@@ -114,6 +114,7 @@ mod request;
 mod response;
 mod server;
 mod sniff;
+mod token;
 
 pub use budget::MemoryStats;
 pub use config::{

@@ -3,6 +3,8 @@
 //! name="quoted \" value"`, names in any case, and RFC 2231's `name*=UTF-8''%xx` for
 //! non-ASCII file names.
 
+use crate::token::is_token_byte;
+
 /// The boundary of a `multipart/form-data` content type: `Err(true)` if it is one
 /// without a valid boundary, `Err(false)` if it is not one.
 pub(crate) fn boundary(content_type: &str) -> Result<String, bool> {
@@ -45,7 +47,7 @@ fn param(params: &[(String, String)], name: &str) -> Option<String> {
 fn media_type(value: &str) -> Option<(String, Vec<(String, String)>)> {
     let (kind, mut rest) = value.split_once(';').unwrap_or((value, ""));
     let kind = kind.trim().to_ascii_lowercase();
-    if kind.is_empty() || !kind.bytes().all(|b| is_token(b) || b == b'/') {
+    if kind.is_empty() || !kind.bytes().all(|b| is_token_byte(b) || b == b'/') {
         return None;
     }
     let mut params = Vec::new();
@@ -56,7 +58,7 @@ fn media_type(value: &str) -> Option<(String, Vec<(String, String)>)> {
         }
         let (name, after) = rest.split_once('=')?;
         let name = name.trim().to_ascii_lowercase();
-        if name.is_empty() || !name.bytes().all(is_token) {
+        if name.is_empty() || !name.bytes().all(is_token_byte) {
             return None;
         }
         let after = after.trim_start();
@@ -109,10 +111,6 @@ fn extended(value: &str) -> Option<String> {
         }
     }
     String::from_utf8(bytes).ok()
-}
-
-fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use std::fmt;
 use std::io::{self, Read};
 
 use super::disposition;
+use crate::token::is_token_byte;
 
 /// Bytes read from the body at a time; a header line or a delimiter line must fit.
 const BUF: usize = 64 * 1024;
@@ -449,8 +450,4 @@ fn partial_suffix(hay: &[u8], needle: &[u8]) -> usize {
         .rev()
         .find(|&n| needle.starts_with(&hay[hay.len() - n..]))
         .unwrap_or(0)
-}
-
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }

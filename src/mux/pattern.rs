@@ -7,6 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::path::{clean_path, unescape};
+use crate::token::is_token;
 
 /// One piece of a pattern's path.
 ///
@@ -248,13 +249,6 @@ fn parse_segment(text: &str, last: bool) -> Result<Segment, String> {
         true => Segment::Multi(Some(Arc::from(name))),
         false => Segment::Wild(Arc::from(name)),
     })
-}
-
-/// An HTTP token (RFC 9110 §5.6.2), as methods are.
-fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// A Go identifier: letters, digits and `_`, not starting with a digit.
