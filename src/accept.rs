@@ -24,6 +24,7 @@ use crate::error::{interrupted, is_resource_exhaustion, would_block};
 use crate::listener::{Listening, Socket};
 use crate::local::{Local, Msg};
 use crate::offload::poke::Wake;
+use crate::transport::Transport;
 
 /// Connections accepted per readiness call, so a connection storm cannot starve the
 /// requests of connections already open on loop 0.
@@ -151,6 +152,10 @@ impl Acceptor {
 
     fn hand_out(&mut self, cx: &mut Cx<'_, Slot>, stream: Socket, peer: SocketAddr) {
         self.accepted += 1;
+        let stream = match Transport::new(stream, &cx.local.config) {
+            Ok(stream) => stream,
+            Err(e) => return log::warn!("{peer}: TLS session: {e}; connection dropped"),
+        };
         let conn = Slot::Conn(Conn::new(stream, peer, cx.now()));
         let target = self.next;
         self.next = (self.next + 1) % self.loops.len();

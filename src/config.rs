@@ -92,6 +92,9 @@ pub(crate) struct Config {
     pub(crate) on_shutdown: Vec<ShutdownHook>,
     /// Fired when a graceful shutdown begins (`Request::shutdown_notice`).
     pub(crate) notice: ShutdownNotice,
+    /// Serve HTTPS with this configuration (`Server::tls`).
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// A function called when a graceful shutdown begins (`Server::on_shutdown`).
@@ -138,6 +141,8 @@ impl Config {
             keep_alives_off: AtomicBool::new(false),
             on_shutdown: Vec::new(),
             notice: ShutdownNotice::new(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }

@@ -45,12 +45,12 @@ use crate::buf::{InBuf, OutBuf, OUT_HIGH_WATER};
 use crate::config::ConnState;
 use crate::encode;
 use crate::error::{log_io, Reject};
-use crate::listener::Socket;
 use crate::local::{Local, Loop, Msg, SHED_IDLE};
 use crate::offload::stream::{Pump, Stream, StreamEnd};
 use crate::parse::{self, Facts, Head};
 use crate::reader::{self, Begin, HeadReader, HeadStep};
 use crate::request::Request;
+use crate::transport::Transport;
 
 mod collect;
 mod inline;
@@ -70,7 +70,7 @@ const ROUNDS_PER_CALL: usize = 16;
 /// One connection.
 #[derive(Debug)]
 pub(crate) struct Conn {
-    stream: Socket,
+    stream: Transport,
     peer: SocketAddr,
     input: InBuf,
     output: OutBuf,
@@ -89,7 +89,7 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    pub(crate) fn new(stream: Socket, peer: SocketAddr, now: Instant) -> Conn {
+    pub(crate) fn new(stream: Transport, peer: SocketAddr, now: Instant) -> Conn {
         Conn {
             stream,
             peer,
@@ -108,7 +108,7 @@ impl Conn {
         let interest = Interest::READABLE | Interest::WRITABLE;
         cx.local.buffers.conn_opened();
         self.report(cx, ConnState::New);
-        let next = match cx.register(&mut self.stream, interest) {
+        let next = match cx.register(self.stream.source(), interest) {
             Ok(()) => self.between_events(cx),
             Err(e) => self.fail(&e, "register"),
         };
@@ -155,6 +155,7 @@ impl Conn {
     /// the pool and the `conn_state` hook.
     fn after(&mut self, cx: &mut Cx<'_, impl Loop>, next: Next) -> Next {
         if next == Next::Close {
+            self.stream.close();
             self.input.release_if_empty(&mut cx.local.buffers);
             self.output.release_if_empty(&mut cx.local.buffers);
             cx.local.meter.charge(self.held, 0);
@@ -184,10 +185,11 @@ impl Conn {
         self.held = footprint;
     }
 
-    /// Bytes held for this connection: its buffers, plus a body being collected (or the
-    /// room reserved for it), or a blocking handler's channels.
+    /// Bytes held for this connection: its buffers, a TLS session's, plus a body being
+    /// collected (or the room reserved for it), or a blocking handler's channels.
     fn footprint(&self) -> usize {
-        self.input.capacity() + self.output.bytes.capacity() + self.phase.footprint()
+        let buffers = self.input.capacity() + self.output.bytes.capacity();
+        buffers + self.stream.footprint() + self.phase.footprint()
     }
 
     /// Tells the `conn_state` hook about a change of state.
@@ -203,7 +205,12 @@ impl Conn {
 
     /// Between requests, with nothing buffered either way.
     fn is_idle(&self) -> bool {
-        matches!(self.phase, Phase::Head) && self.input.is_empty() && self.output.pending() == 0
+        matches!(self.phase, Phase::Head) && self.input.is_empty() && !self.unsent()
+    }
+
+    /// Bytes wait to be written: queued output, or encrypted records below it.
+    fn unsent(&self) -> bool {
+        self.output.pending() > 0 || self.stream.has_backlog()
     }
 
     /// Reads, handles and writes until nothing more can happen without a new event.
@@ -457,7 +464,7 @@ impl Conn {
     /// Decides what waits for the next event, closes if the connection is done, and gives
     /// idle buffers back to the pool.
     fn between_events(&mut self, cx: &mut Cx<'_, impl Loop>) -> Next {
-        if self.output.pending() == 0 {
+        if !self.unsent() {
             match self.phase {
                 Phase::Closing(Close::Clean) => return Next::Close,
                 Phase::Closing(Close::Linger) => {
@@ -483,9 +490,7 @@ impl Conn {
         }
         let served_any = self.state != ConnState::New;
         let input_empty = self.input.is_empty();
-        let timing = self
-            .phase
-            .timing(self.output.pending() > 0, input_empty, served_any);
+        let timing = self.phase.timing(self.unsent(), input_empty, served_any);
         self.clock.arm(cx, timing, self.phase.own_deadlines());
         let pool = &mut cx.local.buffers;
         if matches!(self.phase, Phase::Head | Phase::Closing(_)) {
@@ -503,9 +508,7 @@ impl Conn {
         log::debug!("{}: {timing:?} deadline passed", self.peer);
         let unanswered = self.phase.unanswered(self.input.is_empty());
         match timing {
-            Timing::Header | Timing::Body | Timing::BodyPaused
-                if self.output.pending() == 0 && unanswered =>
-            {
+            Timing::Header | Timing::Body | Timing::BodyPaused if !self.unsent() && unanswered => {
                 let local = &mut *cx.local;
                 local.date.refresh();
                 let mut out = self.output.take(&mut local.buffers);

@@ -115,6 +115,11 @@ mod response;
 mod server;
 mod sniff;
 mod token;
+mod transport;
+
+/// HTTPS (cargo feature `tls`).
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use budget::MemoryStats;
 pub use config::{
@@ -139,6 +144,8 @@ pub use mux::{PatternError, ServeMux};
 pub use query::{parse_query, QueryError, Values};
 pub use request::{Body, Request};
 pub use response::{error, ResponseWriter};
+#[cfg(feature = "tls")]
+pub use server::listen_and_serve_tls;
 pub use server::{listen, listen_and_serve, Server};
 pub use sniff::detect_content_type;
 

@@ -203,6 +203,37 @@ impl Server {
         self.serve(listener)
     }
 
+    /// Binds the configured address and serves HTTPS with the certificate chain in
+    /// `cert_file` and its key in `key_file` (PEM), Go's `Server.ListenAndServeTLS`.
+    /// Feature `tls`.
+    #[cfg(feature = "tls")]
+    pub fn listen_and_serve_tls(self, cert_file: &str, key_file: &str) -> io::Result<()> {
+        let certs = crate::tls::Certificates::from_pem_files(cert_file, key_file)?;
+        self.tls(crate::tls::server_config(certs))
+            .listen_and_serve()
+    }
+
+    /// Serves HTTPS with `config` (feature `tls`): every connection begins with a TLS
+    /// handshake on its loop. Bring a configuration of your own for SNI, client
+    /// certificates or another crypto provider, or use
+    /// [`tls::server_config`](crate::tls::server_config). Offer ALPN `http/1.1` in it
+    /// (nethttp speaks no HTTP/2).
+    ///
+    /// ```no_run
+    /// # use nethttp::{Request, ResponseWriter, Server};
+    /// # let hello = |_: &mut ResponseWriter, _: &mut Request| {};
+    /// use nethttp::tls::{server_config, Certificates};
+    ///
+    /// let certs = Certificates::from_pem_files("cert.pem", "key.pem")?;
+    /// Server::new(hello).addr(":8443").tls(server_config(certs)).listen_and_serve()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Server {
+        self.config.tls = Some(config);
+        self
+    }
+
     /// Serves connections from an already bound listener until the server is closed or
     /// fails; see [`listen_and_serve`](Server::listen_and_serve) for the result.
     pub fn serve(self, listener: impl Into<Listener>) -> io::Result<()> {
@@ -279,6 +310,33 @@ impl Server {
 /// ```
 pub fn listen_and_serve(addr: &str, handler: impl Handler) -> io::Result<()> {
     Server::new(handler).addr(addr).listen_and_serve()
+}
+
+/// Serves HTTPS on `addr` with `handler`, with the certificate chain in `cert_file` and
+/// its key in `key_file` (PEM), Go's `http.ListenAndServeTLS`. Returns only on error.
+/// Feature `tls`; see [`tls`](crate::tls) for certificates that change while serving.
+///
+/// ```no_run
+/// use std::io::Write;
+/// use nethttp::{Request, ResponseWriter};
+///
+/// fn hello(w: &mut ResponseWriter, _r: &mut Request) {
+///     let _ = w.write_all(b"Hello, World!");
+/// }
+///
+/// nethttp::listen_and_serve_tls(":8443", "cert.pem", "key.pem", hello)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[cfg(feature = "tls")]
+pub fn listen_and_serve_tls(
+    addr: &str,
+    cert_file: &str,
+    key_file: &str,
+    handler: impl Handler,
+) -> io::Result<()> {
+    Server::new(handler)
+        .addr(addr)
+        .listen_and_serve_tls(cert_file, key_file)
 }
 
 /// Binds a TCP listener at a Go-style address: `host:port`, `:port` (every interface,

@@ -1,5 +1,7 @@
 //! The connection's socket: what it knows of the read side ([`ReadSide`]), one read into
-//! the input ([`fill`]), and writing the output ([`flush`]).
+//! the input ([`fill`]), and writing the output ([`flush`]). Over TLS the stream
+//! (`transport.rs`) reads and writes plaintext; encrypted records it has not sent yet
+//! (its backlog) go first.
 
 use std::io::{self, Read, Write};
 
@@ -7,7 +9,7 @@ use poller::Readiness;
 
 use crate::buf::{BufferPool, InBuf, OutBuf};
 use crate::error::{interrupted, would_block};
-use crate::listener::Socket;
+use crate::transport::Transport;
 
 /// What the connection knows of its socket's read side. mio is edge-triggered: a
 /// readable edge is reported once, so the connection remembers that bytes may wait until
@@ -66,7 +68,7 @@ pub(super) enum Filled {
 /// One read from `stream` into `input` (which may grow to `limit` bytes), noting in
 /// `side` what it says of the read side.
 pub(super) fn fill(
-    stream: &mut Socket,
+    stream: &mut Transport,
     input: &mut InBuf,
     buffers: &mut BufferPool,
     limit: usize,
@@ -87,7 +89,7 @@ pub(super) fn fill(
                 input.filled(n);
                 if *side != ReadSide::Closing {
                     // A short read drains the socket; a full one may have left more.
-                    *side = if n == room {
+                    *side = if n == room || !stream.short_read_drains() {
                         ReadSide::Readable
                     } else {
                         ReadSide::Drained
@@ -109,8 +111,15 @@ pub(super) fn fill(
 
 /// Writes queued output until done or the kernel's buffer is full. A short write means
 /// full: the rest waits for the next writable edge. Returns whether anything was written.
-pub(super) fn flush(stream: &mut Socket, output: &mut OutBuf) -> io::Result<bool> {
+pub(super) fn flush(stream: &mut Transport, output: &mut OutBuf) -> io::Result<bool> {
     let mut wrote = false;
+    if stream.has_backlog() {
+        match stream.send_backlog() {
+            Ok(sent) => wrote = sent,
+            Err(e) if would_block(&e) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
     while output.pending() > 0 {
         let pending = &output.bytes[output.pos..];
         match stream.write(pending) {

@@ -45,13 +45,13 @@ use super::channel::{
 use super::exchange::Exchange;
 use crate::buf::{InBuf, OUT_HIGH_WATER, READ_BUF};
 use crate::error::{interrupted, would_block, Reject};
-use crate::listener::Socket;
 use crate::local::Local;
 use crate::mem::Buffer;
 use crate::offload::poke::Poke;
 use crate::parse::Head;
 use crate::reader::{self, Begin, BodyReader, BodyStep};
 use crate::request::Request;
+use crate::transport::Transport;
 
 /// Pieces in flight each way between a connection and its blocking handler. The body's
 /// channel has one slot more, which data never takes: the body's last word (its end, or
@@ -205,7 +205,7 @@ pub(crate) struct Pump<'a> {
     /// already on the socket.
     pub(crate) out: &'a mut Buffer,
     pub(crate) written: usize,
-    pub(crate) socket: &'a mut Socket,
+    pub(crate) socket: &'a mut Transport,
     /// The loop's buffer for file bodies.
     pub(crate) scratch: &'a mut Vec<u8>,
     /// A graceful shutdown has begun, or keep-alives are off: the response closes the
@@ -421,7 +421,7 @@ impl Stream {
     /// Sends the next bytes of a file body, if one waits, once everything before it is
     /// written. Returns whether any byte went out; a file that cannot be read or a socket
     /// in error cuts the response off.
-    fn send_file(&mut self, socket: &mut Socket, scratch: &mut Vec<u8>) -> bool {
+    fn send_file(&mut self, socket: &mut Transport, scratch: &mut Vec<u8>) -> bool {
         let Some(file) = &mut self.file else {
             return false;
         };
@@ -457,7 +457,7 @@ const FILE_PIECE: usize = 64 * 1024;
 /// socket and its open file). Returns whether any byte went out; stops when the socket is
 /// full. An error ends the response.
 fn send_from_file(
-    socket: &mut Socket,
+    socket: &mut Transport,
     body: &mut FileBody,
     scratch: &mut Vec<u8>,
 ) -> io::Result<bool> {

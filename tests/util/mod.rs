@@ -8,6 +8,8 @@ pub mod echo_child;
 pub mod memory;
 pub mod refusal;
 pub mod site;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -1,0 +1,261 @@
+//! One TLS connection on the loop: rustls's sans-I/O `ServerConnection` over a
+//! non-blocking socket, read and written as plaintext by the connection above it
+//! (`transport.rs`, then `conn.rs`).
+//!
+//! # Life of a TLS connection
+//!
+//! 1. **Handshake.** Reads feed the socket's records to rustls; its answers (ServerHello,
+//!    certificate, finished) wait in rustls's outgoing buffer (the *backlog*) until the
+//!    connection's flush writes them. No plaintext comes out yet, so the connection's
+//!    header timeout runs: a client that opens TLS and stalls is closed like a slowloris.
+//! 2. **Traffic.** A read returns decrypted bytes, reading and decrypting more records
+//!    only when rustls holds none; a write encrypts at most [`RECORD`] bytes at a time
+//!    and sends the records at once, so at most one record's worth waits in the backlog
+//!    whenever the socket is full.
+//! 3. **Close.** A `close_notify` alert goes out before the socket closes, whenever the
+//!    handshake finished.
+//!
+//! Errors: a record rustls refuses (a bad ClientHello, a wrong version, garbage) gets the
+//! alert rustls queued for it and an `InvalidData` error that closes the connection. A
+//! client that speaks plain HTTP to this port gets Go's answer first (`400`, "Client sent
+//! an HTTP request to an HTTPS server.").
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::sync::Arc;
+
+use rustls::{ServerConfig, ServerConnection};
+
+use crate::error::{interrupted, would_block};
+use crate::listener::Socket;
+
+/// Plaintext bytes encrypted per write: one full TLS record (the protocol's maximum).
+pub(crate) const RECORD: usize = 16 * 1024;
+
+/// What a TLS session holds, counted against the memory budget: rustls's connection state
+/// and its 4 KiB read buffer, which rustls keeps between reads (measured by the test
+/// `a_tls_session_is_counted`).
+pub(crate) const FOOTPRINT: usize = 8 * 1024;
+
+/// Go's answer to plain HTTP on a TLS port, written unencrypted before the close.
+const PLAIN_HTTP_ANSWER: &[u8] =
+    b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+
+/// A TLS session over a connected socket.
+pub(crate) struct TlsStream {
+    socket: Socket,
+    session: ServerConnection,
+    /// The first bytes the client sent, kept until rustls accepts a record, so that a
+    /// refusal can tell plain HTTP from other garbage.
+    greeting: Greeting,
+}
+
+/// What the server knows of the client's first bytes.
+enum Greeting {
+    /// Nothing accepted yet: up to five bytes seen so far.
+    Unseen { first: [u8; 5], len: u8 },
+    /// rustls accepted the client's first record.
+    Accepted,
+}
+
+impl TlsStream {
+    /// A server session for `socket` under `config`.
+    pub(crate) fn new(socket: Socket, config: &Arc<ServerConfig>) -> io::Result<TlsStream> {
+        let session = ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?;
+        Ok(TlsStream {
+            socket,
+            session,
+            greeting: Greeting::Unseen {
+                first: [0; 5],
+                len: 0,
+            },
+        })
+    }
+
+    /// The socket, to register with the loop.
+    pub(crate) fn socket(&mut self) -> &mut Socket {
+        &mut self.socket
+    }
+
+    /// Encrypted bytes wait to be written: the connection is not done writing.
+    pub(crate) fn has_backlog(&self) -> bool {
+        self.session.wants_write()
+    }
+
+    /// Writes the backlog until done or the socket is full (`WouldBlock`).
+    pub(crate) fn send_backlog(&mut self) -> io::Result<bool> {
+        let mut wrote = false;
+        while self.session.wants_write() {
+            match self.session.write_tls(&mut self.socket) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(_) => wrote = true,
+                Err(e) if interrupted(&e) => continue,
+                Err(e) if would_block(&e) && wrote => return Ok(true),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(wrote)
+    }
+
+    /// Queues `close_notify` (once the handshake is done) and writes what the socket
+    /// takes at once; the connection is closing, so nothing waits for the rest.
+    pub(crate) fn close(&mut self) {
+        if !self.session.is_handshaking() {
+            self.session.send_close_notify();
+            let _ = self.send_backlog();
+        }
+    }
+
+    /// Sends `close_notify`, then shuts the socket down (`how`).
+    pub(crate) fn shutdown(&mut self, how: Shutdown) -> io::Result<()> {
+        self.close();
+        self.socket.shutdown(how)
+    }
+
+    /// Reads records from the socket and decrypts them. `WouldBlock` once the socket is
+    /// drained; an `InvalidData` error for a record rustls refuses.
+    fn receive(&mut self) -> io::Result<()> {
+        let read = match &mut self.greeting {
+            Greeting::Unseen { first, len } => {
+                let mut peek = Peek {
+                    socket: &mut self.socket,
+                    first,
+                    len,
+                };
+                self.session.read_tls(&mut peek)
+            }
+            Greeting::Accepted => self.session.read_tls(&mut self.socket),
+        };
+        match read {
+            Ok(_) => {}
+            Err(e) if interrupted(&e) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        match self.session.process_new_packets() {
+            Ok(_) => {
+                self.greeting = Greeting::Accepted;
+                Ok(())
+            }
+            Err(refused) => Err(self.refuse(refused)),
+        }
+    }
+
+    /// Answers a record rustls refused: Go's `400` if the client spoke plain HTTP, else
+    /// the alert rustls queued. Returns the error that closes the connection.
+    fn refuse(&mut self, refused: rustls::Error) -> io::Error {
+        if let Greeting::Unseen { first, len } = &self.greeting {
+            if looks_like_http(&first[..usize::from(*len)]) {
+                let _ = self.socket.write(PLAIN_HTTP_ANSWER);
+                return io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "client sent an HTTP request to an HTTPS server",
+                );
+            }
+        }
+        let _ = self.send_backlog();
+        io::Error::new(io::ErrorKind::InvalidData, refused)
+    }
+}
+
+/// Go's test (`tlsRecordHeaderLooksLikeHTTP`): the first five bytes start a request line.
+fn looks_like_http(first: &[u8]) -> bool {
+    matches!(first, b"GET /" | b"HEAD " | b"POST " | b"PUT /" | b"OPTIO")
+}
+
+impl Read for TlsStream {
+    /// Decrypted bytes: rustls's plaintext first, then more records from the socket.
+    /// `Ok(0)` at the client's end (a `close_notify`, or its socket's end of file).
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.session.reader().read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                Err(e) if would_block(&e) => self.receive()?,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Write for TlsStream {
+    /// Encrypts and sends `buf` a record at a time while the socket takes the records. A
+    /// short count (or `WouldBlock`, with nothing taken) means the socket is full and a
+    /// record waits in the backlog.
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.session.wants_write() && !self.send_backlog_all()? {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let mut taken = 0;
+        while taken < buf.len() {
+            let end = buf.len().min(taken + RECORD);
+            let n = self.session.writer().write(&buf[taken..end])?;
+            if n == 0 {
+                break; // still handshaking: rustls buffers no plaintext for us
+            }
+            taken += n;
+            if !self.send_backlog_all()? {
+                break;
+            }
+        }
+        if taken == 0 && !buf.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(taken)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl TlsStream {
+    /// Writes the whole backlog; false if the socket filled first.
+    fn send_backlog_all(&mut self) -> io::Result<bool> {
+        match self.send_backlog() {
+            Ok(_) => Ok(!self.session.wants_write()),
+            Err(e) if would_block(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl std::fmt::Debug for TlsStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsStream")
+            .field("socket", &self.socket)
+            .field("handshaking", &self.session.is_handshaking())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The socket, read through a window that keeps the client's first five bytes.
+struct Peek<'a> {
+    socket: &'a mut Socket,
+    first: &'a mut [u8; 5],
+    len: &'a mut u8,
+}
+
+impl Read for Peek<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.socket.read(buf)?;
+        let have = usize::from(*self.len);
+        let more = (self.first.len() - have).min(n);
+        self.first[have..have + more].copy_from_slice(&buf[..more]);
+        *self.len += more as u8;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_http;
+
+    #[test]
+    fn plain_http_is_told_from_tls_records() {
+        assert!(looks_like_http(b"GET /"));
+        assert!(looks_like_http(b"OPTIO"));
+        assert!(!looks_like_http(b"\x16\x03\x01\x02\x00"));
+        assert!(!looks_like_http(b"GET"));
+        assert!(!looks_like_http(b"DELET"));
+    }
+}

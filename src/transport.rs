@@ -1,0 +1,118 @@
+//! What a connection reads and writes through: the socket itself, or a TLS session over
+//! it (feature `tls`, `tls/session.rs`). The connection above (`conn/wire.rs`) sees
+//! plaintext either way; this file says the few things in which the two differ.
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+
+use crate::listener::Socket;
+#[cfg(feature = "tls")]
+use crate::tls::session::TlsStream;
+
+/// A connection's byte stream.
+#[derive(Debug)]
+pub(crate) enum Transport {
+    /// Plain HTTP: the socket.
+    Plain(Socket),
+    /// HTTPS: a TLS session over the socket.
+    #[cfg(feature = "tls")]
+    Tls(Box<TlsStream>),
+}
+
+impl Transport {
+    /// The stream for an accepted socket: a TLS session if the server has a TLS
+    /// configuration, else the socket itself.
+    pub(crate) fn new(socket: Socket, config: &crate::config::Config) -> io::Result<Transport> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &config.tls {
+            return Ok(Transport::Tls(Box::new(TlsStream::new(socket, tls)?)));
+        }
+        let _ = config;
+        Ok(Transport::Plain(socket))
+    }
+
+    /// The socket, to register with the loop.
+    pub(crate) fn source(&mut self) -> &mut Socket {
+        match self {
+            Transport::Plain(socket) => socket,
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.socket(),
+        }
+    }
+
+    /// A read shorter than the buffer means the socket is drained. Not so over TLS: a
+    /// read returns at most what one batch of records held.
+    pub(crate) fn short_read_drains(&self) -> bool {
+        matches!(self, Transport::Plain(_))
+    }
+
+    /// Bytes wait below the connection's output buffer (encrypted records the socket has
+    /// not taken yet): the connection still has writing to do.
+    pub(crate) fn has_backlog(&self) -> bool {
+        match self {
+            Transport::Plain(_) => false,
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.has_backlog(),
+        }
+    }
+
+    /// Writes the backlog until done or the socket is full. Returns whether anything went.
+    pub(crate) fn send_backlog(&mut self) -> io::Result<bool> {
+        match self {
+            Transport::Plain(_) => Ok(false),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.send_backlog(),
+        }
+    }
+
+    /// Bytes held below the connection for this stream, for the memory budget.
+    pub(crate) fn footprint(&self) -> usize {
+        match self {
+            Transport::Plain(_) => 0,
+            #[cfg(feature = "tls")]
+            Transport::Tls(_) => crate::tls::session::FOOTPRINT,
+        }
+    }
+
+    /// The connection is closing: a TLS session says `close_notify`.
+    pub(crate) fn close(&mut self) {
+        match self {
+            Transport::Plain(_) => {}
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.close(),
+        }
+    }
+
+    /// Shuts one or both directions down (after `close_notify` over TLS).
+    pub(crate) fn shutdown(&mut self, how: Shutdown) -> io::Result<()> {
+        match self {
+            Transport::Plain(socket) => socket.shutdown(how),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.shutdown(how),
+        }
+    }
+}
+
+impl Read for Transport {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(socket) => socket.read(buf),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl Write for Transport {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(socket) => socket.write(buf),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
