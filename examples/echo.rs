@@ -1,6 +1,9 @@
 //! The echo showcase: every feature of the server behind a few routes.
 //!
-//! `cargo run --release --example echo -- [ADDR] [--dir DIR] [--header-timeout SECS] [--idle-timeout SECS]`
+//! `cargo run --release --example echo -- [ADDR] [--dir DIR] [--header-timeout SECS] [--idle-timeout SECS] [--tls-cert FILE --tls-key FILE]`
+//!
+//! With `--tls-cert` and `--tls-key` (PEM; build with `--features tls`) every route is served
+//! over TLS 1.2 and 1.3, ALPN `http/1.1`, and the first line says `https://`.
 //!
 //! | route | answer |
 //! | --- | --- |
@@ -330,14 +333,19 @@ fn upload(w: &mut ResponseWriter, r: &mut Request) {
 
 /// What `--help` prints, and a bad argument is answered with (exit status 2).
 const USAGE: &str = "usage: echo [ADDR] [--dir DIR] [--header-timeout SECS] [--idle-timeout SECS]
-  ADDR defaults to 127.0.0.1:8080 (:PORT: every interface); DIR (default .) is served under /files/";
+            [--tls-cert FILE --tls-key FILE]
+  ADDR defaults to 127.0.0.1:8080 (:PORT: every interface); DIR (default .) is served under /files/
+  --tls-cert, --tls-key: serve HTTPS with this certificate chain and key (PEM; needs --features tls)";
 
-/// The command line: `[ADDR] [--dir DIR] [--header-timeout SECS] [--idle-timeout SECS]`.
+/// The command line: `[ADDR] [--dir DIR] [--header-timeout SECS] [--idle-timeout SECS]
+/// [--tls-cert FILE --tls-key FILE]`.
 struct Options {
     addr: String,
     dir: String,
     header_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
 }
 
 fn options() -> Result<Options, String> {
@@ -346,6 +354,8 @@ fn options() -> Result<Options, String> {
         dir: ".".to_string(),
         header_timeout: None,
         idle_timeout: None,
+        tls_cert: None,
+        tls_key: None,
     };
     let mut args = std::env::args().skip(1);
     let secs = |value: Option<String>, flag: &str| {
@@ -360,12 +370,36 @@ fn options() -> Result<Options, String> {
             "--dir" => options.dir = args.next().ok_or("--dir needs a value")?,
             "--header-timeout" => options.header_timeout = Some(secs(args.next(), &arg)?),
             "--idle-timeout" => options.idle_timeout = Some(secs(args.next(), &arg)?),
+            "--tls-cert" => options.tls_cert = Some(args.next().ok_or("--tls-cert needs a value")?),
+            "--tls-key" => options.tls_key = Some(args.next().ok_or("--tls-key needs a value")?),
             "-h" | "--help" => return Err(String::new()), // the usage, not an error
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             addr => options.addr = addr.to_string(),
         }
     }
+    if options.tls_cert.is_some() != options.tls_key.is_some() {
+        return Err("--tls-cert and --tls-key go together".to_string());
+    }
+    if options.tls_cert.is_some() && !cfg!(feature = "tls") {
+        return Err("built without TLS: cargo run --features tls --example echo".to_string());
+    }
     Ok(options)
+}
+
+/// HTTPS with the certificate and key of the command line, if they are given.
+#[cfg(feature = "tls")]
+fn with_tls(server: Server, options: &Options) -> io::Result<(Server, &'static str)> {
+    let (Some(cert), Some(key)) = (&options.tls_cert, &options.tls_key) else {
+        return Ok((server, "http"));
+    };
+    let certs = nethttp::tls::Certificates::from_pem_files(cert, key)?;
+    Ok((server.tls(nethttp::tls::server_config(certs)), "https"))
+}
+
+/// Plain HTTP: `options()` refuses the TLS flags in a build without TLS.
+#[cfg(not(feature = "tls"))]
+fn with_tls(server: Server, _options: &Options) -> io::Result<(Server, &'static str)> {
+    Ok((server, "http"))
 }
 
 fn main() -> io::Result<()> {
@@ -388,13 +422,14 @@ fn main() -> io::Result<()> {
     if let Some(t) = options.idle_timeout {
         server = server.idle_timeout(t);
     }
+    let (server, scheme) = with_tls(server, &options)?;
     let listener = nethttp::listen(&options.addr)?;
     // Started and watching for signals before the line is printed: a signal sent as soon as
     // it is read must find both (a shutdown before the start does nothing).
     let running = server.start(listener)?;
     nethttp::shutdown_on_signals(running.handle(), Duration::from_secs(10))?;
     let mut stdout = io::stdout();
-    writeln!(stdout, "listening on http://{}", running.local_addr())?;
+    writeln!(stdout, "listening on {scheme}://{}", running.local_addr())?;
     stdout.flush()?;
     match running.wait() {
         Err(e) if nethttp::is_server_closed(&e) => Ok(()),

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora fuzz/corpus/{head,chunked,conn}/ from real traffic and from
+"""Writes the seed corpora fuzz/corpus/{head,chunked,conn,tls}/ from real traffic and from
 hand-made hostile requests.
 
 Real traffic: fuzz/traffic/*.http, the bytes curl, headless Chromium and wrk sent to a
 recording server on loopback (one file per client run). Hostile: the smuggling vectors and
 malformed requests listed below. Each seed gets the 7-byte prefix the targets read
 (fuzz/src/lib.rs): flags (bits 0-1: limits; bit 2: target-specific) and three cut points.
+The conn target's seeds for its routes also come over TLS (flags bit 3); the tls target's are
+ClientHellos that Python's ssl module writes, plain HTTP and garbage.
 
     python3 fuzz/make_corpus.py      # rewrites the three directories
 """
@@ -140,6 +142,43 @@ def write(target, name, data):
     (d / name).write_bytes(data)
 
 
+def client_hello(tls_max):
+    """The first flight of a Python (OpenSSL) client: its ClientHello record."""
+    import ssl
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.maximum_version = tls_max
+    ctx.set_alpn_protocols(["http/1.1"])
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    session = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    try:
+        session.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
+
+
+def tls_seeds():
+    import ssl
+
+    hello13 = client_hello(ssl.TLSVersion.TLSv1_3)
+    hello12 = client_hello(ssl.TLSVersion.TLSv1_2)
+    yield "hello13", prefix(0) + hello13
+    yield "hello13-paused", prefix(4, (1, 4, 40)) + hello13
+    yield "hello12", prefix(0) + hello12
+    yield "hello13-twice", prefix(0) + hello13 + hello13
+    yield "hello13-then-data", prefix(0) + hello13 + b"\x17\x03\x03\x00\x05hello"
+    yield "alert-first", prefix(0) + b"\x15\x03\x03\x00\x02\x02\x28"
+    yield "ccs-first", prefix(0) + b"\x14\x03\x03\x00\x01\x01"
+    yield "huge-record", prefix(0) + b"\x16\x03\x01\xff\xff" + b"\x01" * 100
+    yield "plain-get", prefix(0) + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    yield "plain-get-paused", prefix(4, (1, 1, 1)) + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    yield "plain-options", prefix(0) + b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"
+    yield "garbage", prefix(0) + bytes(range(256))
+
+
 def requests():
     for path in sorted((FUZZ / "traffic").glob("*.http")):
         yield path.stem, path.read_bytes()
@@ -148,7 +187,7 @@ def requests():
 
 
 def main():
-    for target in ("head", "chunked", "conn"):
+    for target in ("head", "chunked", "conn", "tls"):
         d = FUZZ / "corpus" / target
         if d.exists():
             for f in d.iterdir():
@@ -175,6 +214,14 @@ def main():
         # The first head alone, then a pause: the server sees it before anything else.
         head = raw.index(b"\r\n\r\n") + 4
         write("conn", name + "-head-first", prefix(4, (head, 0, 0)) + raw)
+        # The same over TLS (flags bit 3), whole and in pieces.
+        write("conn", name + "-tls", prefix(8) + raw)
+        write("conn", name + "-tls-paused", prefix(12, (len(raw) // 2, 1, 1)) + raw)
+    for name, raw in requests():
+        if name.startswith(("curl-", "chromium-")):
+            write("conn", name + "-tls", prefix(8) + raw)
+    for name, data in tls_seeds():
+        write("tls", name, data)
     for name, text in BODIES.items():
         raw = text.encode("latin-1")
         write("chunked", name, prefix(0) + raw)
@@ -189,7 +236,7 @@ def main():
         "encode-large": ((4096, 1, 300), bytes(range(256)) * 20),
     }.items():
         write("chunked", name, prefix(4, cuts) + body)
-    count = {t: len(os.listdir(FUZZ / "corpus" / t)) for t in ("head", "chunked", "conn")}
+    count = {t: len(os.listdir(FUZZ / "corpus" / t)) for t in ("head", "chunked", "conn", "tls")}
     print("seeds:", count)
 
 

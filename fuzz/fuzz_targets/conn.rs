@@ -1,8 +1,10 @@
 //! A whole connection through its state machine: a real server, started once per fuzz
-//! process on a Unix-domain socket (one per set of limits), gets the payload on a new
-//! connection in the input's pieces (flags bit 2: with a pause after each of the first
-//! three, so they tend to arrive as separate reads), then the client's end of file. The
-//! client reads until the server's end of file.
+//! process on a Unix-domain socket (one per set of limits, plain and TLS), gets the payload
+//! on a new connection in the input's pieces (flags bit 2: with a pause after each of the
+//! first three, so they tend to arrive as separate reads), then the client's end of file.
+//! The client reads until the server's end of file. Flags bit 3: the connection is TLS (a
+//! rustls client; the pieces go as records, the end of file is its `close_notify`), and the
+//! same checks hold for what it decrypts.
 //!
 //! What the server answers is checked against `nethttp::fuzzing::Reader`, which reads the
 //! same bytes with the same parser and limits:
@@ -30,10 +32,14 @@ use libfuzzer_sys::fuzz_target;
 use nethttp::fuzzing::{Event, Limits, Message, Reader};
 use nethttp::http::{HeaderValue, StatusCode};
 use nethttp::{ConnState, Handler, Request, ResponseWriter, Running, Server};
+use nethttp_fuzz::tls::Client;
 use nethttp_fuzz::{limits, Input, Malformed, Response, Responses};
 
 /// Targets under this prefix are served by a blocking handler (the same routes after it).
 const POOL: &str = "/p/";
+
+/// Flags bit 3: the connection is TLS.
+const TLS: u8 = 8;
 
 /// What `/big` sends: more than the connection's output high-water mark.
 const BIG: usize = 100_000;
@@ -96,16 +102,17 @@ impl Handler for Routes {
 /// process's memory and descriptors are measured then.
 fn server(flags: u8) -> &'static PathBuf {
     static SERVERS: OnceLock<Vec<(PathBuf, Running)>> = OnceLock::new();
+    let flags = flags & (3 | TLS);
     let servers = SERVERS.get_or_init(|| {
         // The fuzzer's `main` is libFuzzer's, not Rust's, so SIGPIPE is not ignored as in a
         // Rust program: a write to a closed socket would kill the process.
         // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-        let servers = (0..4).map(start).collect();
+        let servers = (0..8).map(|i| start(i & 3 | (i & 4) << 1)).collect();
         BASELINE.get_or_init(|| (nethttp_fuzz::rss_bytes(), nethttp_fuzz::open_fds()));
         servers
     });
-    &servers[usize::from(flags & 3)].0
+    &servers[usize::from(flags & 3 | (flags & TLS) >> 1)].0
 }
 
 /// Starts the server for limits `flags` on a new socket, to serve until the process exits.
@@ -114,7 +121,7 @@ fn start(flags: u8) -> (PathBuf, Running) {
         let path = std::env::temp_dir().join(format!(
             "nethttp-fuzz-{}-{}.sock",
             std::process::id(),
-            flags & 3
+            flags
         ));
         let _ = std::fs::remove_file(&path);
         let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind");
@@ -122,7 +129,11 @@ fn start(flags: u8) -> (PathBuf, Running) {
             max_header_bytes,
             max_body_bytes,
         } = limits(flags);
-        let running = Server::new(Routes)
+        let mut server = Server::new(Routes);
+        if flags & TLS != 0 {
+            server = server.tls(nethttp_fuzz::tls::server_config());
+        }
+        let running = server
             .threads(1)
             .blocking_threads(4)
             .max_header_bytes(max_header_bytes)
@@ -157,9 +168,10 @@ fuzz_target!(|data: &[u8]| {
         reader.push(PROBE);
     }
 
-    let mut client = UnixStream::connect(path).expect("connect");
-    client.set_read_timeout(Some(EOF_WITHIN)).unwrap();
-    client.set_write_timeout(Some(EOF_WITHIN)).unwrap();
+    let socket = UnixStream::connect(path).expect("connect");
+    socket.set_read_timeout(Some(EOF_WITHIN)).unwrap();
+    socket.set_write_timeout(Some(EOF_WITHIN)).unwrap();
+    let mut client = Client::new(socket, input.flags & TLS != 0);
     let probe_piece: &[u8] = if probe { PROBE } else { b"" };
     for (i, piece) in pieces.iter().chain([&probe_piece]).enumerate() {
         if client.write_all(piece).is_err() {
@@ -169,7 +181,7 @@ fuzz_target!(|data: &[u8]| {
             std::thread::sleep(Duration::from_micros(50));
         }
     }
-    let _ = client.shutdown(std::net::Shutdown::Write);
+    client.end();
     let answer = read_until_eof(&mut client);
     drop(client);
 
@@ -180,7 +192,7 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// Everything the server sends until it ends the connection.
-fn read_until_eof(client: &mut UnixStream) -> Vec<u8> {
+fn read_until_eof(client: &mut Client) -> Vec<u8> {
     let started = Instant::now();
     let mut answer = Vec::new();
     let mut buf = [0u8; 16 * 1024];
@@ -190,6 +202,8 @@ fn read_until_eof(client: &mut UnixStream) -> Vec<u8> {
             Ok(n) => answer.extend_from_slice(&buf[..n]),
             // A Unix socket closed with unread input reports a reset after the data.
             Err(e) if e.kind() == ErrorKind::ConnectionReset => return answer,
+            // A TLS session the server closed without `close_notify` (after a socket error).
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => return answer,
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => panic!(
                 "no end of file {:?} after the client's ({e}); got {:?}",

@@ -83,7 +83,11 @@ fuzz_target!(|data: &[u8]| {
         .all(|(_, content)| find(content, delimiter.as_bytes()).is_none());
     if ok && crlf_safe {
         let again = read(&write(&parts), 64);
-        assert_eq!(again, (parts, true), "written out again, the parts read back the same");
+        assert_eq!(
+            again,
+            (parts, true),
+            "written out again, the parts read back the same"
+        );
     }
 });
 

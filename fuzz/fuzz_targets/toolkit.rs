@@ -66,8 +66,12 @@ fn written(text: &str, mode: u8) {
     cookie.secure = mode & 0x08 != 0;
     cookie.http_only = mode & 0x10 != 0;
     cookie.partitioned = mode & 0x20 != 0;
-    cookie.same_site = [None, Some(SameSite::Lax), Some(SameSite::Strict), Some(SameSite::None)]
-        [usize::from(mode >> 6)];
+    cookie.same_site = [
+        None,
+        Some(SameSite::Lax),
+        Some(SameSite::Strict),
+        Some(SameSite::None),
+    ][usize::from(mode >> 6)];
     let line = cookie.to_string();
     if line.is_empty() {
         return;

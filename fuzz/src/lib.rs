@@ -14,6 +14,8 @@
 //! a payload fed whole. `flags` bits 0–1 pick the limits ([`limits`]); the other bits mean
 //! what each target says.
 
+pub mod tls;
+
 use nethttp::fuzzing::Limits;
 
 /// Bytes before the payload.

@@ -45,16 +45,16 @@ const PLAIN_HTTP_ANSWER: &[u8] =
 pub(crate) struct TlsStream {
     socket: Socket,
     session: ServerConnection,
-    /// The first bytes the client sent, kept until rustls accepts a record, so that a
-    /// refusal can tell plain HTTP from other garbage.
+    /// The client's first bytes, read here before rustls sees them, so that plain HTTP
+    /// is told from a TLS record header (rustls refuses a bad first byte at once).
     greeting: Greeting,
 }
 
 /// What the server knows of the client's first bytes.
 enum Greeting {
-    /// Nothing accepted yet: up to five bytes seen so far.
+    /// Fewer than five bytes read so far.
     Unseen { first: [u8; 5], len: u8 },
-    /// rustls accepted the client's first record.
+    /// Five bytes read that do not start plain HTTP: rustls reads everything now.
     Accepted,
 }
 
@@ -115,45 +115,58 @@ impl TlsStream {
     /// Reads records from the socket and decrypts them. `WouldBlock` once the socket is
     /// drained; an `InvalidData` error for a record rustls refuses.
     fn receive(&mut self) -> io::Result<()> {
-        let read = match &mut self.greeting {
-            Greeting::Unseen { first, len } => {
-                let mut peek = Peek {
-                    socket: &mut self.socket,
-                    first,
-                    len,
-                };
-                self.session.read_tls(&mut peek)
-            }
-            Greeting::Accepted => self.session.read_tls(&mut self.socket),
-        };
-        match read {
-            Ok(_) => {}
-            Err(e) if interrupted(&e) => return Ok(()),
-            Err(e) => return Err(e),
+        if let Greeting::Unseen { .. } = self.greeting {
+            return self.greet();
         }
-        match self.session.process_new_packets() {
-            Ok(_) => {
-                self.greeting = Greeting::Accepted;
-                Ok(())
-            }
-            Err(refused) => Err(self.refuse(refused)),
+        match self.session.read_tls(&mut self.socket) {
+            Ok(_) => self.decrypt(),
+            Err(e) if interrupted(&e) => Ok(()),
+            Err(e) => Err(e),
         }
     }
 
-    /// Answers a record rustls refused: Go's `400` if the client spoke plain HTTP, else
-    /// the alert rustls queued. Returns the error that closes the connection.
-    fn refuse(&mut self, refused: rustls::Error) -> io::Error {
-        if let Greeting::Unseen { first, len } = &self.greeting {
-            if looks_like_http(&first[..usize::from(*len)]) {
-                let _ = self.socket.write(PLAIN_HTTP_ANSWER);
-                return io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "client sent an HTTP request to an HTTPS server",
-                );
-            }
+    /// Reads the client's first five bytes, the header of its first record, and judges
+    /// them as Go does: plain HTTP gets its `400`, anything else goes to rustls.
+    fn greet(&mut self) -> io::Result<()> {
+        let Greeting::Unseen { first, len } = &mut self.greeting else {
+            return Ok(());
+        };
+        let have = usize::from(*len);
+        let n = match self.socket.read(&mut first[have..]) {
+            Ok(n) => n,
+            Err(e) if interrupted(&e) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        *len += n as u8;
+        let header = *first;
+        if n == 0 {
+            // The client left before its first record: rustls learns of the end of file.
+            self.session.read_tls(&mut io::empty())?;
+            return Ok(());
         }
-        let _ = self.send_backlog();
-        io::Error::new(io::ErrorKind::InvalidData, refused)
+        if usize::from(*len) < header.len() {
+            return Ok(());
+        }
+        if looks_like_http(&header) {
+            let _ = self.socket.write(PLAIN_HTTP_ANSWER);
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "client sent an HTTP request to an HTTPS server",
+            ));
+        }
+        self.greeting = Greeting::Accepted;
+        self.session.read_tls(&mut &header[..])?;
+        self.decrypt()
+    }
+
+    /// Decrypts what rustls has read. A record it refuses gets the alert it queued, and
+    /// an error that closes the connection.
+    fn decrypt(&mut self) -> io::Result<()> {
+        if let Err(refused) = self.session.process_new_packets() {
+            let _ = self.send_backlog();
+            return Err(io::Error::new(io::ErrorKind::InvalidData, refused));
+        }
+        Ok(())
     }
 }
 
@@ -225,24 +238,6 @@ impl std::fmt::Debug for TlsStream {
             .field("socket", &self.socket)
             .field("handshaking", &self.session.is_handshaking())
             .finish_non_exhaustive()
-    }
-}
-
-/// The socket, read through a window that keeps the client's first five bytes.
-struct Peek<'a> {
-    socket: &'a mut Socket,
-    first: &'a mut [u8; 5],
-    len: &'a mut u8,
-}
-
-impl Read for Peek<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.socket.read(buf)?;
-        let have = usize::from(*self.len);
-        let more = (self.first.len() - have).min(n);
-        self.first[have..have + more].copy_from_slice(&buf[..more]);
-        *self.len += more as u8;
-        Ok(n)
     }
 }
 
