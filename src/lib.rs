@@ -1,4 +1,29 @@
-//! nethttp: Go's `net/http` server, rebuilt in Rust on a readiness event loop you can read.
+//! nethttp is Go's `net/http` server rebuilt in Rust. You write handlers the way you would in
+//! Go ([`ServeMux`] with Go 1.22 patterns, forms, cookies, middleware, [`httptest`]), and the
+//! server speaks strict HTTP/1.1 from a hand-rolled readiness event loop over mio: no async
+//! runtime, a handful of dependencies.
+//!
+//! # Quick start
+//!
+//! ```sh
+//! cargo run --release --example hello     # serves Hello, World! on http://127.0.0.1:8080
+//! cargo test --workspace                  # the whole test suite
+//! ```
+//!
+//! Not on crates.io yet: depend on a clone by path (or on its git repository). The `http`
+//! crate's types are re-exported as [`http`](mod@http).
+//!
+//! ```toml
+//! [dependencies]
+//! nethttp = { path = "../nethttp" }
+//! ```
+//!
+//! Hello, in Go and in Rust:
+//!
+//! ```go
+//! http.HandleFunc("/", hello)
+//! log.Fatal(http.ListenAndServe(":8080", nil))
+//! ```
 //!
 //! ```no_run
 //! use std::io::Write;
@@ -12,6 +37,12 @@
 //!     nethttp::listen_and_serve(":8080", hello)
 //! }
 //! ```
+//!
+//! Handlers run **inline**, on the event loop, and must not block; a handler that waits (a
+//! database, a file, a timer, a slow client) is wrapped in [`blocking`] and runs on a pool
+//! of threads ([`Server::blocking_threads`], 1024 by default). The README walks through
+//! routing, forms and cookies, middleware, testing, logging, shutdown and production
+//! settings.
 //!
 //! # Go → nethttp
 //!
