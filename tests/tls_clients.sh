@@ -37,14 +37,16 @@ echo "echo: $LINE"
 
 # curl: the hello route, the file listing, a 1 MiB body both ways, TLS 1.2, ALPN.
 [[ $(curl -sS --cacert "$CERTS/ca.pem" "$URL/") == "Hello, World!" ]] || fail "curl /"
-curl -sS --cacert "$CERTS/ca.pem" "$URL/files/" | grep -q 'renewed.pem' || fail "curl /files/"
+# (Output goes to a file before grep reads it: `grep -q` in a pipe would cut the writer off.)
+curl -sS --cacert "$CERTS/ca.pem" "$URL/files/" >"$WORK/listing"
+grep -q 'renewed.pem' "$WORK/listing" || fail "curl /files/"
 head -c 1048576 /dev/urandom >"$WORK/body"
 curl -sS --cacert "$CERTS/ca.pem" --data-binary @"$WORK/body" "$URL/echo" >"$WORK/back"
 cmp -s "$WORK/body" "$WORK/back" || fail "curl POST /echo: the body came back changed"
 [[ $(curl -sS --cacert "$CERTS/ca.pem" --tlsv1.2 --tls-max 1.2 "$URL/") == "Hello, World!" ]] ||
     fail "curl TLS 1.2"
-curl -sS -v --cacert "$CERTS/ca.pem" "$URL/" 2>&1 | grep -qi 'ALPN.*accepted.*http/1.1' ||
-    fail "curl: ALPN http/1.1 not accepted"
+curl -sS -v --cacert "$CERTS/ca.pem" "$URL/" >/dev/null 2>"$WORK/verbose"
+grep -qi 'ALPN.*accepted.*http/1.1' "$WORK/verbose" || fail "curl: ALPN http/1.1 not accepted"
 echo "curl: ok (/, /files/, 1 MiB echo, TLS 1.2, ALPN)"
 
 # Python: keep-alive over one verified connection; plain HTTP to the TLS port.
@@ -89,8 +91,10 @@ if ((BROWSER)); then
         timeout 60 chromium --headless --no-sandbox --disable-gpu --no-first-run \
             --user-data-dir="$WORK/profile" --dump-dom "$1" 2>"$WORK/chromium.err"
     }
-    browse "$URL/" | grep -q 'Hello, World!' || fail "chromium /: $(tail -3 "$WORK/chromium.err")"
-    browse "$URL/files/" | grep -q 'renewed.pem' || fail "chromium /files/"
+    browse "$URL/" >"$WORK/dom" || true
+    grep -q 'Hello, World!' "$WORK/dom" || fail "chromium /: $(tail -3 "$WORK/chromium.err")"
+    browse "$URL/files/" >"$WORK/dom" || true
+    grep -q 'renewed.pem' "$WORK/dom" || fail "chromium /files/: $(tail -3 "$WORK/chromium.err")"
     timeout 60 chromium --headless --no-sandbox --disable-gpu --no-first-run \
         --user-data-dir="$WORK/profile" --window-size=800,400 \
         --screenshot="$WORK/files.png" "$URL/files/" 2>/dev/null || true

@@ -41,6 +41,9 @@ pub(crate) const FOOTPRINT: usize = 8 * 1024;
 const PLAIN_HTTP_ANSWER: &[u8] =
     b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
 
+/// At most this much of a plain HTTP request is read and dropped before its answer.
+const PLAIN_HTTP_DRAIN: usize = 16 * 1024;
+
 /// A TLS session over a connected socket.
 pub(crate) struct TlsStream {
     socket: Socket,
@@ -148,6 +151,7 @@ impl TlsStream {
             return Ok(());
         }
         if looks_like_http(&header) {
+            self.discard_waiting_input();
             let _ = self.socket.write(PLAIN_HTTP_ANSWER);
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -157,6 +161,22 @@ impl TlsStream {
         self.greeting = Greeting::Accepted;
         self.session.read_tls(&mut &header[..])?;
         self.decrypt()
+    }
+
+    /// Reads and drops what the socket holds now (up to [`PLAIN_HTTP_DRAIN`] bytes): the
+    /// rest of a plain HTTP request. Closed unread, it would make the kernel answer with a
+    /// reset, which can reach the client before the `400` does.
+    fn discard_waiting_input(&mut self) {
+        let mut scratch = [0u8; 1024];
+        let mut dropped = 0;
+        while dropped < PLAIN_HTTP_DRAIN {
+            match self.socket.read(&mut scratch) {
+                Ok(0) => return,
+                Ok(n) => dropped += n,
+                Err(e) if interrupted(&e) => continue,
+                Err(_) => return,
+            }
+        }
     }
 
     /// Decrypts what rustls has read. A record it refuses gets the alert it queued, and
