@@ -1,0 +1,3 @@
+module tlshello
+
+go 1.19
