@@ -87,8 +87,9 @@
 //! Each file knows only the files below it; one request passes through them in this order
 //! (`docs/DESIGN.md` draws the layers).
 //!
-//! 1. `accept.rs`: loop 0 accepts the connection (a `listener.rs` socket) and hands it to
-//!    a loop. (`server.rs` built the loops at start-up from the options in `config.rs`,
+//! 1. `accept.rs`: loop 0 accepts the connection (a `listener.rs` socket, wrapped in a
+//!    `transport.rs` stream: the socket itself, or a TLS session, `tls/session.rs`) and
+//!    hands it to a loop. (`server.rs` built the loops at start-up from the options in `config.rs`,
 //!    each with the state its connections share, `local.rs`.)
 //! 2. `conn.rs`: the connection's readable edge; `conn/wire.rs` reads the bytes into its
 //!    read buffer (`buf.rs`).

@@ -40,10 +40,15 @@ impl Transport {
         }
     }
 
-    /// A read shorter than the buffer means the socket is drained. Not so over TLS: a
-    /// read returns at most what one batch of records held.
-    pub(crate) fn short_read_drains(&self) -> bool {
-        matches!(self, Transport::Plain(_))
+    /// After a read of `n` bytes into `room`: whether more may wait. A read shorter than
+    /// its buffer drains a socket; over TLS, the session knows (a record's plaintext
+    /// comes a piece at a time).
+    pub(crate) fn may_hold_more(&self, n: usize, room: usize) -> bool {
+        match self {
+            Transport::Plain(_) => n == room,
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => !tls.drained(),
+        }
     }
 
     /// Bytes wait below the connection's output buffer (encrypted records the socket has

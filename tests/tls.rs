@@ -279,3 +279,32 @@ fn a_client_reset_mid_handshake_disturbs_no_one() {
     assert_eq!(response(&mut c).status, 200);
     server.close().unwrap();
 }
+
+#[test]
+fn idle_tls_sessions_count_against_the_memory_budget() {
+    let server = util::start(Server::new(util::hello).threads(1).tls(client::config()));
+    let before = server.memory().held;
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        let mut c = client::connect(server.local_addr());
+        c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert_eq!(response(&mut c).status, 200);
+        clients.push(c);
+    }
+    // Each idle session is counted (its own buffers are given back, rustls's state is not).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.memory().held < before + 8 * 4096 {
+        assert!(Instant::now() < deadline, "held {}", server.memory().held);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(clients);
+    while server.memory().held > before {
+        assert!(
+            Instant::now() < deadline,
+            "held {} after the close",
+            server.memory().held
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    server.close().unwrap();
+}

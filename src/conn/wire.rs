@@ -89,7 +89,7 @@ pub(super) fn fill(
                 input.filled(n);
                 if *side != ReadSide::Closing {
                     // A short read drains the socket; a full one may have left more.
-                    *side = if n == room || !stream.short_read_drains() {
+                    *side = if stream.may_hold_more(n, room) {
                         ReadSide::Readable
                     } else {
                         ReadSide::Drained

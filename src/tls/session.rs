@@ -51,6 +51,10 @@ pub(crate) struct TlsStream {
     /// The client's first bytes, read here before rustls sees them, so that plain HTTP
     /// is told from a TLS record header (rustls refuses a bad first byte at once).
     greeting: Greeting,
+    /// The last socket read was shorter than rustls asked for: the socket held no more.
+    socket_drained: bool,
+    /// Decrypted bytes rustls holds that the connection has not read yet.
+    plaintext: usize,
 }
 
 /// What the server knows of the client's first bytes.
@@ -72,6 +76,8 @@ impl TlsStream {
                 first: [0; 5],
                 len: 0,
             },
+            socket_drained: false,
+            plaintext: 0,
         })
     }
 
@@ -121,11 +127,22 @@ impl TlsStream {
         if let Greeting::Unseen { .. } = self.greeting {
             return self.greet();
         }
-        match self.session.read_tls(&mut self.socket) {
+        let mut socket = Measured {
+            socket: &mut self.socket,
+            short: &mut self.socket_drained,
+        };
+        match self.session.read_tls(&mut socket) {
             Ok(_) => self.decrypt(),
             Err(e) if interrupted(&e) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Every byte that has come is read: the last socket read was short and rustls holds
+    /// no plaintext. A read shorter than its buffer says nothing over TLS, so the
+    /// connection asks this instead (`conn/wire.rs`).
+    pub(crate) fn drained(&self) -> bool {
+        self.socket_drained && self.plaintext == 0
     }
 
     /// Reads the client's first five bytes, the header of its first record, and judges
@@ -182,11 +199,16 @@ impl TlsStream {
     /// Decrypts what rustls has read. A record it refuses gets the alert it queued, and
     /// an error that closes the connection.
     fn decrypt(&mut self) -> io::Result<()> {
-        if let Err(refused) = self.session.process_new_packets() {
-            let _ = self.send_backlog();
-            return Err(io::Error::new(io::ErrorKind::InvalidData, refused));
+        match self.session.process_new_packets() {
+            Ok(state) => {
+                self.plaintext = state.plaintext_bytes_to_read();
+                Ok(())
+            }
+            Err(refused) => {
+                let _ = self.send_backlog();
+                Err(io::Error::new(io::ErrorKind::InvalidData, refused))
+            }
         }
-        Ok(())
     }
 }
 
@@ -201,7 +223,10 @@ impl Read for TlsStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             match self.session.reader().read(buf) {
-                Ok(n) => return Ok(n),
+                Ok(n) => {
+                    self.plaintext = self.plaintext.saturating_sub(n);
+                    return Ok(n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
                 Err(e) if would_block(&e) => self.receive()?,
                 Err(e) => return Err(e),
@@ -258,6 +283,20 @@ impl std::fmt::Debug for TlsStream {
             .field("socket", &self.socket)
             .field("handshaking", &self.session.is_handshaking())
             .finish_non_exhaustive()
+    }
+}
+
+/// The socket, noting whether a read was short.
+struct Measured<'a> {
+    socket: &'a mut Socket,
+    short: &'a mut bool,
+}
+
+impl Read for Measured<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.socket.read(buf)?;
+        *self.short = n < buf.len();
+        Ok(n)
     }
 }
 
