@@ -19,7 +19,7 @@
 //!
 //! The limit is a threshold for admission, not a hard cap on the process: responses and the
 //! buffers of small requests go ahead past it, so what the server holds can exceed the limit
-//! by what is in flight at one moment (see the README's measurements).
+//! by what is in flight at one moment (measurements: `docs/memory.md`).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

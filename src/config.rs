@@ -45,7 +45,7 @@ pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// touches (its 2 MiB stack is address space until used), threads start only as requests
 /// need them, and exit after 10 s idle. So 1,000 requests that sleep or wait on I/O at
 /// once (long polls, slow queries) all run, and the queue and `503` begin past that; see
-/// the README for the measured cost.
+/// `docs/handlers.md` for the measured cost.
 pub const DEFAULT_BLOCKING_THREADS: usize = 1024;
 
 /// A connection's state, reported to the [`Server::conn_state`](crate::Server::conn_state) hook (Go's `ConnState`).
