@@ -264,7 +264,8 @@ pub mod bench {
 }
 
 /// The README's Rust snippets, compiled and run as doctests (`cargo test --doc`), so
-/// that every snippet a newcomer copies works.
-#[cfg(doctest)]
+/// that every snippet a newcomer copies works. Its TLS section needs the `tls` feature,
+/// which the README's test command (`--all-features`) turns on.
+#[cfg(all(doctest, feature = "tls"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
