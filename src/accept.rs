@@ -96,7 +96,7 @@ impl Acceptor {
     pub(crate) fn message(&mut self, _cx: &mut Cx<'_, Slot>, msg: Msg) -> Next {
         match msg {
             Msg::Shutdown => Next::Close,
-            Msg::Poke | Msg::CloseIdle | Msg::Shed(_) => Next::Continue,
+            Msg::Poke | Msg::CloseIdle | Msg::Shed(_) | Msg::Notify(_) => Next::Continue,
         }
     }
 
@@ -137,7 +137,7 @@ impl Acceptor {
         self.sheds = self.sheds.wrapping_add(1);
         let msg = Msg::Shed(self.sheds);
         for remote in &self.loops {
-            remote.broadcast(msg);
+            remote.broadcast(msg.clone());
         }
     }
 

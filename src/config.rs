@@ -57,6 +57,9 @@ pub enum ConnState {
     Active,
     /// Between requests on a keep-alive connection.
     Idle,
+    /// Handed to another protocol after a `101 Switching Protocols` (Go's `StateHijacked`,
+    /// except that the server still owns it: see [`upgrade`](crate::upgrade)).
+    Upgraded,
     /// Closed; the last report for this connection.
     Closed,
 }

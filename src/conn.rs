@@ -56,11 +56,13 @@ mod collect;
 mod inline;
 mod phase;
 mod timing;
+mod upgraded;
 mod wire;
 
 use collect::{Collected, Collecting, RoomMade};
 use phase::{Close, Phase};
 use timing::{Clock, Timing, LINGER};
+use upgraded::Call;
 use wire::{Filled, ReadSide};
 
 /// Read-handle-write rounds per readiness call, after which the connection yields to the
@@ -132,7 +134,15 @@ impl Conn {
     pub(crate) fn message(&mut self, cx: &mut Cx<'_, impl Loop>, msg: Msg) -> Next {
         let next = match msg {
             Msg::Shutdown if self.is_idle() => Next::Close,
-            Msg::Shutdown | Msg::Poke => self.drive(cx),
+            Msg::Shutdown => {
+                self.upgraded(cx, Call::Shutdown);
+                self.drive(cx)
+            }
+            Msg::Poke => self.drive(cx),
+            Msg::Notify(value) => {
+                self.upgraded(cx, Call::Notify(&*value));
+                self.drive(cx)
+            }
             // Keep-alives were disabled: a connection between requests closes (one that has
             // not sent its first request yet may still send it).
             Msg::CloseIdle if self.is_idle() && self.state == ConnState::Idle => Next::Close,
@@ -155,6 +165,7 @@ impl Conn {
     /// the pool and the `conn_state` hook.
     fn after(&mut self, cx: &mut Cx<'_, impl Loop>, next: Next) -> Next {
         if next == Next::Close {
+            self.phase.closed();
             self.stream.close();
             self.input.release_if_empty(&mut cx.local.buffers);
             self.output.release_if_empty(&mut cx.local.buffers);
@@ -266,6 +277,7 @@ impl Conn {
                 Phase::Head => self.read_head(cx),
                 Phase::Body(_) => self.read_body(cx),
                 Phase::Blocking(_) => self.pump(cx),
+                Phase::Upgraded(_) => self.upgraded(cx, Call::Read),
                 Phase::Closing(Close::Linger | Close::Lingering) => {
                     let dropped = !self.input.is_empty();
                     self.input.clear();
@@ -422,16 +434,33 @@ impl Conn {
         let turn_began = cx.now();
         let local = &mut *cx.local;
         let out = self.output.take(&mut local.buffers);
-        let (out, close) = inline::respond(local, out, request, facts, turn_began);
-        let queued = out.len() - self.output.pos;
+        let answered = inline::respond(local, out, request, facts, turn_began);
+        let queued = answered.out.len() - self.output.pos;
         log::trace!(
             "token {}: answered, {queued} bytes queued",
             Label(cx.token())
         );
-        self.output.put(out);
+        self.output.put(answered.out);
         self.clock.moved();
-        self.phase = Phase::after_response(close, !self.input.is_empty());
+        if answered.upgrade.is_some() {
+            self.report(cx, ConnState::Upgraded);
+        }
+        let unread = !self.input.is_empty();
+        self.phase = Phase::after_answer(answered.close, unread, answered.upgrade);
         true
+    }
+
+    /// Tells an upgraded connection's protocol what happened (`conn/upgraded.rs`). Returns
+    /// whether anything moved; a protocol that closes leaves its connection closing.
+    fn upgraded(&mut self, cx: &mut Cx<'_, impl Loop>, call: Call<'_>) -> bool {
+        let buffers = &mut cx.local.buffers;
+        upgraded::turn(
+            &mut self.phase,
+            call,
+            &mut self.input,
+            &mut self.output,
+            buffers,
+        )
     }
 
     /// Queues the server's own answer to a refused request; the connection then closes.
@@ -493,7 +522,10 @@ impl Conn {
         let timing = self.phase.timing(self.unsent(), input_empty, served_any);
         self.clock.arm(cx, timing, self.phase.own_deadlines());
         let pool = &mut cx.local.buffers;
-        if matches!(self.phase, Phase::Head | Phase::Closing(_)) {
+        if matches!(
+            self.phase,
+            Phase::Head | Phase::Upgraded(_) | Phase::Closing(_)
+        ) {
             self.input.release_if_empty(pool);
         }
         self.output.release_if_empty(pool);

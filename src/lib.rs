@@ -148,6 +148,7 @@ mod server;
 mod sniff;
 mod token;
 mod transport;
+pub mod upgrade;
 
 /// HTTPS (cargo feature `tls`).
 #[cfg(feature = "tls")]
@@ -251,6 +252,7 @@ pub mod bench {
                 headers: std::mem::take(&mut self.headers),
                 body: std::mem::take(&mut self.body),
                 out: std::mem::take(&mut self.out),
+                upgrade: None,
             };
             let mut w = ResponseWriter::new(parts, facts, date.get());
             f(&mut w);

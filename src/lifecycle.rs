@@ -213,6 +213,23 @@ impl Handle {
         }
     }
 
+    /// Gives `value` to the protocol of every upgraded connection
+    /// ([`Protocol::notify`](crate::upgrade::Protocol::notify)), on its loop: one message
+    /// per loop, however many connections (a WebSocket broadcast is built on it). Returns
+    /// false if the server is not serving.
+    pub fn notify_upgraded(&self, value: impl std::any::Any + Send + Sync) -> bool {
+        let value: Arc<dyn std::any::Any + Send + Sync> = Arc::new(value);
+        let stage = self.control.lock();
+        let Stage::Serving(started) = &*stage else {
+            return false;
+        };
+        let mut sent = false;
+        for remote in &started.remotes {
+            sent |= remote.broadcast(Msg::Notify(Arc::clone(&value)));
+        }
+        sent
+    }
+
     /// Closes the listener and every connection now (Go's `Close`).
     pub fn close(&self) {
         self.control.serving(|started| {

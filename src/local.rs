@@ -5,6 +5,7 @@
 //! `Date` cache, the memory meter): a connection is written against [`Loop`], not against
 //! the slab's enum of machines, which `accept.rs` defines above it.
 
+use std::any::Any;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -86,7 +87,7 @@ impl Local {
 }
 
 /// Messages a loop's machines receive from other threads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Msg {
     /// Something the connection waits for has moved: a blocking handler took or sent a
     /// piece through its channels, or the memory budget granted the room a body waits for.
@@ -100,6 +101,8 @@ pub(crate) enum Msg {
     /// [`SHED_PER_LOOP`] connections that have sat idle for [`SHED_IDLE`], to make room for
     /// new ones. The number tells one broadcast from the next (see [`Shedding`]).
     Shed(u32),
+    /// A value for every upgraded connection's protocol (`Handle::notify_upgraded`).
+    Notify(Arc<dyn Any + Send + Sync>),
 }
 
 /// Most idle connections one loop closes for one [`Msg::Shed`].

@@ -24,7 +24,7 @@
 //! the request's `Connection`, the handler's, and the request side's [`CloseAfter`] signal.
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, TRANSFER_ENCODING};
@@ -35,6 +35,7 @@ use crate::filter::{Chain, Filter};
 use crate::mem::{Buffer, MAP_THRESHOLD};
 use crate::offload::channel::{CloseAfter, Outgoing, STREAM_PIECE};
 use crate::parse::Facts;
+use crate::upgrade::Takeover;
 
 mod sink;
 
@@ -80,6 +81,8 @@ pub struct ResponseWriter {
     held: Option<Arc<AtomicBool>>,
     /// Middleware's view of the response ([`add_filter`](ResponseWriter::add_filter)).
     filter: Option<Box<dyn Filter>>,
+    /// The protocol that takes the connection over after this `101` response.
+    upgrade: Option<Takeover>,
 }
 
 /// How much of the response has been encoded into the output buffer.
@@ -104,6 +107,8 @@ pub(crate) struct Parts {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Buffer,
     pub(crate) out: Buffer,
+    /// After a `101` response: the protocol that takes the connection over.
+    pub(crate) upgrade: Option<Takeover>,
 }
 
 impl ResponseWriter {
@@ -124,6 +129,7 @@ impl ResponseWriter {
             close_after: None,
             held: None,
             filter: None,
+            upgrade: None,
         }
     }
 
@@ -292,6 +298,9 @@ impl ResponseWriter {
     /// Completes the response after the handler returned. Returns the buffers and whether
     /// the connection must close after this response.
     pub(crate) fn finish(mut self) -> (Parts, bool) {
+        if let Some(takeover) = self.upgrade.take() {
+            return self.finish_upgrade(takeover);
+        }
         if self.filter.is_some() {
             self.finish_filter();
         }
@@ -329,12 +338,17 @@ impl ResponseWriter {
         self.body.clear();
         self.headers.clear();
         self.send_rest();
-        let parts = Parts {
+        (self.into_parts(), close)
+    }
+
+    /// The buffers back, for the loop to reuse.
+    pub(super) fn into_parts(self) -> Parts {
+        Parts {
             headers: self.headers,
             body: self.body,
             out: self.out,
-        };
-        (parts, close)
+            upgrade: None,
+        }
     }
 
     /// Runs the filter over the rest of the response: the head if it has not gone out yet
@@ -367,12 +381,7 @@ impl ResponseWriter {
             self.body.clear();
             self.headers.clear();
             self.send_rest();
-            let parts = Parts {
-                headers: self.headers,
-                body: self.body,
-                out: self.out,
-            };
-            return (parts, true);
+            return (self.into_parts(), true);
         }
         self.headers.clear();
         self.body.clear();
@@ -469,51 +478,6 @@ impl ResponseWriter {
             }
         }
         declared
-    }
-}
-
-/// What the wrappers in `helpers.rs` need of a response.
-impl ResponseWriter {
-    /// Closes the connection after this response once `hit` is set (`max_bytes`). A
-    /// blocking handler's writer has its body's signal already, which the same read sets;
-    /// an inline one takes the limit's flag as its signal.
-    pub(crate) fn watch_body_limit(&mut self, hit: Arc<AtomicBool>) {
-        self.close_after
-            .get_or_insert_with(|| CloseAfter::from(hit));
-    }
-
-    /// No status chosen and no body byte written yet.
-    pub(crate) fn is_untouched(&self) -> bool {
-        !self.wrote_header && self.sent == Sent::Nothing && self.body.is_empty()
-    }
-
-    /// A writer for the same request that holds the whole response in memory, and fails
-    /// writes once `timed_out` is set (`timeout_handler`).
-    pub(crate) fn held(&self, timed_out: Arc<AtomicBool>) -> ResponseWriter {
-        let mut w = ResponseWriter::new(Parts::default(), self.facts, &self.date);
-        w.held = Some(timed_out);
-        w.close_after = self.close_after.clone();
-        w
-    }
-
-    /// A held response taken apart: the status (if one was chosen), headers and body.
-    pub(crate) fn into_held(self) -> (Option<StatusCode>, HeaderMap, Buffer) {
-        (
-            self.wrote_header.then_some(self.status),
-            self.headers,
-            self.body,
-        )
-    }
-
-    /// A held writer's writes fail once its time is up (Go's `ErrHandlerTimeout`).
-    fn check_held(&self) -> io::Result<()> {
-        match &self.held {
-            Some(timed_out) if timed_out.load(Ordering::Acquire) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "http: Handler timeout",
-            )),
-            _ => Ok(()),
-        }
     }
 }
 

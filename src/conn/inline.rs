@@ -15,6 +15,7 @@ use crate::mem::Buffer;
 use crate::parse::Facts;
 use crate::request::Request;
 use crate::response::{Parts, ResponseWriter};
+use crate::upgrade::Takeover;
 
 /// Response bodies larger than this do not keep their staging buffer for the next request.
 const MAX_KEPT_BODY: usize = 64 * 1024;
@@ -24,8 +25,8 @@ const MAX_KEPT_BODY: usize = 64 * 1024;
 const SLOW_INLINE_HANDLER: Duration = Duration::from_millis(100);
 
 /// Runs the handler (or the server's own `OPTIONS *` answer) and appends the response to
-/// `out`, the connection's output. Returns `out` and whether the connection closes after
-/// this response. The request is borrowed, not moved: it is a few hundred bytes, and this
+/// `out`, the connection's output. Returns `out`, whether the connection closes after this
+/// response, and the protocol that takes it over after a `101`. The request is borrowed, not moved: it is a few hundred bytes, and this
 /// runs for every request.
 pub(super) fn respond(
     local: &mut Local,
@@ -33,12 +34,13 @@ pub(super) fn respond(
     request: &mut Request,
     facts: Facts,
     turn_began: Instant,
-) -> (Buffer, bool) {
+) -> Answered {
     local.date.refresh_at(turn_began);
     let parts = Parts {
         headers: std::mem::take(&mut local.headers),
         body: std::mem::take(&mut local.body),
         out,
+        upgrade: None,
     };
     let mut w = ResponseWriter::new(parts, facts, local.date.get());
     // One clock read per request: the handler started when the previous one ended, or
@@ -74,5 +76,19 @@ pub(super) fn respond(
     if local.body.capacity() > MAX_KEPT_BODY {
         local.body = Buffer::default();
     }
-    (parts.out, close)
+    Answered {
+        out: parts.out,
+        close,
+        upgrade: parts.upgrade,
+    }
+}
+
+/// An inline handler's answer.
+pub(super) struct Answered {
+    /// The connection's output, with the response appended.
+    pub(super) out: Buffer,
+    /// The connection closes after this response.
+    pub(super) close: bool,
+    /// The protocol that takes the connection over after a `101` response.
+    pub(super) upgrade: Option<Takeover>,
 }

@@ -4,6 +4,7 @@
 use super::collect::Collecting;
 use super::timing::{Own, Timing};
 use crate::offload::stream::Stream;
+use crate::upgrade::Takeover;
 
 /// Where the connection is in its request cycle.
 #[derive(Debug)]
@@ -14,6 +15,8 @@ pub(super) enum Phase {
     Body(Box<Collecting>),
     /// A blocking handler runs; body and response stream through channels.
     Blocking(Box<Stream>),
+    /// A `101` response handed the connection to another protocol (`conn/upgraded.rs`).
+    Upgraded(Takeover),
     /// The last response is queued; the connection ends once it is written.
     Closing(Close),
 }
@@ -36,6 +39,7 @@ impl Phase {
             Phase::Head => "reading a head",
             Phase::Body(_) => "collecting a body",
             Phase::Blocking(_) => "with a blocking handler",
+            Phase::Upgraded(_) => "upgraded",
             Phase::Closing(Close::Clean) => "closing",
             Phase::Closing(Close::Linger) => "closing, then lingering",
             Phase::Closing(Close::Lingering) => "lingering",
@@ -54,13 +58,29 @@ impl Phase {
         }
     }
 
+    /// Where a connection goes once an inline handler has answered: to the protocol it
+    /// upgraded to, if it did, else as [`after_response`](Phase::after_response) says.
+    pub(super) fn after_answer(close: bool, unread: bool, upgrade: Option<Takeover>) -> Phase {
+        match upgrade {
+            Some(takeover) => Phase::Upgraded(takeover),
+            None => Phase::after_response(close, unread),
+        }
+    }
+
+    /// The connection has closed: an upgraded one's protocol hears of it.
+    pub(super) fn closed(&mut self) {
+        if let Phase::Upgraded(takeover) = self {
+            takeover.0.closed();
+        }
+    }
+
     /// This phase takes bytes from the socket (the connection may still hold back).
     pub(super) fn reads(&self) -> bool {
         match self {
             Phase::Closing(Close::Clean) => false,
             Phase::Blocking(stream) => stream.wants_input(),
             Phase::Body(collecting) => !collecting.waits_for_memory(),
-            Phase::Head | Phase::Closing(_) => true,
+            Phase::Head | Phase::Upgraded(_) | Phase::Closing(_) => true,
         }
     }
 
@@ -70,6 +90,7 @@ impl Phase {
         match self {
             Phase::Body(collecting) => collecting.footprint(),
             Phase::Blocking(stream) => stream.footprint(),
+            Phase::Upgraded(takeover) => takeover.0.footprint(),
             Phase::Head | Phase::Closing(_) => 0,
         }
     }
@@ -98,6 +119,7 @@ impl Phase {
         match self {
             Phase::Body(_) => true,
             Phase::Blocking(stream) => stream.unanswered(),
+            Phase::Upgraded(_) => false,
             _ => !input_empty,
         }
     }
@@ -118,7 +140,8 @@ impl Phase {
             Phase::Blocking(stream) if stream.body_received() => Timing::None,
             Phase::Blocking(stream) if stream.wants_input() => Timing::Body,
             Phase::Blocking(_) => Timing::BodyPaused,
-            Phase::Closing(_) => Timing::None,
+            // The protocol keeps its own time (a WebSocket pings); writes keep the server's.
+            Phase::Upgraded(_) | Phase::Closing(_) => Timing::None,
         }
     }
 }

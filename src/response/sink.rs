@@ -1,14 +1,24 @@
-//! A blocking handler's response: the writer sends its encoded bytes to the connection
-//! through a bounded channel instead of a connection's buffer (the loop's side is
-//! `offload/stream.rs`). See "Life of a response" in `response.rs`.
+//! The writer's other modes. An upgrade: a `101` head and the protocol that takes the
+//! connection over (`upgrade.rs`). A blocking handler's response: the writer sends its encoded
+//! bytes to the connection through a bounded channel instead of a connection's buffer (the
+//! loop's side is `offload/stream.rs`). And what the wrappers in `helpers.rs` need: a
+//! held response (`timeout_handler`) and a body limit's signal (`max_bytes`). See "Life of
+//! a response" in `response.rs`.
 
 use std::fs::File;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
+use http::{HeaderMap, StatusCode, Version};
+
 use super::{Parts, ResponseWriter, Sent};
+use crate::encode;
+use crate::mem::Buffer;
 use crate::offload::channel::{CloseAfter, FileBody, Out, Outgoing};
 use crate::parse::Facts;
+use crate::upgrade::{Protocol, Takeover};
 
 impl ResponseWriter {
     /// A writer for a blocking handler: its bytes go to the connection through `sink`, and
@@ -115,5 +125,97 @@ impl ResponseWriter {
     /// takes neither.
     pub(super) fn send_rest(&mut self) {
         let _ = self.send_out();
+    }
+}
+
+/// What the wrappers in `helpers.rs` need of a response.
+impl ResponseWriter {
+    /// Closes the connection after this response once `hit` is set (`max_bytes`). A
+    /// blocking handler's writer has its body's signal already, which the same read sets;
+    /// an inline one takes the limit's flag as its signal.
+    pub(crate) fn watch_body_limit(&mut self, hit: Arc<AtomicBool>) {
+        self.close_after
+            .get_or_insert_with(|| CloseAfter::from(hit));
+    }
+
+    /// No status chosen and no body byte written yet.
+    pub(crate) fn is_untouched(&self) -> bool {
+        !self.wrote_header && self.sent == Sent::Nothing && self.body.is_empty()
+    }
+
+    /// A writer for the same request that holds the whole response in memory, and fails
+    /// writes once `timed_out` is set (`timeout_handler`).
+    pub(crate) fn held(&self, timed_out: Arc<AtomicBool>) -> ResponseWriter {
+        let mut w = ResponseWriter::new(Parts::default(), self.facts, &self.date);
+        w.held = Some(timed_out);
+        w.close_after = self.close_after.clone();
+        w
+    }
+
+    /// A held response taken apart: the status (if one was chosen), headers and body.
+    pub(crate) fn into_held(self) -> (Option<StatusCode>, HeaderMap, Buffer) {
+        (
+            self.wrote_header.then_some(self.status),
+            self.headers,
+            self.body,
+        )
+    }
+
+    /// A held writer's writes fail once its time is up (Go's `ErrHandlerTimeout`).
+    pub(super) fn check_held(&self) -> io::Result<()> {
+        match &self.held {
+            Some(timed_out) if timed_out.load(Ordering::Acquire) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "http: Handler timeout",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// An upgrade: the `101` head, and the protocol that takes the connection over.
+impl ResponseWriter {
+    /// Answers `101 Switching Protocols` with the header fields set so far, and hands the
+    /// connection to `protocol` once the handler returns (see [`upgrade`](crate::upgrade)).
+    /// Fails, changing nothing, if the head has gone out, the request is not HTTP/1.1, or
+    /// the handler is blocking (an upgrade runs on the loop: answer it from an inline
+    /// handler).
+    pub fn upgrade(&mut self, protocol: impl Protocol) -> io::Result<()> {
+        let refused = if self.sink.is_some() || self.held.is_some() {
+            Some("an upgrade is answered by an inline handler")
+        } else if self.sent != Sent::Nothing {
+            Some("the response's head has gone out")
+        } else if self.facts.version != Version::HTTP_11 {
+            Some("only an HTTP/1.1 request can be upgraded")
+        } else {
+            None
+        };
+        if let Some(why) = refused {
+            return Err(io::Error::new(io::ErrorKind::Unsupported, why));
+        }
+        self.status = StatusCode::SWITCHING_PROTOCOLS;
+        self.wrote_header = true;
+        self.upgrade = Some(Takeover(Box::new(protocol)));
+        Ok(())
+    }
+
+    /// Ends a `101` response: its head as the handler set it (no body, no framing), and
+    /// the protocol for the connection.
+    pub(super) fn finish_upgrade(mut self, takeover: Takeover) -> (Parts, bool) {
+        encode::status_line(&mut self.out, self.facts.version, self.status);
+        for (name, value) in &self.headers {
+            encode::header(&mut self.out, name, value);
+        }
+        self.out.extend_from_slice(b"\r\n");
+        self.body.clear();
+        self.headers.clear();
+        let parts = self.into_parts();
+        (
+            Parts {
+                upgrade: Some(takeover),
+                ..parts
+            },
+            false,
+        )
     }
 }

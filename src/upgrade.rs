@@ -1,0 +1,130 @@
+//! Connections that change protocol: after a `101 Switching Protocols`, a [`Protocol`]
+//! takes the connection over, on the loop that owned it.
+//!
+//! A handler calls [`ResponseWriter::upgrade`](crate::ResponseWriter::upgrade) with the
+//! protocol's machine; once the handler returns, the `101` head goes out and every byte the
+//! client sends from then on (those already read past the request first) goes to the
+//! machine, which answers through the same connection. An upgraded connection costs what a
+//! keep-alive one does: no thread, its read buffer given back whenever it is empty. Its
+//! state, timers, memory budget and shutdown stay the server's: a graceful shutdown tells
+//! each upgraded connection ([`Protocol::shutdown`]) and waits for it up to its deadline;
+//! `close` ends it. [`websocket`](crate::websocket) (feature `websocket`) is one such
+//! protocol.
+
+use std::any::Any;
+
+use crate::mem::Buffer;
+
+/// A protocol that has taken a connection over (Go's hijacked connection, kept on the
+/// loop). Its methods run on the connection's loop, like an inline handler: they must not
+/// block.
+///
+/// ```
+/// use nethttp::upgrade::{Io, Protocol};
+///
+/// /// Sends every byte back, upper-cased, until the client sends `.`.
+/// struct Shout;
+///
+/// impl Protocol for Shout {
+///     fn read(&mut self, io: &mut Io<'_>) {
+///         let input = io.input().to_ascii_uppercase();
+///         io.consume(input.len());
+///         io.write(&input);
+///         if input.contains(&b'.') {
+///             io.close();
+///         }
+///     }
+/// }
+/// ```
+pub trait Protocol: Send + 'static {
+    /// Bytes arrived: [`Io::input`] holds every byte not yet consumed. Take what forms a
+    /// whole unit with [`Io::consume`]; the rest stays for the next call.
+    fn read(&mut self, io: &mut Io<'_>);
+
+    /// A graceful shutdown began. Say goodbye and [`close`](Io::close) when done; the
+    /// server closes the connection at the shutdown's deadline in any case. By default,
+    /// closes at once.
+    fn shutdown(&mut self, io: &mut Io<'_>) {
+        io.close();
+    }
+
+    /// A value sent to every upgraded connection with
+    /// [`Handle::notify_upgraded`](crate::Handle::notify_upgraded) (a broadcast). By
+    /// default, ignored.
+    fn notify(&mut self, io: &mut Io<'_>, value: &(dyn Any + Send + Sync)) {
+        let _ = (io, value);
+    }
+
+    /// Bytes the protocol holds for this client (a message being assembled, say), counted
+    /// against the server's memory budget.
+    fn footprint(&self) -> usize {
+        0
+    }
+
+    /// The connection has closed (for any reason: the protocol's own close, the client
+    /// leaving, an error, a deadline, the server's close).
+    fn closed(&mut self) {}
+}
+
+/// A protocol's view of its connection during one call: the bytes read, and the output.
+#[derive(Debug)]
+pub struct Io<'a> {
+    input: &'a [u8],
+    consumed: usize,
+    output: &'a mut Buffer,
+    /// Bytes at the start of `output` the socket has already taken.
+    written: usize,
+    closing: bool,
+}
+
+impl<'a> Io<'a> {
+    pub(crate) fn new(input: &'a [u8], output: &'a mut Buffer, written: usize) -> Io<'a> {
+        Io {
+            input,
+            consumed: 0,
+            output,
+            written,
+            closing: false,
+        }
+    }
+
+    /// The bytes read and not yet consumed.
+    pub fn input(&self) -> &[u8] {
+        &self.input[self.consumed..]
+    }
+
+    /// Marks the first `n` bytes of [`input`](Io::input) as used.
+    pub fn consume(&mut self, n: usize) {
+        self.consumed = (self.consumed + n).min(self.input.len());
+    }
+
+    /// Queues bytes for the client; they go out after the call, in order.
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.output.extend_from_slice(bytes);
+    }
+
+    /// Bytes queued for the client and not yet taken by the socket (after this call's
+    /// writes): a protocol may stop producing while a slow client lets them pile up.
+    pub fn queued(&self) -> usize {
+        self.output.len() - self.written
+    }
+
+    /// Ends the connection once the queued output is written.
+    pub fn close(&mut self) {
+        self.closing = true;
+    }
+
+    /// How many input bytes were consumed, and whether the protocol closed.
+    pub(crate) fn outcome(&self) -> (usize, bool) {
+        (self.consumed, self.closing)
+    }
+}
+
+/// A protocol on its way to its connection: from the handler's writer to the loop.
+pub(crate) struct Takeover(pub(crate) Box<dyn Protocol>);
+
+impl std::fmt::Debug for Takeover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Takeover")
+    }
+}
