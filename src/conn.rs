@@ -134,15 +134,10 @@ impl Conn {
     pub(crate) fn message(&mut self, cx: &mut Cx<'_, impl Loop>, msg: Msg) -> Next {
         let next = match msg {
             Msg::Shutdown if self.is_idle() => Next::Close,
-            Msg::Shutdown => {
-                self.upgraded(cx, Call::Shutdown);
-                self.drive(cx)
-            }
             Msg::Poke => self.drive(cx),
-            Msg::Notify(value) => {
-                self.upgraded(cx, Call::Notify(&*value));
-                self.drive(cx)
-            }
+            // An upgraded connection's protocol hears of these; others just move on.
+            Msg::Shutdown => self.tell_then_drive(cx, Call::Shutdown),
+            Msg::Notify(value) => self.tell_then_drive(cx, Call::Notify(&*value)),
             // Keep-alives were disabled: a connection between requests closes (one that has
             // not sent its first request yet may still send it).
             Msg::CloseIdle if self.is_idle() && self.state == ConnState::Idle => Next::Close,
@@ -254,15 +249,9 @@ impl Conn {
 
     /// One read into the input buffer. Returns whether it read anything (or saw EOF).
     fn fill(&mut self, local: &mut Local) -> io::Result<bool> {
-        let limit = local.config.max_header_bytes;
-        let buffers = &mut local.buffers;
-        let filled = wire::fill(
-            &mut self.stream,
-            &mut self.input,
-            buffers,
-            limit,
-            &mut self.side,
-        )?;
+        let (limit, buffers) = (local.config.max_header_bytes, &mut local.buffers);
+        let (stream, input, side) = (&mut self.stream, &mut self.input, &mut self.side);
+        let filled = wire::fill(stream, input, buffers, limit, side)?;
         if filled == Filled::Bytes {
             self.clock.moved();
         }
@@ -442,12 +431,20 @@ impl Conn {
         );
         self.output.put(answered.out);
         self.clock.moved();
-        if answered.upgrade.is_some() {
-            self.report(cx, ConnState::Upgraded);
-        }
+        let upgraded = answered.upgrade.is_some();
         let unread = !self.input.is_empty();
         self.phase = Phase::after_answer(answered.close, unread, answered.upgrade);
+        if upgraded {
+            self.report(cx, ConnState::Upgraded);
+            self.upgraded(cx, Call::Start);
+        }
         true
+    }
+
+    /// Tells an upgraded connection's protocol of a message, then moves on.
+    fn tell_then_drive(&mut self, cx: &mut Cx<'_, impl Loop>, call: Call<'_>) -> Next {
+        self.upgraded(cx, call);
+        self.drive(cx)
     }
 
     /// Tells an upgraded connection's protocol what happened (`conn/upgraded.rs`). Returns
@@ -471,13 +468,17 @@ impl Conn {
             reject.status(),
             reject.detail()
         );
-        let local = &mut *cx.local;
+        self.queue_refusal(cx.local, reject);
+        self.phase = Phase::Closing(Close::Linger);
+        true
+    }
+
+    /// Queues the server's own answer to a refused request (`encode::reject`).
+    fn queue_refusal(&mut self, local: &mut Local, reject: Reject) {
         local.date.refresh();
         let mut out = self.output.take(&mut local.buffers);
         encode::reject(&mut out, reject, local.date.get());
         self.output.put(out);
-        self.phase = Phase::Closing(Close::Linger);
-        true
     }
 
     /// Writes queued output until done or the kernel's buffer is full; the stall
@@ -541,11 +542,7 @@ impl Conn {
         let unanswered = self.phase.unanswered(self.input.is_empty());
         match timing {
             Timing::Header | Timing::Body | Timing::BodyPaused if !self.unsent() && unanswered => {
-                let local = &mut *cx.local;
-                local.date.refresh();
-                let mut out = self.output.take(&mut local.buffers);
-                encode::reject(&mut out, Reject::RequestTimeout, local.date.get());
-                self.output.put(out);
+                self.queue_refusal(cx.local, Reject::RequestTimeout);
                 self.phase = Phase::Closing(Close::Clean);
                 self.clock.expired();
                 let _ = self.flush();

@@ -150,6 +150,10 @@ mod token;
 mod transport;
 pub mod upgrade;
 
+/// WebSocket (cargo feature `websocket`).
+#[cfg(feature = "websocket")]
+pub mod websocket;
+
 /// HTTPS (cargo feature `tls`).
 #[cfg(feature = "tls")]
 pub mod tls;

@@ -37,6 +37,12 @@ use crate::mem::Buffer;
 /// }
 /// ```
 pub trait Protocol: Send + 'static {
+    /// The connection is now this protocol's: the `101` head is queued, and what is
+    /// written here follows it. Called once, before any [`read`](Protocol::read).
+    fn start(&mut self, io: &mut Io<'_>) {
+        let _ = io;
+    }
+
     /// Bytes arrived: [`Io::input`] holds every byte not yet consumed. Take what forms a
     /// whole unit with [`Io::consume`]; the rest stays for the next call.
     fn read(&mut self, io: &mut Io<'_>);

@@ -16,7 +16,8 @@ pub(super) enum Phase {
     /// A blocking handler runs; body and response stream through channels.
     Blocking(Box<Stream>),
     /// A `101` response handed the connection to another protocol (`conn/upgraded.rs`).
-    Upgraded(Takeover),
+    /// Boxed again: a thin pointer keeps `Phase`, and so each connection, small.
+    Upgraded(Box<Takeover>),
     /// The last response is queued; the connection ends once it is written.
     Closing(Close),
 }
@@ -62,7 +63,7 @@ impl Phase {
     /// upgraded to, if it did, else as [`after_response`](Phase::after_response) says.
     pub(super) fn after_answer(close: bool, unread: bool, upgrade: Option<Takeover>) -> Phase {
         match upgrade {
-            Some(takeover) => Phase::Upgraded(takeover),
+            Some(takeover) => Phase::Upgraded(Box::new(takeover)),
             None => Phase::after_response(close, unread),
         }
     }

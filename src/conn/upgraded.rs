@@ -11,6 +11,8 @@ use crate::upgrade::{Io, Protocol};
 
 /// What the protocol is told.
 pub(super) enum Call<'a> {
+    /// The connection has just been upgraded.
+    Start,
     /// Bytes wait in the input.
     Read,
     /// A graceful shutdown began.
@@ -65,6 +67,7 @@ fn call(
     let before = out.len();
     let mut io = Io::new(input.data(), out, written);
     match call {
+        Call::Start => protocol.start(&mut io),
         Call::Read => protocol.read(&mut io),
         Call::Shutdown => protocol.shutdown(&mut io),
         Call::Notify(value) => protocol.notify(&mut io, value),
