@@ -51,7 +51,8 @@ pub(crate) struct TlsStream {
     /// The client's first bytes, read here before rustls sees them, so that plain HTTP
     /// is told from a TLS record header (rustls refuses a bad first byte at once).
     greeting: Greeting,
-    /// The last socket read was shorter than rustls asked for: the socket held no more.
+    /// The last read found the socket empty: its socket read, in the same call, was
+    /// shorter than rustls asked for.
     socket_drained: bool,
     /// Decrypted bytes rustls holds that the connection has not read yet.
     plaintext: usize,
@@ -221,6 +222,9 @@ impl Read for TlsStream {
     /// Decrypted bytes: rustls's plaintext first, then more records from the socket.
     /// `Ok(0)` at the client's end (a `close_notify`, or its socket's end of file).
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Only a socket read in this call can say the socket is drained: bytes may have
+        // come since an earlier one (their readable edge is already spent).
+        self.socket_drained = false;
         loop {
             match self.session.reader().read(buf) {
                 Ok(n) => {
