@@ -24,6 +24,7 @@
 //! | `GET /auth` | `user NAME` for valid Basic credentials, else 401 with `WWW-Authenticate` |
 //! | `GET /wait?ms=N` | waits N ms on the pool (`waited N`), or stops at once, without a body, when its request is cancelled or a shutdown begins |
 //! | `GET /cancelled` | `cancelled C`: how many `/wait` handlers stopped early |
+//! | `GET /ws` | a WebSocket endpoint (RFC 6455; build with `--features websocket`): every text or binary message is sent back as it came; ping gets pong; a close is answered with a close |
 //!
 //! SIGINT or SIGTERM shut the server down gracefully (up to 10 s) and exit with status 0.
 
@@ -457,5 +458,22 @@ fn routes(dir: &str) -> ServeMux {
     mux.handle("GET /auth", auth);
     mux.handle("GET /wait", blocking(wait));
     mux.handle("GET /cancelled", cancelled);
+    mux.handle("GET /ws", ws);
     mux
+}
+
+/// `GET /ws`: a WebSocket that sends every message back (pings and closes are answered by
+/// the session itself).
+#[cfg(feature = "websocket")]
+fn ws(w: &mut ResponseWriter, r: &mut Request) {
+    use nethttp::websocket::{self, Message, Sender};
+    let echo = |ws: &mut Sender<'_, '_>, message: Message| ws.send(&message);
+    let _ = websocket::upgrade(w, r, echo); // a bad handshake is answered already
+}
+
+/// `GET /ws` in a build without WebSocket support.
+#[cfg(not(feature = "websocket"))]
+fn ws(w: &mut ResponseWriter, _r: &mut Request) {
+    let msg = "WebSocket support is not built in: cargo run --features websocket --example echo";
+    nethttp::error(w, msg, StatusCode::NOT_IMPLEMENTED);
 }

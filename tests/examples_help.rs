@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-const EXAMPLES: [&str; 9] = [
+const EXAMPLES: &[&str] = &[
+    #[cfg(feature = "websocket")]
+    "chat",
     "hello",
     "echo",
     "fileserver",
@@ -26,7 +28,7 @@ fn example(name: &str) -> PathBuf {
     let path = dir.join("examples").join(name);
     if !path.exists() {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", name])
+            .args(["build", "--all-features", "--example", name])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("cargo build");
@@ -37,7 +39,7 @@ fn example(name: &str) -> PathBuf {
 
 #[test]
 fn every_example_prints_its_usage_on_help_and_refuses_a_bad_argument() {
-    for name in EXAMPLES {
+    for &name in EXAMPLES {
         let help = Command::new(example(name))
             .arg("--help")
             .output()

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# WebSocket with outside clients: Python's `websockets` package against the echo example's
+# /ws, and headless Chromium opening the chat example's page, which joins its room over a
+# WebSocket and exchanges messages. Run by .ci/run (which installs what is missing); fails
+# loudly if a client is missing. Pass --no-browser to leave Chromium out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BROWSER=1
+[[ ${1:-} == --no-browser ]] && BROWSER=0
+python3 -c 'import websockets' 2>/dev/null ||
+    { echo "websocket_clients.sh: Python's websockets package is missing (pip install websockets)" >&2; exit 1; }
+if ((BROWSER)); then
+    command -v chromium >/dev/null || { echo "websocket_clients.sh: chromium is missing" >&2; exit 1; }
+fi
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "websocket_clients.sh: FAIL: $*" >&2; exit 1; }
+
+cargo build -q --features websocket --example echo --example chat
+TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/examples
+
+start() { # name -> prints the port
+    "$TARGET/$1" 127.0.0.1:0 >"$WORK/$1.out" 2>"$WORK/$1.err" &
+    PIDS+=($!)
+    for _ in $(seq 100); do grep -q listening "$WORK/$1.out" && break; sleep 0.05; done
+    local line
+    line=$(head -1 "$WORK/$1.out")
+    [[ $line == "listening on http://127.0.0.1:"* ]] || fail "$1: $line"
+    echo "${line##*:}"
+}
+
+ECHO_PORT=$(start echo)
+python3 - "$ECHO_PORT" <<'PY'
+import asyncio, sys
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+URL = f"ws://127.0.0.1:{sys.argv[1]}/ws"
+
+async def main():
+    async with websockets.connect(URL, max_size=None, compression=None) as ws:
+        for n in (0, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20):
+            text = "é" * (n // 2) + "a" * (n % 2)
+            await ws.send(text)
+            assert await ws.recv() == text, f"text of {n} bytes"
+            data = bytes(i % 251 for i in range(n))
+            await ws.send(data)
+            assert await ws.recv() == data, f"binary of {n} bytes"
+        # A fragmented message: the client sends an iterable as fragments.
+        await ws.send(["frag", "men", "ted"])
+        assert await ws.recv() == "fragmented"
+        pong = await ws.ping(b"are you there")
+        await asyncio.wait_for(pong, 5)
+        await ws.close(code=4000, reason="done")
+        assert ws.close_code == 4000, ws.close_code
+    # A message over the limit (16 MiB) closes with 1009, as soon as its header is read
+    # (the send itself may fail: the server does not read the rest).
+    async with websockets.connect(URL, max_size=None, compression=None) as ws:
+        try:
+            await ws.send(b"x" * ((16 << 20) + 1))
+            await ws.recv()
+            raise AssertionError("the server answered an oversized message")
+        except ConnectionClosed as closed:
+            assert closed.rcvd is not None and closed.rcvd.code == 1009, closed
+    print("python websockets: ok (0 B to 16 MiB both kinds, fragments, ping, close 4000, 1009)")
+
+asyncio.run(main())
+PY
+
+if ((BROWSER)); then
+    CHAT_PORT=$(start chat)
+    URL="http://127.0.0.1:$CHAT_PORT/"
+    browse() {
+        timeout 60 chromium --headless --no-sandbox --disable-gpu --no-first-run \
+            --user-data-dir="$WORK/profile" --virtual-time-budget=5000 "$@" 2>>"$WORK/chromium.err"
+    }
+    browse --dump-dom "$URL" >"$WORK/dom" || true
+    grep -q '<title>joined</title>' "$WORK/dom" ||
+        fail "chromium: the page did not get its message back: $(cat "$WORK/dom" | head -c 600)"
+    grep -q 'hello from headless a browser' "$WORK/dom" || fail "chromium: no message in the page"
+    browse --window-size=800,400 --screenshot="$WORK/chat.png" "$URL" >/dev/null || true
+    [[ -s $WORK/chat.png ]] && cp "$WORK/chat.png" "${WS_SCREENSHOT:-/dev/null}" 2>/dev/null || true
+    curl -s "http://127.0.0.1:$CHAT_PORT/stats" >"$WORK/stats"
+    echo "chromium: ok (the chat page joined its room over a WebSocket and got its message back)"
+fi
+
+for pid in "${PIDS[@]}"; do
+    kill -TERM "$pid"
+    wait "$pid" || fail "an example exited with $? after SIGTERM"
+done
+PIDS=()
+echo "websocket_clients.sh: all passed"
