@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora fuzz/corpus/{head,chunked,conn,tls}/ from real traffic and from
+"""Writes the seed corpora fuzz/corpus/{head,chunked,conn,tls,websocket}/ from real traffic and from
 hand-made hostile requests.
 
 Real traffic: fuzz/traffic/*.http, the bytes curl, headless Chromium and wrk sent to a
@@ -7,7 +7,8 @@ recording server on loopback (one file per client run). Hostile: the smuggling v
 malformed requests listed below. Each seed gets the 7-byte prefix the targets read
 (fuzz/src/lib.rs): flags (bits 0-1: limits; bit 2: target-specific) and three cut points.
 The conn target's seeds for its routes also come over TLS (flags bit 3); the tls target's are
-ClientHellos that Python's ssl module writes, plain HTTP and garbage.
+ClientHellos that Python's ssl module writes, plain HTTP and garbage; the websocket target's
+are client frames: whole and fragmented messages, pings, closes, and each rule broken.
 
     python3 fuzz/make_corpus.py      # rewrites the three directories
 """
@@ -179,6 +180,46 @@ def tls_seeds():
     yield "garbage", prefix(0) + bytes(range(256))
 
 
+def ws_frame(first, payload, mask=b"\x12\x34\x56\x78", masked=True):
+    """A client WebSocket frame: `first` is FIN/RSV/opcode."""
+    n = len(payload)
+    if n < 126:
+        head = bytes([first, (0x80 if masked else 0) | n])
+    elif n < 65536:
+        head = bytes([first, (0x80 if masked else 0) | 126]) + struct.pack(">H", n)
+    else:
+        head = bytes([first, (0x80 if masked else 0) | 127]) + struct.pack(">Q", n)
+    if not masked:
+        return head + payload
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def ws_seeds():
+    f = ws_frame
+    close = lambda code, reason=b"": f(0x88, struct.pack(">H", code) + reason)
+    yield "text", prefix(3) + f(0x81, b"hello")
+    yield "binary-paused", prefix(3, (1, 2, 3)) + f(0x82, bytes(range(200)))
+    yield "fragments-ping", prefix(3) + f(0x01, b"frag") + f(0x89, b"ping") + f(0x00, b"men") + f(0x80, b"ted")
+    yield "long-16bit", prefix(3) + f(0x82, b"x" * 300)
+    yield "long-64bit", prefix(3, (2, 8, 4)) + f(0x82, b"y" * 70000)
+    yield "close", prefix(3) + f(0x81, b"bye") + close(1000, b"done")
+    yield "close-empty", prefix(3) + f(0x88, b"")
+    yield "close-bad-code", prefix(3) + close(1005)
+    yield "close-one-byte", prefix(3) + f(0x88, b"\x03")
+    yield "close-bad-utf8", prefix(3) + close(1000, b"\xff")
+    yield "unmasked", prefix(3) + f(0x81, b"bare", masked=False)
+    yield "rsv", prefix(3) + f(0xC1, b"rsv")
+    yield "opcode-3", prefix(3) + f(0x83, b"op")
+    yield "lone-continuation", prefix(3) + f(0x80, b"cont")
+    yield "message-in-message", prefix(3) + f(0x01, b"a") + f(0x81, b"b")
+    yield "fragmented-ping", prefix(3) + f(0x09, b"p")
+    yield "long-ping", prefix(3) + f(0x89, b"p" * 126)
+    yield "bad-utf8", prefix(3) + f(0x81, b"\xce\xba\xe1\xbd\xb9\xcf\x83\xed\xa0\x80")
+    yield "too-big-16", prefix(0) + f(0x82, b"z" * 17)
+    yield "too-big-joined", prefix(1) + f(0x02, b"a" * 600) + f(0x80, b"b" * 600)
+    yield "pong", prefix(3) + f(0x8A, b"unsolicited")
+
+
 def requests():
     for path in sorted((FUZZ / "traffic").glob("*.http")):
         yield path.stem, path.read_bytes()
@@ -187,7 +228,7 @@ def requests():
 
 
 def main():
-    for target in ("head", "chunked", "conn", "tls"):
+    for target in ("head", "chunked", "conn", "tls", "websocket"):
         d = FUZZ / "corpus" / target
         if d.exists():
             for f in d.iterdir():
@@ -222,6 +263,8 @@ def main():
             write("conn", name + "-tls", prefix(8) + raw)
     for name, data in tls_seeds():
         write("tls", name, data)
+    for name, data in ws_seeds():
+        write("websocket", name, data)
     for name, text in BODIES.items():
         raw = text.encode("latin-1")
         write("chunked", name, prefix(0) + raw)
@@ -236,7 +279,7 @@ def main():
         "encode-large": ((4096, 1, 300), bytes(range(256)) * 20),
     }.items():
         write("chunked", name, prefix(4, cuts) + body)
-    count = {t: len(os.listdir(FUZZ / "corpus" / t)) for t in ("head", "chunked", "conn", "tls")}
+    count = {t: len(os.listdir(FUZZ / "corpus" / t)) for t in ("head", "chunked", "conn", "tls", "websocket")}
     print("seeds:", count)
 
 

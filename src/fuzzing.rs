@@ -368,3 +368,34 @@ impl std::io::Read for Trickle<'_> {
         Ok(n)
     }
 }
+
+/// What a WebSocket session (feature `websocket`) with a handler that echoes every message
+/// writes when `pieces` arrive one after another, and whether it closed the connection
+/// (then the pieces after it are not read). `max_message` is its limit on a message and
+/// a frame.
+#[cfg(feature = "websocket")]
+pub fn websocket_echo(pieces: &[&[u8]], max_message: usize) -> (Vec<u8>, bool) {
+    use crate::upgrade::{Io, Protocol};
+    use crate::websocket::{Limits, Message, Sender};
+    let echo = |ws: &mut Sender<'_, '_>, message: Message| ws.send(&message);
+    let limits = Limits {
+        max_message,
+        max_frame: max_message,
+    };
+    let mut session = crate::websocket::session(echo, limits);
+    let mut out = crate::mem::Buffer::default();
+    session.start(&mut Io::new(&[], &mut out, 0));
+    let mut input = Vec::new();
+    for piece in pieces {
+        input.extend_from_slice(piece);
+        let mut io = Io::new(&input, &mut out, 0);
+        session.read(&mut io);
+        let (consumed, closing) = io.outcome();
+        input.drain(..consumed);
+        if closing {
+            session.closed();
+            return (out.to_vec(), true);
+        }
+    }
+    (out.to_vec(), false)
+}

@@ -216,6 +216,15 @@ impl Upgrader {
     }
 }
 
+/// A session for `handler` under `limits`, as [`upgrade`] makes it: for the fuzz targets
+/// and the tests, which drive it without a socket.
+pub(crate) fn session(
+    handler: impl MessageHandler,
+    limits: Limits,
+) -> impl crate::upgrade::Protocol {
+    Session::new(handler, limits)
+}
+
 /// Checks the handshake with the default [`Upgrader`] and answers it: `101` and `handler`
 /// for the connection, or the refusal's status.
 pub fn upgrade(
@@ -272,7 +281,10 @@ fn accept_key(key: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests;
+
+#[cfg(test)]
+mod handshake_tests {
     use super::*;
 
     #[test]
