@@ -46,11 +46,13 @@ use crate::config::ConnState;
 use crate::encode;
 use crate::error::{log_io, Reject};
 use crate::local::{Local, Loop, Msg, SHED_IDLE};
+use crate::offload::poke::Poke;
 use crate::offload::stream::{Pump, Stream, StreamEnd};
 use crate::parse::{self, Facts, Head};
 use crate::reader::{self, Begin, HeadReader, HeadStep};
 use crate::request::Request;
 use crate::transport::Transport;
+use crate::upgrade::Takeover;
 
 mod collect;
 mod inline;
@@ -121,10 +123,8 @@ impl Conn {
         self.side.edge(readiness);
         if matches!(&self.phase, Phase::Blocking(stream) if stream.client_left(readiness, cx.now()))
         {
-            log::debug!(
-                "{}: the client left while its handler was at work",
-                self.peer
-            );
+            let peer = self.peer;
+            log::debug!("{peer}: the client left while its handler was at work");
             return self.after(cx, Next::Close);
         }
         let next = self.drive(cx);
@@ -134,7 +134,7 @@ impl Conn {
     pub(crate) fn message(&mut self, cx: &mut Cx<'_, impl Loop>, msg: Msg) -> Next {
         let next = match msg {
             Msg::Shutdown if self.is_idle() => Next::Close,
-            Msg::Poke => self.drive(cx),
+            Msg::Poke => self.tell_then_drive(cx, Call::Wake),
             // An upgraded connection's protocol hears of these; others just move on.
             Msg::Shutdown => self.tell_then_drive(cx, Call::Shutdown),
             Msg::Notify(value) => self.tell_then_drive(cx, Call::Notify(&*value)),
@@ -407,6 +407,10 @@ impl Conn {
         match pumped.end {
             None => pumped.progress,
             Some(StreamEnd::Refused(reject)) => self.reject(cx, reject),
+            Some(StreamEnd::Upgraded(takeover)) => {
+                self.switch(cx, takeover);
+                true
+            }
             Some(StreamEnd::Answered { close, body_unread }) => {
                 self.clock.moved();
                 let unread = body_unread || !self.input.is_empty();
@@ -424,21 +428,24 @@ impl Conn {
         let local = &mut *cx.local;
         let out = self.output.take(&mut local.buffers);
         let answered = inline::respond(local, out, request, facts, turn_began);
-        let queued = answered.out.len() - self.output.pos;
-        log::trace!(
-            "token {}: answered, {queued} bytes queued",
-            Label(cx.token())
-        );
+        let (token, queued) = (Label(cx.token()), answered.out.len() - self.output.pos);
+        log::trace!("token {token}: answered, {queued} bytes queued");
         self.output.put(answered.out);
         self.clock.moved();
-        let upgraded = answered.upgrade.is_some();
-        let unread = !self.input.is_empty();
-        self.phase = Phase::after_answer(answered.close, unread, answered.upgrade);
-        if upgraded {
-            self.report(cx, ConnState::Upgraded);
-            self.upgraded(cx, Call::Start);
+        match answered.upgrade {
+            Some(takeover) => self.switch(cx, takeover),
+            None => self.phase = Phase::after_response(answered.close, !self.input.is_empty()),
         }
         true
+    }
+
+    /// Hands the connection to the protocol a handler switched to, with the loop's waker.
+    fn switch(&mut self, cx: &mut Cx<'_, impl Loop>, mut takeover: Takeover) {
+        let waker = cx.local.waker.clone();
+        takeover.1 = waker.map(|waker| Poke::new(waker, cx.token()));
+        self.phase = Phase::Upgraded(Box::new(takeover));
+        self.report(cx, ConnState::Upgraded);
+        self.upgraded(cx, Call::Start);
     }
 
     /// Tells an upgraded connection's protocol of a message, then moves on.
@@ -462,12 +469,8 @@ impl Conn {
 
     /// Queues the server's own answer to a refused request; the connection then closes.
     fn reject(&mut self, cx: &mut Cx<'_, impl Loop>, reject: Reject) -> bool {
-        log::debug!(
-            "{}: refused: {} {}",
-            self.peer,
-            reject.status(),
-            reject.detail()
-        );
+        let (peer, status, detail) = (self.peer, reject.status(), reject.detail());
+        log::debug!("{peer}: refused: {status} {detail}");
         self.queue_refusal(cx.local, reject);
         self.phase = Phase::Closing(Close::Linger);
         true

@@ -132,6 +132,7 @@ mod form;
 mod fs;
 mod handler;
 mod helpers;
+mod hijack;
 mod lifecycle;
 mod listener;
 mod local;
@@ -174,6 +175,7 @@ pub use helpers::{
     strip_prefix, timeout_handler, MaxBytes, MaxBytesError, RedirectHandler, StripPrefix,
     TimeoutHandler,
 };
+pub use hijack::{Hijacked, HijackedReader, HijackedWriter};
 pub use lifecycle::{is_server_closed, shutdown_on_signals, Handle, Running, ServerClosed};
 pub use listener::{systemd_listener, Listener};
 pub use multipart::{FileHeader, FileReader, Multipart, MultipartError, MultipartForm, Part};

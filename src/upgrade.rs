@@ -14,6 +14,7 @@
 use std::any::Any;
 
 use crate::mem::Buffer;
+use crate::offload::poke::Poke;
 
 /// A protocol that has taken a connection over (Go's hijacked connection, kept on the
 /// loop). Its methods run on the connection's loop, like an inline handler: they must not
@@ -54,6 +55,12 @@ pub trait Protocol: Send + 'static {
         io.close();
     }
 
+    /// Something the protocol waits for has moved: another thread called
+    /// [`Waker::wake`] (say, it queued bytes for the client). By default, nothing.
+    fn wake(&mut self, io: &mut Io<'_>) {
+        let _ = io;
+    }
+
     /// A value sent to every upgraded connection with
     /// [`Handle::notify_upgraded`](crate::Handle::notify_upgraded) (a broadcast). By
     /// default, ignored.
@@ -67,8 +74,9 @@ pub trait Protocol: Send + 'static {
         0
     }
 
-    /// The connection has closed (for any reason: the protocol's own close, the client
-    /// leaving, an error, a deadline, the server's close).
+    /// The connection has closed: the protocol's own close, the client leaving, an error,
+    /// a deadline. When the server's `close` (or a shutdown's deadline) stops the loops,
+    /// the protocol is dropped instead, without this call.
     fn closed(&mut self) {}
 }
 
@@ -81,6 +89,7 @@ pub struct Io<'a> {
     /// Bytes at the start of `output` the socket has already taken.
     written: usize,
     closing: bool,
+    waker: Option<&'a Poke>,
 }
 
 impl<'a> Io<'a> {
@@ -91,7 +100,20 @@ impl<'a> Io<'a> {
             output,
             written,
             closing: false,
+            waker: None,
         }
+    }
+
+    /// The same, with the connection's waker.
+    pub(crate) fn with_waker(mut self, waker: Option<&'a Poke>) -> Io<'a> {
+        self.waker = waker;
+        self
+    }
+
+    /// A handle another thread can use to have [`Protocol::wake`] called on this
+    /// connection's loop (`None` outside a server, as in tests).
+    pub fn waker(&self) -> Option<Waker> {
+        self.waker.map(|poke| Waker(poke.clone()))
     }
 
     /// The bytes read and not yet consumed.
@@ -126,8 +148,21 @@ impl<'a> Io<'a> {
     }
 }
 
-/// A protocol on its way to its connection: from the handler's writer to the loop.
-pub(crate) struct Takeover(pub(crate) Box<dyn Protocol>);
+/// Has [`Protocol::wake`] called on an upgraded connection's loop, from any thread.
+#[derive(Clone, Debug)]
+pub struct Waker(Poke);
+
+impl Waker {
+    /// Asks the loop to call the protocol's [`wake`](Protocol::wake) soon. Calls made
+    /// before the loop gets to it may be answered by one call.
+    pub fn wake(&self) {
+        self.0.poke();
+    }
+}
+
+/// A protocol on its way to its connection: from the handler's writer to the loop, which
+/// gives it the connection's waker once it runs there.
+pub(crate) struct Takeover(pub(crate) Box<dyn Protocol>, pub(crate) Option<Poke>);
 
 impl std::fmt::Debug for Takeover {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

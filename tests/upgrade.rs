@@ -204,8 +204,8 @@ fn upgrades_are_refused_where_they_cannot_work() {
         let raw = format!("GET {target} {version}\r\nHost: x\r\nConnection: close\r\n\r\n");
         String::from_utf8_lossy(&util::exchange(server.local_addr(), raw.as_bytes())).into_owned()
     };
-    assert!(ask("/blocking", "HTTP/1.1")
-        .contains("refused: an upgrade is answered by an inline handler"));
+    let refused = "refused: only an HTTP/1.1 request can be upgraded";
+    assert!(ask("/blocking", "HTTP/1.0").contains(refused));
     assert!(
         ask("/inline", "HTTP/1.0").contains("refused: only an HTTP/1.1 request can be upgraded")
     );
@@ -229,4 +229,159 @@ impl WithRoutes for nethttp::ServeMux {
         self.handle("/blocking", blocking(attempt));
         self
     }
+}
+
+/// A blocking handler that hijacks: a 200 written by hand, then every line back
+/// reversed until `quit`.
+fn reverser(w: &mut ResponseWriter, _r: &mut Request) {
+    let mut conn = w.hijack().expect("hijack");
+    conn.write_all(b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
+    let mut pending = Vec::new();
+    let mut buf = [0u8; 256];
+    loop {
+        let n = conn.read(&mut buf).unwrap();
+        if n == 0 {
+            return;
+        }
+        pending.extend_from_slice(&buf[..n]);
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            if line == b"quit\n" {
+                return; // dropping the stream closes the connection
+            }
+            let mut back: Vec<u8> = line[..line.len() - 1].iter().rev().copied().collect();
+            back.push(b'\n');
+            conn.write_all(&back).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_blocking_handler_hijacks_the_connection_and_its_leftover_bytes() {
+    let server = util::serve(blocking(reverser));
+    let mut c = util::connect(server.local_addr());
+    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nabc\n")
+        .unwrap();
+    assert_eq!(read_until(&mut c, "cba\n"), "HTTP/1.1 200 OK\r\n\r\ncba\n");
+    c.write_all(b"hello\nquit\n").unwrap();
+    let (rest, _) = util::read_until_closed(&mut c);
+    assert_eq!(String::from_utf8_lossy(&rest), "olleh\n");
+    server.close().unwrap();
+}
+
+#[test]
+fn a_hijack_is_refused_inline_and_after_the_head() {
+    let server = util::serve(|w: &mut ResponseWriter, r: &mut Request| {
+        if r.uri().path() == "/late" {
+            let _ = w.write_all(b"x");
+            let _ = w.flush();
+        }
+        if let Err(e) = w.hijack() {
+            let _ = write!(w, "refused: {e}");
+        }
+    });
+    let answer = util::exchange(
+        server.local_addr(),
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(String::from_utf8_lossy(&answer).contains("refused: a hijack is for blocking handlers"));
+    server.close().unwrap();
+    let server = util::serve(blocking(|w: &mut ResponseWriter, _r: &mut Request| {
+        let _ = w.write_all(b"x");
+        let _ = w.flush();
+        assert!(w.hijack().is_err());
+    }));
+    let answer = util::exchange(
+        server.local_addr(),
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200 OK"));
+    server.close().unwrap();
+}
+
+#[test]
+fn a_blocking_handler_upgrades_at_once_and_goes_on() {
+    let went_on = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&went_on);
+    let server = util::serve(blocking(move |w: &mut ResponseWriter, _r: &mut Request| {
+        w.headers_mut()
+            .insert("upgrade", HeaderValue::from_static("shout"));
+        let closed = Arc::new(AtomicUsize::new(0));
+        w.upgrade(Shout { closed }).unwrap();
+        assert!(w.write_all(b"too late").is_err());
+        seen.fetch_add(1, Ordering::SeqCst);
+    }));
+    let mut c = util::connect(server.local_addr());
+    c.write_all(UPGRADE).unwrap();
+    assert!(read_until(&mut c, "\r\n\r\n").starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+    c.write_all(b"loud\n").unwrap();
+    assert_eq!(read_until(&mut c, "LOUD\n"), "LOUD\n");
+    assert_eq!(went_on.load(Ordering::SeqCst), 1);
+    server.close().unwrap();
+}
+
+#[test]
+fn the_servers_close_ends_a_hijacked_connection_for_its_handler_too() {
+    let ended = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&ended);
+    let server = util::serve(blocking(move |w: &mut ResponseWriter, _r: &mut Request| {
+        let mut conn = w.hijack().unwrap();
+        let mut buf = [0u8; 16];
+        while conn.read(&mut buf).unwrap_or(0) > 0 {}
+        seen.fetch_add(1, Ordering::SeqCst);
+    }));
+    let mut c = util::connect(server.local_addr());
+    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    server.close().unwrap();
+    let (_, _) = util::read_until_closed(&mut c);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while ended.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the handler's read never ended");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A CONNECT tunnel (as `examples/connect_proxy.rs`): dial the target, say 200, copy both
+/// ways.
+fn tunnel(w: &mut ResponseWriter, r: &mut Request) {
+    if r.method() != nethttp::http::Method::CONNECT {
+        return nethttp::error(w, "CONNECT only", StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let Ok(upstream) = std::net::TcpStream::connect(r.uri().to_string()) else {
+        return nethttp::error(w, "cannot reach the target", StatusCode::BAD_GATEWAY);
+    };
+    let Ok(conn) = w.hijack() else { return };
+    let (mut from_client, mut to_client) = conn.split();
+    let _ = to_client.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n");
+    let mut up_read = upstream.try_clone().unwrap();
+    let mut up_write = upstream;
+    let back = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut up_read, &mut to_client);
+    });
+    let _ = std::io::copy(&mut from_client, &mut up_write);
+    let _ = up_write.shutdown(std::net::Shutdown::Write);
+    let _ = back.join();
+}
+
+#[test]
+fn a_connect_tunnel_carries_http_to_another_server() {
+    let target = util::serve(util::hello);
+    let proxy = util::serve(blocking(tunnel));
+    let mut c = util::connect(proxy.local_addr());
+    let connect = format!(
+        "CONNECT {0} HTTP/1.1\r\nHost: {0}\r\n\r\n",
+        target.local_addr()
+    );
+    c.write_all(connect.as_bytes()).unwrap();
+    assert_eq!(
+        read_until(&mut c, "\r\n\r\n"),
+        "HTTP/1.1 200 Connection Established\r\n\r\n"
+    );
+    for _ in 0..3 {
+        c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert!(read_until(&mut c, "Hello, World!").starts_with("HTTP/1.1 200 OK\r\n"));
+    }
+    proxy.close().unwrap();
+    target.close().unwrap();
 }

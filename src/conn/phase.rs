@@ -59,15 +59,6 @@ impl Phase {
         }
     }
 
-    /// Where a connection goes once an inline handler has answered: to the protocol it
-    /// upgraded to, if it did, else as [`after_response`](Phase::after_response) says.
-    pub(super) fn after_answer(close: bool, unread: bool, upgrade: Option<Takeover>) -> Phase {
-        match upgrade {
-            Some(takeover) => Phase::Upgraded(Box::new(takeover)),
-            None => Phase::after_response(close, unread),
-        }
-    }
-
     /// The connection has closed: an upgraded one's protocol hears of it.
     pub(super) fn closed(&mut self) {
         if let Phase::Upgraded(takeover) = self {

@@ -7,6 +7,7 @@ use std::any::Any;
 use super::phase::{Close, Phase};
 use crate::buf::{BufferPool, InBuf, OutBuf};
 use crate::mem::Buffer;
+use crate::offload::poke::Poke;
 use crate::upgrade::{Io, Protocol};
 
 /// What the protocol is told.
@@ -15,6 +16,8 @@ pub(super) enum Call<'a> {
     Start,
     /// Bytes wait in the input.
     Read,
+    /// Another thread woke the connection (`Waker::wake`).
+    Wake,
     /// A graceful shutdown began.
     Shutdown,
     /// A broadcast value (`Handle::notify_upgraded`).
@@ -38,7 +41,8 @@ pub(super) fn turn(
     }
     let mut out = output.take(buffers);
     let written = output.pos;
-    let called = self::call(&mut *takeover.0, call, input, &mut out, written);
+    let waker = takeover.1.as_ref();
+    let called = self::call(&mut *takeover.0, waker, call, input, &mut out, written);
     output.put(out);
     if called.closing {
         takeover.0.closed();
@@ -59,16 +63,18 @@ struct Called {
 /// at the start of `out` the socket has taken already).
 fn call(
     protocol: &mut dyn Protocol,
+    waker: Option<&Poke>,
     call: Call<'_>,
     input: &mut InBuf,
     out: &mut Buffer,
     written: usize,
 ) -> Called {
     let before = out.len();
-    let mut io = Io::new(input.data(), out, written);
+    let mut io = Io::new(input.data(), out, written).with_waker(waker);
     match call {
         Call::Start => protocol.start(&mut io),
         Call::Read => protocol.read(&mut io),
+        Call::Wake => protocol.wake(&mut io),
         Call::Shutdown => protocol.shutdown(&mut io),
         Call::Notify(value) => protocol.notify(&mut io, value),
     }

@@ -26,6 +26,7 @@ use http::HeaderMap;
 use super::poke::Poke;
 use crate::error::Reject;
 use crate::mem::Buffer;
+use crate::upgrade::Takeover;
 
 /// Most body bytes left unread by a blocking handler that are drained, to keep the
 /// connection for the next request; past this, the connection closes after the response
@@ -244,6 +245,9 @@ pub(crate) enum Out {
     /// The rest of the body, read from a file by the loop as the client takes it (see
     /// [`ResponseWriter::send_file`]). Only the end mark follows.
     File(FileBody),
+    /// The connection goes to this protocol once the bytes before it are written (a
+    /// `101` or a hijack); nothing else of the response follows.
+    Upgrade(Takeover),
     /// The response is complete; `close` says the connection must close after it. `spent`
     /// is what the loop allocated for the request, sent back for the loop to drop (see
     /// `offload/exchange.rs`).

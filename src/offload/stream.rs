@@ -29,8 +29,6 @@
 //! it sends one.
 
 use std::collections::VecDeque;
-use std::io::{self, Write};
-use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,8 +41,9 @@ use super::channel::{
     MAX_DRAIN, STREAM_PIECE,
 };
 use super::exchange::Exchange;
+use super::file;
 use crate::buf::{InBuf, OUT_HIGH_WATER, READ_BUF};
-use crate::error::{interrupted, would_block, Reject};
+use crate::error::Reject;
 use crate::local::Local;
 use crate::mem::Buffer;
 use crate::offload::poke::Poke;
@@ -52,6 +51,7 @@ use crate::parse::Head;
 use crate::reader::{self, Begin, BodyReader, BodyStep};
 use crate::request::Request;
 use crate::transport::Transport;
+use crate::upgrade::Takeover;
 
 /// Pieces in flight each way between a connection and its blocking handler. The body's
 /// channel has one slot more, which data never takes: the body's last word (its end, or
@@ -95,6 +95,9 @@ pub(crate) struct Stream {
     head_only: bool,
     /// The request's own deadlines, as its handler set them.
     deadlines: Arc<Deadlines>,
+    /// The protocol the handler handed the connection to (`Out::Upgrade`), once the
+    /// bytes before it are in the output.
+    upgrade: Option<Takeover>,
 }
 
 /// Where the handler's answer stands, as the loop has taken it from the channel.
@@ -227,13 +230,16 @@ pub(crate) struct Pumped {
 }
 
 /// How a blocking request ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum StreamEnd {
     /// Its body was malformed before any of the answer went out: the server answers.
     Refused(Reject),
     /// The answer is complete: whether the connection closes, and whether body bytes the
     /// client sent may be left unread.
     Answered { close: bool, body_unread: bool },
+    /// The handler handed the connection to another protocol (`ResponseWriter::upgrade`
+    /// or `hijack`), its whole request body read.
+    Upgraded(Takeover),
 }
 
 impl Stream {
@@ -294,6 +300,7 @@ impl Stream {
             file: None,
             head_only,
             deadlines,
+            upgrade: None,
         })
     }
 
@@ -328,6 +335,13 @@ impl Stream {
             sent_file = self.send_file(p.socket, p.scratch);
             progress |= sent_file;
         }
+        if let Some(takeover) = self.upgrade.take() {
+            return Pumped {
+                progress: true,
+                sent_file,
+                end: Some(self.switch(takeover)),
+            };
+        }
         let close = match (self.answer, &self.body) {
             _ if self.file.is_some() => None, // the response's last bytes are to come
             (Answer::Complete { close }, None) => Some(close),
@@ -343,6 +357,19 @@ impl Stream {
             progress: progress || end.is_some(),
             sent_file,
             end,
+        }
+    }
+
+    /// The handler switched protocols: the connection goes over, unless the request's body
+    /// is still coming (its bytes would reach the new protocol): then it closes.
+    fn switch(&mut self, takeover: Takeover) -> StreamEnd {
+        if self.body.is_none() {
+            return StreamEnd::Upgraded(takeover);
+        }
+        log::error!("a handler switched protocols before its request body was read; closing");
+        StreamEnd::Answered {
+            close: true,
+            body_unread: true,
         }
     }
 
@@ -403,6 +430,11 @@ impl Stream {
                     self.responded = true;
                     progress = true;
                 }
+                Ok(Out::Upgrade(takeover)) => {
+                    self.upgrade = Some(takeover);
+                    self.answer = Answer::Complete { close: false };
+                    progress = true;
+                }
                 Ok(Out::End { close, spent }) => {
                     drop(spent); // here, on the loop that allocated it (see `exchange.rs`)
                     let keep = self.body.as_mut().map_or(true, BodyFeed::abandon);
@@ -425,7 +457,7 @@ impl Stream {
         let Some(file) = &mut self.file else {
             return false;
         };
-        match send_from_file(socket, file, scratch) {
+        match file::send(socket, file, scratch) {
             Ok(moved) => {
                 if file.left == 0 {
                     self.file = None;
@@ -446,53 +478,6 @@ impl Stream {
         self.answer.close();
         self.file = None;
     }
-}
-
-/// Bytes of a file body moved per read: the loop's scratch buffer.
-const FILE_PIECE: usize = 64 * 1024;
-
-/// Sends a file body's next bytes: each piece is read into the loop's `scratch` buffer and
-/// written at once, and what the socket does not take is read again next time, so a
-/// download holds no buffer of its own between writable edges (a slow reader costs its
-/// socket and its open file). Returns whether any byte went out; stops when the socket is
-/// full. An error ends the response.
-fn send_from_file(
-    socket: &mut Transport,
-    body: &mut FileBody,
-    scratch: &mut Vec<u8>,
-) -> io::Result<bool> {
-    if scratch.len() < FILE_PIECE {
-        scratch.resize(FILE_PIECE, 0);
-    }
-    let mut moved = false;
-    while body.left > 0 {
-        let want = usize::try_from(body.left).map_or(FILE_PIECE, |left| left.min(FILE_PIECE));
-        let got = match body.file.read_at(&mut scratch[..want], body.offset) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the file shrank",
-                ))
-            }
-            Ok(got) => got,
-            Err(e) if interrupted(&e) => continue,
-            Err(e) => return Err(e),
-        };
-        match socket.write(&scratch[..got]) {
-            Ok(n) => {
-                body.offset += n as u64;
-                body.left -= n as u64;
-                moved |= n > 0;
-                if n < got {
-                    break; // the socket is full: the next writable edge resumes
-                }
-            }
-            Err(e) if would_block(&e) => break,
-            Err(e) if interrupted(&e) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(moved)
 }
 
 impl BodyFeed {

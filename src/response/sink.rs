@@ -176,13 +176,34 @@ impl ResponseWriter {
 /// An upgrade: the `101` head, and the protocol that takes the connection over.
 impl ResponseWriter {
     /// Answers `101 Switching Protocols` with the header fields set so far, and hands the
-    /// connection to `protocol` once the handler returns (see [`upgrade`](crate::upgrade)).
-    /// Fails, changing nothing, if the head has gone out, the request is not HTTP/1.1, or
-    /// the handler is blocking (an upgrade runs on the loop: answer it from an inline
-    /// handler).
+    /// connection to `protocol` on its loop (see [`upgrade`](crate::upgrade)). From an
+    /// inline handler the switch comes when it returns; from a [blocking](crate::blocking)
+    /// one, at once: the head goes out now, and the handler goes on with what it kept of
+    /// the protocol (a channel, say). Later writes fail. Fails, changing nothing, if the
+    /// head has gone out or the request is not HTTP/1.1; from a blocking handler, also if
+    /// the connection is gone.
     pub fn upgrade(&mut self, protocol: impl Protocol) -> io::Result<()> {
-        let refused = if self.sink.is_some() || self.held.is_some() {
-            Some("an upgrade is answered by an inline handler")
+        self.switch(Takeover(Box::new(protocol), None), true)
+    }
+
+    /// Takes the connection over (Go's `Hijack`), for a [blocking](crate::blocking)
+    /// handler: nothing more is written for the response, and the returned stream reads
+    /// what the client sends (bytes already read past the request first) and writes to it
+    /// as they are. Fails if the head has gone out, from an inline handler (which
+    /// [`upgrade`](ResponseWriter::upgrade)s instead), or if the connection is gone. The
+    /// server still owns the connection: its `close` ends it, and a graceful shutdown
+    /// waits for it up to its deadline, then closes it.
+    pub fn hijack(&mut self) -> io::Result<crate::Hijacked> {
+        let (bridge, hijacked) = crate::hijack::pair();
+        self.switch(Takeover(Box::new(bridge), None), false)?;
+        Ok(hijacked)
+    }
+
+    /// Hands the connection to `takeover`, after a `101` head if `head`, else with nothing
+    /// written (a hijack).
+    pub(crate) fn switch(&mut self, takeover: Takeover, head: bool) -> io::Result<()> {
+        let refused = if self.held.is_some() || (!head && self.sink.is_none()) {
+            Some("a hijack is for blocking handlers; an inline one upgrades")
         } else if self.sent != Sent::Nothing {
             Some("the response's head has gone out")
         } else if self.facts.version != Version::HTTP_11 {
@@ -193,20 +214,41 @@ impl ResponseWriter {
         if let Some(why) = refused {
             return Err(io::Error::new(io::ErrorKind::Unsupported, why));
         }
-        self.status = StatusCode::SWITCHING_PROTOCOLS;
+        self.status = StatusCode::SWITCHING_PROTOCOLS; // no body may follow
         self.wrote_header = true;
-        self.upgrade = Some(Takeover(Box::new(protocol)));
+        if self.sink.is_none() {
+            self.upgrade = Some(takeover);
+            return Ok(());
+        }
+        self.check_client()?;
+        if head {
+            self.encode_switch_head();
+        }
+        let sink = self.sink.as_ref().expect("a blocking writer");
+        let gone = || io::Error::new(io::ErrorKind::BrokenPipe, "the connection is closed");
+        let bytes = std::mem::take(&mut self.out);
+        if !bytes.is_empty() {
+            sink.tx.send(Out::Bytes(bytes)).map_err(|_| gone())?;
+        }
+        sink.tx.send(Out::Upgrade(takeover)).map_err(|_| gone())?;
+        sink.poke.poke();
+        self.sent = Sent::Bodiless;
         Ok(())
     }
 
-    /// Ends a `101` response: its head as the handler set it (no body, no framing), and
-    /// the protocol for the connection.
-    pub(super) fn finish_upgrade(mut self, takeover: Takeover) -> (Parts, bool) {
+    /// The `101` head as the handler set it: no framing, no body.
+    fn encode_switch_head(&mut self) {
         encode::status_line(&mut self.out, self.facts.version, self.status);
         for (name, value) in &self.headers {
             encode::header(&mut self.out, name, value);
         }
         self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// Ends a `101` response: its head as the handler set it (no body, no framing), and
+    /// the protocol for the connection.
+    pub(super) fn finish_upgrade(mut self, takeover: Takeover) -> (Parts, bool) {
+        self.encode_switch_head();
         self.body.clear();
         self.headers.clear();
         let parts = self.into_parts();
