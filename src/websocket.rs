@@ -54,9 +54,11 @@ use crate::response::ResponseWriter;
 
 mod frame;
 mod message;
+mod relay;
 mod session;
 
 pub use message::{Broadcast, Limits, Message, MessageHandler, Sender, DEFAULT_MAX_MESSAGE};
+pub use relay::WebSocket;
 use session::Session;
 
 /// The GUID a server appends to the client's key (§1.3).
@@ -182,6 +184,24 @@ impl Upgrader {
         outcome
     }
 
+    /// The same from a [blocking](crate::blocking) handler, which then has the
+    /// connection as a [`WebSocket`] to `recv` and `send` on its own thread, while the
+    /// session runs on the loop. From an inline handler it fails (`Upgrade`): waiting
+    /// there would stall the loop.
+    pub fn upgrade_blocking(
+        &self,
+        w: &mut ResponseWriter,
+        r: &Request,
+    ) -> Result<WebSocket, HandshakeError> {
+        if !w.is_blocking() {
+            refuse(w, HandshakeError::Upgrade);
+            return Err(HandshakeError::Upgrade);
+        }
+        let (relay, ws) = relay::pair();
+        self.upgrade(w, r, relay)?;
+        Ok(ws)
+    }
+
     /// The handshake's checks; the `Sec-WebSocket-Accept` value if they pass.
     fn check(&self, r: &Request) -> Result<String, HandshakeError> {
         if r.method() != Method::GET {
@@ -214,6 +234,12 @@ impl Upgrader {
         }
         Ok(accept_key(key.as_bytes()))
     }
+}
+
+/// [`Upgrader::upgrade_blocking`] with the default [`Upgrader`]: for a
+/// [blocking](crate::blocking) handler, the connection as a [`WebSocket`].
+pub fn upgrade_blocking(w: &mut ResponseWriter, r: &Request) -> Result<WebSocket, HandshakeError> {
+    Upgrader::new().upgrade_blocking(w, r)
 }
 
 /// A session for `handler` under `limits`, as [`upgrade`] makes it: for the fuzz targets

@@ -296,3 +296,48 @@ fn a_graceful_shutdown_sends_1001_to_100_websockets_and_ends() {
     waiter.join().unwrap().unwrap();
     assert!(began.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn a_blocking_handler_has_a_websocket_to_recv_and_send_on_its_thread() {
+    let ended = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&ended);
+    let mut mux = ServeMux::new();
+    mux.handle(
+        "GET /ws",
+        nethttp::blocking(move |w: &mut ResponseWriter, r: &mut Request| {
+            let ws = websocket::upgrade_blocking(w, r).expect("handshake");
+            ws.send(&Message::Text("hello from a pool thread".into()))
+                .unwrap();
+            while let Some(message) = ws.recv() {
+                std::thread::sleep(Duration::from_millis(5)); // work that waits
+                if let Message::Text(text) = message {
+                    ws.send(&Message::Text(text.to_uppercase())).unwrap();
+                }
+            }
+            seen.fetch_add(1, Ordering::SeqCst);
+        }),
+    );
+    mux.handle("GET /inline", |w: &mut ResponseWriter, r: &mut Request| {
+        assert!(websocket::upgrade_blocking(w, r).is_err());
+    });
+    let server = util::start(Server::new(mux).threads(2));
+    let mut ws = client(server.local_addr());
+    assert_eq!(ws.read().unwrap(), Tm::text("hello from a pool thread"));
+    for word in ["one", "two", "three"] {
+        ws.send(Tm::text(word)).unwrap();
+    }
+    for word in ["ONE", "TWO", "THREE"] {
+        assert_eq!(ws.read().unwrap(), Tm::text(word));
+    }
+    ws.close(None).unwrap();
+    while ws.read().is_ok() {}
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while ended.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "recv never returned None");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let raw = util::ws::handshake_request("/inline", "Connection: close\r\n");
+    let answer = util::exchange(server.local_addr(), raw.as_bytes());
+    assert_eq!(util::parse_all(&answer)[0].status, 500);
+    server.close().unwrap();
+}

@@ -35,6 +35,11 @@ impl ResponseWriter {
         w
     }
 
+    /// The writer of a blocking handler (its bytes go through a channel).
+    pub(crate) fn is_blocking(&self) -> bool {
+        self.sink.is_some()
+    }
+
     /// Fails once the loop has found the client gone (blocking writers only): a handler
     /// streaming to a client that left learns it at its next write, even one whose bytes
     /// would never reach the socket (the body of a `HEAD` response).

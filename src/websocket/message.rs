@@ -44,6 +44,18 @@ pub trait MessageHandler: Send + 'static {
     fn notify(&mut self, ws: &mut Sender<'_, '_>, value: &(dyn Any + Send + Sync)) {
         let _ = (ws, value);
     }
+
+    /// Another thread called the connection's [`Waker`](crate::upgrade::Waker) (see
+    /// [`Sender::waker`]). By default, nothing.
+    fn wake(&mut self, ws: &mut Sender<'_, '_>) {
+        let _ = ws;
+    }
+
+    /// Bytes the handler holds for this connection (messages queued for another thread,
+    /// say), counted against the server's memory budget. By default 0.
+    fn footprint(&self) -> usize {
+        0
+    }
 }
 
 impl<F> MessageHandler for F
@@ -103,6 +115,12 @@ impl<'a, 'b> Sender<'a, 'b> {
     /// grow, and a handler may skip messages for it.
     pub fn queued(&self) -> usize {
         self.io.queued()
+    }
+
+    /// A handle another thread can use to have [`MessageHandler::wake`] called on this
+    /// connection's loop (`None` outside a server).
+    pub fn waker(&self) -> Option<crate::upgrade::Waker> {
+        self.io.waker()
     }
 
     /// Messages may still be sent: no close has been sent or received.

@@ -250,12 +250,17 @@ impl<H: MessageHandler> Protocol for Session<H> {
         }
     }
 
+    fn wake(&mut self, io: &mut Io<'_>) {
+        let mut ws = Sender::new(io, &mut self.closing);
+        self.handler.wake(&mut ws);
+    }
+
     fn footprint(&self) -> usize {
         let message = self
             .message
             .as_ref()
             .map_or(0, |(_, bytes)| bytes.capacity());
-        message + self.control.capacity() + std::mem::size_of::<Self>()
+        message + self.control.capacity() + std::mem::size_of::<Self>() + self.handler.footprint()
     }
 
     fn closed(&mut self) {
