@@ -7,6 +7,7 @@ use std::process::Command;
 const EXAMPLES: &[&str] = &[
     #[cfg(feature = "websocket")]
     "chat",
+    "connect_proxy",
     "hello",
     "echo",
     "fileserver",

@@ -36,6 +36,7 @@ impl ResponseWriter {
     }
 
     /// The writer of a blocking handler (its bytes go through a channel).
+    #[cfg(feature = "websocket")]
     pub(crate) fn is_blocking(&self) -> bool {
         self.sink.is_some()
     }
