@@ -113,6 +113,8 @@
 //! 7. `encode.rs`: head and body are serialised into the connection's output buffer.
 //! 8. `conn/wire.rs` writes the output at the writable edge; `conn/phase.rs` names the
 //!    next step, keep-alive (back to 2) or close, and `conn/timing.rs` arms its deadline.
+//!    Or, after a `101` or a hijack, another protocol (`upgrade.rs`; `hijack.rs`,
+//!    `websocket.rs`) has the connection, and `conn/upgraded.rs` gives it each event.
 //!
 //! The event loop itself is the `poller` crate in this workspace.
 #![deny(missing_docs)]
@@ -272,8 +274,9 @@ pub mod bench {
 }
 
 /// The README's Rust snippets, compiled and run as doctests (`cargo test --doc`), so
-/// that every snippet a newcomer copies works. Its TLS section needs the `tls` feature,
-/// which the README's test command (`--all-features`) turns on.
-#[cfg(all(doctest, feature = "tls"))]
+/// that every snippet a newcomer copies works. Its TLS and WebSocket sections need the
+/// `tls` and `websocket` features, which the README's test command (`--all-features`)
+/// turns on.
+#[cfg(all(doctest, feature = "tls", feature = "websocket"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
