@@ -25,17 +25,20 @@ fail() { echo "websocket_clients.sh: FAIL: $*" >&2; exit 1; }
 cargo build -q --features websocket --example echo --example chat
 TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/examples
 
-start() { # name -> prints the port
+start() { # name -> sets PORT and PID (not in a subshell: PIDS must keep it)
     "$TARGET/$1" 127.0.0.1:0 >"$WORK/$1.out" 2>"$WORK/$1.err" &
-    PIDS+=($!)
+    PID=$!
+    PIDS+=("$PID")
     for _ in $(seq 100); do grep -q listening "$WORK/$1.out" && break; sleep 0.05; done
     local line
     line=$(head -1 "$WORK/$1.out")
     [[ $line == "listening on http://127.0.0.1:"* ]] || fail "$1: $line"
-    echo "${line##*:}"
+    PORT=${line##*:}
+    : >"$WORK/$1.out" # the next start of the same example waits for its own line
 }
 
-ECHO_PORT=$(start echo)
+start echo
+ECHO_PORT=$PORT
 python3 - "$ECHO_PORT" <<'PY'
 import asyncio, sys
 import websockets
@@ -73,8 +76,39 @@ async def main():
 asyncio.run(main())
 PY
 
+# A graceful shutdown with 100 open WebSockets: each gets close 1001, and the server exits 0.
+start echo
+SHUT_PORT=$PORT SHUT_PID=$PID
+python3 - "$SHUT_PORT" "$SHUT_PID" <<'PY'
+import asyncio, os, signal, sys
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+async def main():
+    url = f"ws://127.0.0.1:{sys.argv[1]}/ws"
+    sockets = [await websockets.connect(url) for _ in range(100)]
+    for ws in sockets:  # every one open and answering
+        await ws.send("ping")
+        assert await ws.recv() == "ping"
+    os.kill(int(sys.argv[2]), signal.SIGTERM)
+    codes = []
+    for ws in sockets:
+        try:
+            await asyncio.wait_for(ws.recv(), 10)
+        except ConnectionClosed as closed:
+            codes.append(closed.rcvd.code if closed.rcvd else None)
+    assert codes == [1001] * 100, codes
+    print("shutdown: 100 WebSockets each got close 1001")
+
+asyncio.run(main())
+PY
+wait "$SHUT_PID" || fail "echo exited with $? after a shutdown with 100 WebSockets"
+PIDS=("${PIDS[@]/$SHUT_PID}")
+echo "shutdown: the server exited 0"
+
 if ((BROWSER)); then
-    CHAT_PORT=$(start chat)
+    start chat
+    CHAT_PORT=$PORT
     URL="http://127.0.0.1:$CHAT_PORT/"
     browse() {
         timeout 60 chromium --headless --no-sandbox --disable-gpu --no-first-run \
@@ -91,6 +125,7 @@ if ((BROWSER)); then
 fi
 
 for pid in "${PIDS[@]}"; do
+    [[ -n $pid ]] || continue
     kill -TERM "$pid"
     wait "$pid" || fail "an example exited with $? after SIGTERM"
 done
