@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::budget::Budget;
 use crate::cancel::ShutdownNotice;
+use crate::forwarded::IpNet;
 use crate::handler::Handler;
 use crate::offload::workers::Workers;
 
@@ -95,6 +96,8 @@ pub(crate) struct Config {
     pub(crate) on_shutdown: Vec<ShutdownHook>,
     /// Fired when a graceful shutdown begins (`Request::shutdown_notice`).
     pub(crate) notice: ShutdownNotice,
+    /// The proxies whose `Forwarded` / `X-Forwarded-For` hops are believed.
+    pub(crate) trusted_proxies: Option<Arc<[IpNet]>>,
     /// Serve HTTPS with this configuration (`Server::tls`).
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
@@ -144,6 +147,7 @@ impl Config {
             keep_alives_off: AtomicBool::new(false),
             on_shutdown: Vec::new(),
             notice: ShutdownNotice::new(),
+            trusted_proxies: None,
             #[cfg(feature = "tls")]
             tls: None,
         }

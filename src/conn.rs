@@ -312,6 +312,7 @@ impl Conn {
     fn begin_body(&mut self, cx: &mut Cx<'_, impl Loop>, mut head: Head) -> bool {
         let config = &cx.local.config;
         head.facts.close |= config.closes_every_response();
+        head.request.trusted.clone_from(&config.trusted_proxies);
         let blocking = config.may_block && config.handler.is_blocking(&head.request);
         log::trace!(
             "token {}: {} {} {:?}, body {:?}, for a{} handler",

@@ -131,6 +131,7 @@ mod encode;
 mod error;
 mod filter;
 mod form;
+mod forwarded;
 mod fs;
 mod handler;
 mod helpers;
@@ -170,6 +171,7 @@ pub use config::{
 pub use cookie::{set_cookie, Cookie, SameSite};
 pub use filter::Filter;
 pub use form::{FormError, DEFAULT_MULTIPART_MEMORY, MAX_FORM_BYTES};
+pub use forwarded::{IpNet, IpNetError};
 pub use fs::{file_server, serve_content, serve_file, FileServer};
 pub use handler::{blocking, wrap, Blocking, Handler, Wrap};
 pub use helpers::{

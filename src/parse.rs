@@ -213,6 +213,7 @@ fn build(
         routing: OnceCell::new(),
         forms: None,
         gone: None,
+        trusted: None,
     };
     Ok(Head {
         request,

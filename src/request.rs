@@ -6,7 +6,7 @@
 use std::any::Any;
 use std::cell::OnceCell;
 use std::io::{self, BufRead, Read};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 
@@ -14,6 +14,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 
 use crate::error::MaxBytesError;
+use crate::forwarded::{self, IpNet};
 use crate::mem::Buffer;
 use crate::offload::channel::{ClientGone, Feed, Incoming, MAX_DRAIN};
 use crate::query::Forms;
@@ -65,6 +66,9 @@ pub struct Request {
     pub(crate) forms: Option<Box<Forms>>,
     /// A blocking request's cancellation: its client is gone (`cancel.rs`).
     pub(crate) gone: Option<ClientGone>,
+    /// The proxies the server trusts (`Server::trusted_proxies`), for `client_addr`;
+    /// `None` when it trusts none.
+    pub(crate) trusted: Option<Arc<[IpNet]>>,
 }
 
 /// Where one header field lies in a request head (byte offsets).
@@ -192,9 +196,32 @@ impl Request {
             .unwrap_or("")
     }
 
-    /// The address of the client.
+    /// The address of the connection's peer: the client, or the proxy in front of it
+    /// (with a PROXY protocol header, the address the proxy reported).
     pub fn remote_addr(&self) -> SocketAddr {
         self.remote_addr
+    }
+
+    /// The client's address. If the peer is one of the server's
+    /// [`trusted_proxies`](crate::Server::trusted_proxies), the rightmost hop of the
+    /// request's `Forwarded` field (RFC 7239), else of its `X-Forwarded-For`, that is not
+    /// itself a trusted proxy; otherwise the peer's. What a client writes in those fields
+    /// itself, and anything an untrusted peer sends, is ignored (see `forwarded.rs`).
+    pub fn client_addr(&self) -> IpAddr {
+        let peer = self.remote_addr.ip();
+        let Some(trusted) = &self.trusted else {
+            return peer.to_canonical();
+        };
+        let values = |name: &str| -> Vec<&str> {
+            let fields = self.headers().get_all(name).iter();
+            fields.filter_map(|v| v.to_str().ok()).collect()
+        };
+        let standard = values("forwarded");
+        if !standard.is_empty() {
+            return forwarded::client(peer, trusted, forwarded::forwarded_hops(&standard));
+        }
+        let xff = values("x-forwarded-for");
+        forwarded::client(peer, trusted, forwarded::xff_hops(&xff))
     }
 
     /// Trailer fields sent after a chunked body (empty otherwise). An inline handler's
@@ -268,6 +295,7 @@ impl Request {
             routing: OnceCell::new(),
             forms: None,
             gone: self.gone.clone(),
+            trusted: self.trusted.clone(),
         }
     }
 }

@@ -203,6 +203,24 @@ impl Server {
         self.serve(listener)
     }
 
+    /// Trusts these proxies (load balancers, nginx) to report the client's address:
+    /// [`Request::client_addr`](crate::Request::client_addr) then reads it from the
+    /// `Forwarded` or `X-Forwarded-For` field of requests that come through one of them
+    /// (the rightmost hop that is not itself trusted). By default none is trusted and
+    /// `client_addr` is the peer's address.
+    ///
+    /// ```
+    /// # use nethttp::{Request, ResponseWriter, Server};
+    /// # let hello = |_: &mut ResponseWriter, _: &mut Request| {};
+    /// let server = Server::new(hello)
+    ///     .trusted_proxies(["127.0.0.1".parse().unwrap(), "10.0.0.0/8".parse().unwrap()]);
+    /// ```
+    pub fn trusted_proxies(mut self, nets: impl IntoIterator<Item = crate::IpNet>) -> Server {
+        let nets: Vec<crate::IpNet> = nets.into_iter().collect();
+        self.config.trusted_proxies = (!nets.is_empty()).then(|| nets.into());
+        self
+    }
+
     /// Binds the configured address and serves HTTPS with the certificate chain in
     /// `cert_file` and its key in `key_file` (PEM), Go's `Server.ListenAndServeTLS`.
     /// Feature `tls`.
