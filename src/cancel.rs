@@ -90,6 +90,16 @@ impl Request {
         }
     }
 
+    /// True once a graceful shutdown of the server has begun (its
+    /// [`shutdown_notice`](Request::shutdown_notice) has fired): the server is draining.
+    pub fn is_draining(&self) -> bool {
+        let notice = self.shutdown_notice();
+        matches!(
+            notice.try_recv(),
+            Err(crossbeam_channel::TryRecvError::Disconnected)
+        )
+    }
+
     /// True once the request is cancelled (see [`done`](Request::done)).
     pub fn is_cancelled(&self) -> bool {
         self.gone.as_ref().is_some_and(|gone| gone.is_set())

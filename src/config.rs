@@ -96,6 +96,8 @@ pub(crate) struct Config {
     pub(crate) on_shutdown: Vec<ShutdownHook>,
     /// Fired when a graceful shutdown begins (`Request::shutdown_notice`).
     pub(crate) notice: ShutdownNotice,
+    /// How long a graceful shutdown keeps serving while readiness reports draining.
+    pub(crate) drain_delay: Duration,
     /// The proxies whose `Forwarded` / `X-Forwarded-For` hops are believed.
     pub(crate) trusted_proxies: Option<Arc<[IpNet]>>,
     /// Serve HTTPS with this configuration (`Server::tls`).
@@ -148,6 +150,7 @@ impl Config {
             on_shutdown: Vec::new(),
             notice: ShutdownNotice::new(),
             trusted_proxies: None,
+            drain_delay: Duration::ZERO,
             #[cfg(feature = "tls")]
             tls: None,
         }

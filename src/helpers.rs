@@ -30,6 +30,26 @@ pub fn not_found(w: &mut ResponseWriter, _r: &mut Request) {
     error(w, "404 page not found", StatusCode::NOT_FOUND);
 }
 
+/// A readiness endpoint for load balancers and orchestrators: `200 ready` while the server
+/// serves, `503 draining` once a graceful shutdown has begun (during its
+/// [`drain_delay`](crate::Server::drain_delay) the server still serves everything else),
+/// so the balancer stops sending requests before the listener closes.
+///
+/// ```
+/// use nethttp::ServeMux;
+///
+/// let mut mux = ServeMux::new();
+/// mux.handle("GET /readyz", nethttp::readiness);
+/// ```
+pub fn readiness(w: &mut ResponseWriter, r: &mut Request) {
+    if r.is_draining() {
+        w.write_header(StatusCode::SERVICE_UNAVAILABLE);
+        let _ = w.write_all(b"draining\n");
+    } else {
+        let _ = w.write_all(b"ready\n");
+    }
+}
+
 /// A handler that answers every request with [`not_found`] (Go's `http.NotFoundHandler`).
 pub fn not_found_handler() -> fn(&mut ResponseWriter, &mut Request) {
     not_found

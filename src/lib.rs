@@ -150,6 +150,7 @@ mod request;
 mod response;
 mod server;
 mod sniff;
+mod systemd;
 mod token;
 mod transport;
 pub mod upgrade;
@@ -175,9 +176,9 @@ pub use forwarded::{IpNet, IpNetError};
 pub use fs::{file_server, serve_content, serve_file, FileServer};
 pub use handler::{blocking, wrap, Blocking, Handler, Wrap};
 pub use helpers::{
-    max_bytes, max_bytes_reader, not_found, not_found_handler, redirect, redirect_handler,
-    strip_prefix, timeout_handler, MaxBytes, MaxBytesError, RedirectHandler, StripPrefix,
-    TimeoutHandler,
+    max_bytes, max_bytes_reader, not_found, not_found_handler, readiness, redirect,
+    redirect_handler, strip_prefix, timeout_handler, MaxBytes, MaxBytesError, RedirectHandler,
+    StripPrefix, TimeoutHandler,
 };
 pub use hijack::{Hijacked, HijackedReader, HijackedWriter};
 pub use lifecycle::{is_server_closed, shutdown_on_signals, Handle, Running, ServerClosed};
@@ -191,6 +192,7 @@ pub use response::{error, ResponseWriter};
 pub use server::listen_and_serve_tls;
 pub use server::{listen, listen_and_serve, Server};
 pub use sniff::detect_content_type;
+pub use systemd::sd_notify;
 
 pub use http;
 

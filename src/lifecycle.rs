@@ -48,6 +48,8 @@ pub(crate) struct Control {
     /// Keep-alives disabled (`Handle::set_keep_alives_enabled`), kept here too so that a
     /// call before the server starts holds.
     keep_alives_off: AtomicBool,
+    /// A graceful shutdown has begun: readiness reports draining from now on.
+    draining: AtomicBool,
 }
 
 /// A server's stage, as its handles see it.
@@ -112,6 +114,11 @@ impl Control {
         }
     }
 
+    /// Serving, and neither shut down nor closed.
+    fn is_serving(&self) -> bool {
+        matches!(&*self.lock(), Stage::Serving(s) if !s.closed)
+    }
+
     fn was_closed(&self) -> bool {
         matches!(&*self.lock(), Stage::Serving(s) if s.closed)
     }
@@ -152,6 +159,9 @@ impl Handle {
     /// closed, and the result is a `TimedOut` error. Called before the server starts (a
     /// signal during start-up), it returns at once and the server stops as it starts.
     pub fn shutdown(&self, timeout: Duration) -> io::Result<()> {
+        if !self.drain() {
+            return Ok(()); // not serving: it stops as soon as it starts
+        }
         let deadline = Instant::now() + timeout;
         let counters = self.control.serving(|started| {
             started.closed = true;
@@ -230,8 +240,38 @@ impl Handle {
         sent
     }
 
+    /// Reports draining, then keeps serving for the server's
+    /// [`drain_delay`](crate::Server::drain_delay), unless it is closed meanwhile. Returns
+    /// false if the server is not serving.
+    fn drain(&self) -> bool {
+        let delay = self.control.serving(|started| {
+            started.config.notice.fire(); // readiness reports draining from now on
+            started.config.drain_delay
+        });
+        let Some(delay) = delay else {
+            return false;
+        };
+        if !self.control.draining.swap(true, Ordering::SeqCst) {
+            crate::systemd::notify("STOPPING=1");
+            log::info!("draining for {delay:?} before shutting down");
+        }
+        let until = Instant::now() + delay;
+        while Instant::now() < until && !self.control.was_closed() {
+            thread::sleep(DRAIN_POLL.max((until - Instant::now()).min(Duration::from_millis(50))));
+        }
+        true
+    }
+
+    /// A graceful shutdown has begun: the server is draining, or stopping.
+    pub fn is_draining(&self) -> bool {
+        self.control.draining.load(Ordering::SeqCst)
+    }
+
     /// Closes the listener and every connection now (Go's `Close`).
     pub fn close(&self) {
+        if !self.control.draining.swap(true, Ordering::SeqCst) {
+            crate::systemd::notify("STOPPING=1");
+        }
         self.control.serving(|started| {
             started.closed = true;
             for remote in &started.remotes {
@@ -365,5 +405,20 @@ impl Running {
             true => Err(io::Error::other(ServerClosed)),
             false => Ok(()),
         }
+    }
+}
+
+/// Pings systemd's watchdog every `every` while the server serves (see `systemd.rs`).
+pub(crate) fn watchdog(control: Arc<Control>, every: Duration) {
+    let spawned = thread::Builder::new()
+        .name("nethttp-watchdog".into())
+        .spawn(move || {
+            while control.is_serving() {
+                crate::systemd::notify("WATCHDOG=1");
+                thread::sleep(every);
+            }
+        });
+    if let Err(e) = spawned {
+        log::error!("cannot start the watchdog thread: {e}");
     }
 }

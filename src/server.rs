@@ -203,6 +203,16 @@ impl Server {
         self.serve(listener)
     }
 
+    /// Keeps serving for `delay` after a graceful shutdown is asked for, while
+    /// [`Handle::is_draining`](crate::Handle::is_draining) (and a
+    /// [`readiness`](crate::readiness) handler) says the server is draining: the time a
+    /// load balancer needs to stop sending it requests (Kubernetes' `preStop` problem).
+    /// Then the shutdown proceeds as usual, with its own timeout. Default: none.
+    pub fn drain_delay(mut self, delay: Duration) -> Server {
+        self.config.drain_delay = delay;
+        self
+    }
+
     /// Trusts these proxies (load balancers, nginx) to report the client's address:
     /// [`Request::client_addr`](crate::Request::client_addr) then reads it from the
     /// `Forwarded` or `X-Forwarded-For` field of requests that come through one of them
@@ -309,6 +319,10 @@ impl Server {
         }
         self.control
             .started(config, remotes.clone(), counters.clone());
+        crate::systemd::notify("READY=1");
+        if let Some(every) = crate::systemd::watchdog_interval() {
+            crate::lifecycle::watchdog(Arc::clone(&self.control), every);
+        }
         Ok(Running::new(local_addr, self.control, threads))
     }
 }
