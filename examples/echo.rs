@@ -1,6 +1,10 @@
 //! The echo showcase: every feature of the server behind a few routes.
 //!
-//! `cargo run --release --example echo -- [ADDR] [--dir DIR] [--header-timeout SECS] [--idle-timeout SECS] [--tls-cert FILE --tls-key FILE]`
+//! `cargo run --release --example echo -- [ADDR] [--dir DIR] [--header-timeout SECS] [--idle-timeout SECS] [--tls-cert FILE --tls-key FILE] [--access-log] [--drain-delay SECS]`
+//!
+//! `--access-log` prints one line per response on stdout (Combined Log Format, then the
+//! microseconds it took). `--drain-delay SECS`: on SIGINT or SIGTERM the server first keeps
+//! serving for SECS while `GET /readyz` answers 503, then shuts down.
 //!
 //! With `--tls-cert` and `--tls-key` (PEM; build with `--features tls`) every route is served
 //! over TLS 1.2 and 1.3, ALPN `http/1.1`, and the first line says `https://`.
@@ -24,6 +28,7 @@
 //! | `GET /auth` | `user NAME` for valid Basic credentials, else 401 with `WWW-Authenticate` |
 //! | `GET /wait?ms=N` | waits N ms on the pool (`waited N`), or stops at once, without a body, when its request is cancelled or a shutdown begins |
 //! | `GET /cancelled` | `cancelled C`: how many `/wait` handlers stopped early |
+//! | `GET /readyz` | 200 `ready`; 503 `draining` once a shutdown (or its drain delay) has begun |
 //! | `GET /ws` | a WebSocket endpoint (RFC 6455; build with `--features websocket`): every text or binary message is sent back as it came; ping gets pong; a close is answered with a close |
 //!
 //! SIGINT or SIGTERM shut the server down gracefully (up to 10 s) and exit with status 0.
@@ -334,9 +339,10 @@ fn upload(w: &mut ResponseWriter, r: &mut Request) {
 
 /// What `--help` prints, and a bad argument is answered with (exit status 2).
 const USAGE: &str = "usage: echo [ADDR] [--dir DIR] [--header-timeout SECS] [--idle-timeout SECS]
-            [--tls-cert FILE --tls-key FILE]
+            [--tls-cert FILE --tls-key FILE] [--access-log] [--drain-delay SECS]
   ADDR defaults to 127.0.0.1:8080 (:PORT: every interface); DIR (default .) is served under /files/
-  --tls-cert, --tls-key: serve HTTPS with this certificate chain and key (PEM; needs --features tls)";
+  --tls-cert, --tls-key: serve HTTPS with this certificate chain and key (PEM; needs --features tls)
+  --access-log: a line per response on stdout; --drain-delay: serve SECS more, /readyz 503, on SIGTERM";
 
 /// The command line: `[ADDR] [--dir DIR] [--header-timeout SECS] [--idle-timeout SECS]
 /// [--tls-cert FILE --tls-key FILE]`.
@@ -347,6 +353,8 @@ struct Options {
     idle_timeout: Option<Duration>,
     tls_cert: Option<String>,
     tls_key: Option<String>,
+    access_log: bool,
+    drain_delay: Option<Duration>,
 }
 
 fn options() -> Result<Options, String> {
@@ -357,6 +365,8 @@ fn options() -> Result<Options, String> {
         idle_timeout: None,
         tls_cert: None,
         tls_key: None,
+        access_log: false,
+        drain_delay: None,
     };
     let mut args = std::env::args().skip(1);
     let secs = |value: Option<String>, flag: &str| {
@@ -373,6 +383,8 @@ fn options() -> Result<Options, String> {
             "--idle-timeout" => options.idle_timeout = Some(secs(args.next(), &arg)?),
             "--tls-cert" => options.tls_cert = Some(args.next().ok_or("--tls-cert needs a value")?),
             "--tls-key" => options.tls_key = Some(args.next().ok_or("--tls-key needs a value")?),
+            "--access-log" => options.access_log = true,
+            "--drain-delay" => options.drain_delay = Some(secs(args.next(), &arg)?),
             "-h" | "--help" => return Err(String::new()), // the usage, not an error
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             addr => options.addr = addr.to_string(),
@@ -404,7 +416,6 @@ fn with_tls(server: Server, _options: &Options) -> io::Result<(Server, &'static 
 }
 
 fn main() -> io::Result<()> {
-    logger::init(log::LevelFilter::Warn);
     let options = match options() {
         Ok(options) => options,
         Err(e) if e.is_empty() => {
@@ -416,7 +427,14 @@ fn main() -> io::Result<()> {
             std::process::exit(2);
         }
     };
-    let mut server = Server::new(routes(&options.dir));
+    logger::init_with_access(log::LevelFilter::Warn, options.access_log);
+    let mut server = match options.access_log {
+        true => Server::new(nethttp::access_log(routes(&options.dir))),
+        false => Server::new(routes(&options.dir)),
+    };
+    if let Some(delay) = options.drain_delay {
+        server = server.drain_delay(delay);
+    }
     if let Some(t) = options.header_timeout {
         server = server.read_header_timeout(t);
     }
@@ -459,6 +477,7 @@ fn routes(dir: &str) -> ServeMux {
     mux.handle("GET /wait", blocking(wait));
     mux.handle("GET /cancelled", cancelled);
     mux.handle("GET /ws", ws);
+    mux.handle("GET /readyz", nethttp::readiness);
     mux
 }
 

@@ -120,6 +120,7 @@
 #![deny(missing_docs)]
 
 mod accept;
+mod access_log;
 mod body;
 mod budget;
 mod buf;
@@ -163,6 +164,7 @@ pub mod websocket;
 #[cfg(feature = "tls")]
 pub mod tls;
 
+pub use access_log::{access_log, ACCESS_LOG_TARGET};
 pub use budget::MemoryStats;
 pub use config::{
     ConnState, DEFAULT_BLOCKING_THREADS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_BYTES,

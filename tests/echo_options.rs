@@ -159,3 +159,42 @@ fn sigterm_right_after_the_listening_line_exits_0() {
         assert_eq!(status.code(), Some(0), "{status}");
     }
 }
+
+#[test]
+fn access_log_writes_a_combined_log_format_line_per_response() {
+    let mut echo = Echo::start(&["--access-log"]);
+    let raw = b"GET /status/404 HTTP/1.1\r\nHost: x\r\nReferer: http://a/\"b\r\nUser-Agent: test/1\r\n\r\n";
+    let response = util::echo_child::request(echo.addr, raw);
+    assert_eq!(response.status, 404);
+    let line = echo.stdout_line();
+    let (start, rest) = line.split_once(" [").expect(&line);
+    assert_eq!(start, "127.0.0.1 - -");
+    let (time, rest) = rest.split_once("] ").expect(&line);
+    assert!(time.ends_with(" +0000") && time.len() == 26, "{time}");
+    let (fields, micros) = rest.rsplit_once(' ').expect(&line);
+    assert_eq!(
+        fields,
+        r#""GET /status/404 HTTP/1.1" 404 - "http://a/\"b" "test/1""#
+    );
+    assert!(micros.parse::<u64>().is_ok(), "{micros}");
+    let hello = util::echo_child::get(echo.addr, "/");
+    assert_eq!(hello.status, 200);
+    assert!(echo
+        .stdout_line()
+        .contains(r#""GET / HTTP/1.1" 200 13 "-" "-""#));
+}
+
+#[test]
+fn drain_delay_keeps_serving_with_readyz_503_then_exits_0() {
+    let mut echo = Echo::start(&["--drain-delay", "0.6"]);
+    assert_eq!(get(echo.addr, "/readyz").text(), "ready\n");
+    let began = Instant::now();
+    echo.signal("TERM");
+    thread::sleep(Duration::from_millis(150));
+    let ready = get(echo.addr, "/readyz");
+    assert_eq!((ready.status, ready.text().as_str()), (503, "draining\n"));
+    assert_eq!(get(echo.addr, "/").text(), "Hello, World!");
+    let status = echo.wait_exit(Duration::from_secs(5));
+    assert!(status.success(), "{status}");
+    assert!(began.elapsed() >= Duration::from_millis(600));
+}

@@ -33,6 +33,9 @@ fn the_watchdog_is_pinged_while_serving_and_not_after() {
     // What was sent before the close may still wait; then nothing comes for 500 ms.
     let closed = Instant::now();
     while systemd.recv(&mut buf).is_ok() {
-        assert!(closed.elapsed() < Duration::from_secs(2), "pings after the server closed");
+        assert!(
+            closed.elapsed() < Duration::from_secs(2),
+            "pings after the server closed"
+        );
     }
 }

@@ -124,6 +124,16 @@ impl Echo {
         echo
     }
 
+    /// The child's next line on stdout (an access-log line), without its newline.
+    pub fn stdout_line(&mut self) -> String {
+        let mut line = String::new();
+        let reader = self._stdout.as_mut().expect("stdout");
+        reader
+            .read_line(&mut line)
+            .expect("read the child's stdout");
+        line.trim_end_matches('\n').to_string()
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().unwrap().id()
     }
