@@ -28,6 +28,7 @@
 //! | `GET /auth` | `user NAME` for valid Basic credentials, else 401 with `WWW-Authenticate` |
 //! | `GET /wait?ms=N` | waits N ms on the pool (`waited N`), or stops at once, without a body, when its request is cancelled or a shutdown begins |
 //! | `GET /cancelled` | `cancelled C`: how many `/wait` handlers stopped early |
+//! | `GET /metrics` | 200 in the Prometheus text format (0.0.4): open connections, responses by status class, bytes read and written, the memory budget and what it holds, the blocking pool's threads, busy and queued |
 //! | `GET /readyz` | 200 `ready`; 503 `draining` once a shutdown (or its drain delay) has begun |
 //! | `GET /ws` | a WebSocket endpoint (RFC 6455; build with `--features websocket`): every text or binary message is sent back as it came; ping gets pong; a close is answered with a close |
 //!
@@ -478,6 +479,7 @@ fn routes(dir: &str) -> ServeMux {
     mux.handle("GET /cancelled", cancelled);
     mux.handle("GET /ws", ws);
     mux.handle("GET /readyz", nethttp::readiness);
+    mux.handle("GET /metrics", nethttp::metrics);
     mux
 }
 

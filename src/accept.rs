@@ -14,6 +14,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -108,7 +109,7 @@ impl Acceptor {
         for _ in 0..ACCEPTS_PER_TURN {
             if self.at_cap(cx) {
                 self.state = State::AtCap;
-                self.shed();
+                self.shed(cx);
                 cx.set_timer(cx.now() + CAP_RECHECK);
                 return Next::Continue;
             }
@@ -117,13 +118,25 @@ impl Acceptor {
                 Err(e) if would_block(&e) => return Next::Continue,
                 Err(e) if interrupted(&e) => continue,
                 Err(e) if is_resource_exhaustion(&e) => {
+                    cx.local
+                        .config
+                        .stats
+                        .accept_errors
+                        .fetch_add(1, Ordering::Relaxed);
                     log::error!("accept: {e}; pausing the listener until descriptors free up");
                     self.state = State::Exhausted(BACKOFF_MIN);
-                    self.shed();
+                    self.shed(cx);
                     cx.set_timer(cx.now() + BACKOFF_MIN);
                     return Next::Continue;
                 }
-                Err(e) => log::debug!("accept: {e}"), // that connection failed; go on
+                Err(e) => {
+                    cx.local
+                        .config
+                        .stats
+                        .accept_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                    log::debug!("accept: {e}"); // that connection failed; go on
+                }
             }
         }
         cx.again();
@@ -133,8 +146,9 @@ impl Acceptor {
     /// Asks every loop to close some long-idle connections, so a client with a request to
     /// make is not kept waiting by sockets that send nothing (nginx does the same with its
     /// idle keep-alive connections when it runs out).
-    fn shed(&mut self) {
+    fn shed(&mut self, cx: &Cx<'_, Slot>) {
         self.sheds = self.sheds.wrapping_add(1);
+        cx.local.config.stats.sheds.fetch_add(1, Ordering::Relaxed);
         let msg = Msg::Shed(self.sheds);
         for remote in &self.loops {
             remote.broadcast(msg.clone());
@@ -185,7 +199,7 @@ impl Acceptor {
             Err(e) if is_resource_exhaustion(&e) => {
                 let delay = (delay * 2).min(BACKOFF_MAX);
                 self.state = State::Exhausted(delay);
-                self.shed();
+                self.shed(cx);
                 cx.set_timer(cx.now() + delay);
                 Next::Continue
             }

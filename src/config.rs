@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::budget::Budget;
@@ -12,6 +12,7 @@ use crate::cancel::ShutdownNotice;
 use crate::forwarded::IpNet;
 use crate::handler::Handler;
 use crate::offload::workers::Workers;
+use crate::stats::{LoopStats, SharedStats};
 
 /// Default for [`Server::max_header_bytes`](crate::Server::max_header_bytes): 64 KiB, enough for large cookies; Go allows
 /// 1 MiB, which lets every slow client pin a megabyte.
@@ -96,6 +97,12 @@ pub(crate) struct Config {
     pub(crate) on_shutdown: Vec<ShutdownHook>,
     /// Fired when a graceful shutdown begins (`Request::shutdown_notice`).
     pub(crate) notice: ShutdownNotice,
+    /// Counters with more than one writer (`stats.rs`).
+    pub(crate) stats: SharedStats,
+    /// Each loop's own counters, by loop index (filled when the server starts).
+    pub(crate) loop_stats: Vec<Arc<LoopStats>>,
+    /// Each loop's poller counters (connections opened and closed), once the loops exist.
+    pub(crate) loop_counters: OnceLock<Vec<Arc<poller::Counters>>>,
     /// How long a graceful shutdown keeps serving while readiness reports draining.
     pub(crate) drain_delay: Duration,
     /// The proxies whose `Forwarded` / `X-Forwarded-For` hops are believed.
@@ -151,8 +158,38 @@ impl Config {
             notice: ShutdownNotice::new(),
             trusted_proxies: None,
             drain_delay: Duration::ZERO,
+            stats: SharedStats::default(),
+            loop_stats: Vec::new(),
+            loop_counters: OnceLock::new(),
             #[cfg(feature = "tls")]
             tls: None,
         }
     }
+}
+
+thread_local! {
+    /// The server whose loop or pool thread this is, for handlers that report on it
+    /// ([`metrics`](crate::metrics)). Weak: a thread outliving its server keeps nothing.
+    static CURRENT: std::cell::RefCell<std::sync::Weak<Config>> = const {
+        std::cell::RefCell::new(std::sync::Weak::new())
+    };
+}
+
+impl Config {
+    /// Makes this the server of the calling thread (a loop thread as it starts, a pool
+    /// thread at each request): its shutdown notice and its figures.
+    pub(crate) fn serve_on_this_thread(self: &Arc<Config>) {
+        self.notice.serve_on_this_thread();
+        CURRENT.with(|current| {
+            let mut current = current.borrow_mut();
+            if !std::ptr::eq(current.as_ptr(), Arc::as_ptr(self)) {
+                *current = Arc::downgrade(self);
+            }
+        });
+    }
+}
+
+/// The server of the calling thread, if it is one of a running server's threads.
+pub(crate) fn current() -> Option<Arc<Config>> {
+    CURRENT.with(|current| current.borrow().upgrade())
 }

@@ -51,6 +51,7 @@ use crate::offload::stream::{Pump, Stream, StreamEnd};
 use crate::parse::{self, Facts, Head};
 use crate::reader::{self, Begin, HeadReader, HeadStep};
 use crate::request::Request;
+use crate::stats::LoopStats;
 use crate::transport::Transport;
 use crate::upgrade::Takeover;
 
@@ -184,18 +185,14 @@ impl Conn {
         next
     }
 
-    /// Brings the loop's meter up to date with what this connection holds.
+    /// Brings the loop's meter up to date with what this connection holds: its buffers, a
+    /// TLS session's, plus a body being collected (or the room reserved for it), a
+    /// blocking handler's channels, or an upgraded protocol's state.
     fn account(&mut self, local: &mut Local) {
-        let footprint = self.footprint();
+        let buffers = self.input.capacity() + self.output.bytes.capacity();
+        let footprint = buffers + self.stream.footprint() + self.phase.footprint();
         local.meter.charge(self.held, footprint);
         self.held = footprint;
-    }
-
-    /// Bytes held for this connection: its buffers, a TLS session's, plus a body being
-    /// collected (or the room reserved for it), or a blocking handler's channels.
-    fn footprint(&self) -> usize {
-        let buffers = self.input.capacity() + self.output.bytes.capacity();
-        buffers + self.stream.footprint() + self.phase.footprint()
     }
 
     /// Tells the `conn_state` hook about a change of state.
@@ -230,7 +227,7 @@ impl Conn {
                 }
             }
             progress |= self.process(cx);
-            match self.flush() {
+            match self.flush(&cx.local.stats) {
                 Ok(wrote) => progress |= wrote,
                 Err(e) => return self.fail(&e, "write"),
             }
@@ -251,7 +248,7 @@ impl Conn {
     fn fill(&mut self, local: &mut Local) -> io::Result<bool> {
         let (limit, buffers) = (local.config.max_header_bytes, &mut local.buffers);
         let (stream, input, side) = (&mut self.stream, &mut self.input, &mut self.side);
-        let filled = wire::fill(stream, input, buffers, limit, side)?;
+        let filled = wire::fill(stream, input, buffers, limit, side, &local.stats)?;
         if filled == Filled::Bytes {
             self.clock.moved();
         }
@@ -479,6 +476,7 @@ impl Conn {
 
     /// Queues the server's own answer to a refused request (`encode::reject`).
     fn queue_refusal(&mut self, local: &mut Local, reject: Reject) {
+        local.stats.responses.0[crate::stats::class(reject.status())].add(1);
         local.date.refresh();
         let mut out = self.output.take(&mut local.buffers);
         encode::reject(&mut out, reject, local.date.get());
@@ -487,8 +485,8 @@ impl Conn {
 
     /// Writes queued output until done or the kernel's buffer is full; the stall
     /// deadline moves on if anything went. Returns whether anything was written.
-    fn flush(&mut self) -> io::Result<bool> {
-        let wrote = wire::flush(&mut self.stream, &mut self.output)?;
+    fn flush(&mut self, stats: &LoopStats) -> io::Result<bool> {
+        let wrote = wire::flush(&mut self.stream, &mut self.output, stats)?;
         if wrote {
             self.clock.moved();
         }
@@ -549,7 +547,7 @@ impl Conn {
                 self.queue_refusal(cx.local, Reject::RequestTimeout);
                 self.phase = Phase::Closing(Close::Clean);
                 self.clock.expired();
-                let _ = self.flush();
+                let _ = self.flush(&cx.local.stats);
                 Next::Close
             }
             Timing::None => Next::Continue,

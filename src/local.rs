@@ -19,6 +19,7 @@ use crate::encode::DateCache;
 use crate::mem::Buffer;
 use crate::offload::poke::Wake;
 use crate::request::RawField;
+use crate::stats::LoopStats;
 
 /// Starting size of a loop's arena for request heads: room for a pipelined batch.
 const HEAD_ARENA: usize = 16 * 1024;
@@ -31,6 +32,8 @@ impl<M: Machine<Msg = Msg, Local = Local>> Loop for M {}
 
 /// What one loop's machines share: configuration, the `Date` cache, buffers.
 pub(crate) struct Local {
+    /// This loop's counters (`stats.rs`), written by its thread only.
+    pub(crate) stats: Arc<LoopStats>,
     pub(crate) config: Arc<Config>,
     pub(crate) date: DateCache,
     /// Spare read and write buffers, for this loop's connections.
@@ -71,6 +74,7 @@ impl Local {
     pub(crate) fn new(config: Arc<Config>, index: usize) -> Local {
         Local {
             meter: Meter::new(Arc::clone(&config.budget), index),
+            stats: Arc::clone(&config.loop_stats[index]),
             config,
             date: DateCache::new(),
             buffers: BufferPool::default(),

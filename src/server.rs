@@ -291,6 +291,7 @@ impl Server {
         let mut config = self.config;
         config.budget = Arc::new(Budget::new(config.max_memory, self.threads));
         config.max_body_bytes = config.max_body_bytes.min(config.max_memory);
+        config.loop_stats = (0..self.threads).map(|_| Arc::default()).collect();
         let config = Arc::new(config);
         let mut loops = Vec::with_capacity(self.threads);
         for i in 0..self.threads {
@@ -302,6 +303,7 @@ impl Server {
         }
         let remotes: Vec<Remote<Slot>> = loops.iter().map(EventLoop::remote).collect();
         let counters: Vec<_> = loops.iter().map(EventLoop::counters).collect();
+        let _ = config.loop_counters.set(counters.clone());
         let acceptor = Acceptor::new(listener, remotes.clone(), counters.clone());
         loops[0].insert(Slot::Acceptor(acceptor));
         let mut threads = Vec::with_capacity(loops.len());
@@ -311,7 +313,7 @@ impl Server {
                 .name(format!("nethttp-loop-{i}"))
                 .spawn(move || {
                     crate::handler::on_loop_thread();
-                    config.notice.serve_on_this_thread();
+                    config.serve_on_this_thread();
                     drop(config);
                     event_loop.run()
                 })?;

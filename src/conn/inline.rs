@@ -62,6 +62,11 @@ pub(super) fn respond(
              connections; wrap it in nethttp::blocking(..)"
         );
     }
+    let status = match outcome {
+        Ok(()) => w.status(),
+        Err(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    local.stats.responses.0[crate::stats::class(status)].add(1);
     let (parts, close) = match outcome {
         Ok(()) => w.finish(),
         Err(message) => {

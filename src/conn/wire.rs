@@ -9,6 +9,7 @@ use poller::Readiness;
 
 use crate::buf::{BufferPool, InBuf, OutBuf};
 use crate::error::{interrupted, would_block};
+use crate::stats::LoopStats;
 use crate::transport::Transport;
 
 /// What the connection knows of its socket's read side. mio is edge-triggered: a
@@ -73,6 +74,7 @@ pub(super) fn fill(
     buffers: &mut BufferPool,
     limit: usize,
     side: &mut ReadSide,
+    stats: &LoopStats,
 ) -> io::Result<Filled> {
     let spare = input.spare(buffers, limit);
     if spare.is_empty() {
@@ -87,6 +89,7 @@ pub(super) fn fill(
             }
             Ok(n) => {
                 input.filled(n);
+                stats.bytes_read.add(n as u64);
                 if *side != ReadSide::Closing {
                     // A short read drains the socket; a full one may have left more.
                     *side = if stream.may_hold_more(n, room) {
@@ -111,7 +114,11 @@ pub(super) fn fill(
 
 /// Writes queued output until done or the kernel's buffer is full. A short write means
 /// full: the rest waits for the next writable edge. Returns whether anything was written.
-pub(super) fn flush(stream: &mut Transport, output: &mut OutBuf) -> io::Result<bool> {
+pub(super) fn flush(
+    stream: &mut Transport,
+    output: &mut OutBuf,
+    stats: &LoopStats,
+) -> io::Result<bool> {
     let mut wrote = false;
     if stream.has_backlog() {
         match stream.send_backlog() {
@@ -125,6 +132,7 @@ pub(super) fn flush(stream: &mut Transport, output: &mut OutBuf) -> io::Result<b
         match stream.write(pending) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => {
+                stats.bytes_written.add(n as u64);
                 let short = n < pending.len();
                 wrote = true;
                 output.advance(n);

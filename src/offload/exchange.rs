@@ -65,7 +65,7 @@ impl Exchange {
     /// left unread when the connection closes, would keep the channel, and itself, alive
     /// for ever.
     pub(super) fn run(mut self: Box<Self>, sink: Outgoing) {
-        self.config.notice.serve_on_this_thread();
+        self.config.serve_on_this_thread();
         let close = if sink.gone.is_set() {
             log::debug!(
                 "{}: the client left while its request waited; not run",
@@ -87,6 +87,11 @@ impl Exchange {
         // Before the head is fixed: an unread body may cost the connection. The loop
         // drains or closes what is left once the end mark arrives.
         self.request.body.judge_unread();
+        let status = match outcome {
+            Ok(()) => w.status(),
+            Err(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        self.config.stats.blocking_response(status);
         let (_, close) = match outcome {
             Ok(()) => w.finish(),
             Err(message) => {

@@ -44,6 +44,12 @@ struct Counts {
 }
 
 impl Workers {
+    /// Threads running, and jobs submitted and not finished (running or queued).
+    pub(crate) fn load(&self) -> (usize, usize) {
+        let started = self.counts.started.load(SeqCst);
+        (started, self.counts.pending.load(SeqCst))
+    }
+
     pub(crate) fn new(size: usize) -> Workers {
         Workers::with_idle_exit(size, IDLE_EXIT)
     }
