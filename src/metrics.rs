@@ -53,57 +53,63 @@ pub fn metrics(w: &mut ResponseWriter, _r: &mut Request) {
 /// The exposition text for a server.
 fn render(config: &Config) -> String {
     let mut out = String::with_capacity(2048);
-    let open: u64 = config.loop_counters.get().map_or(0, |loops| {
-        loops
-            .iter()
-            .map(|c| {
-                let s = c.snapshot();
-                s.spawns - s.closes
-            })
-            .sum()
+    connections(&mut out, config);
+    responses(&mut out, config);
+    traffic(&mut out, config);
+    memory_and_pool(&mut out, config);
+    listener(&mut out, config);
+    out
+}
+
+/// Connections open, and those waiting for memory.
+fn connections(out: &mut String, config: &Config) {
+    let spawned: u64 = config.loop_counters.get().map_or(0, |loops| {
+        let open = |c: &std::sync::Arc<poller::Counters>| {
+            let s = c.snapshot();
+            s.spawns - s.closes
+        };
+        loops.iter().map(open).sum()
     });
     // Loop 0's listener is one of its machines, not a connection.
-    let open = open.saturating_sub(1);
-    let memory = config.budget.stats();
+    let open = spawned.saturating_sub(1);
     gauge(
-        &mut out,
+        out,
         "nethttp_connections_open",
         "Connections open now.",
         open,
     );
-    let waiting = memory.waiting as u64;
+    let waiting = config.budget.stats().waiting as u64;
     let help = "Connections waiting for room in the memory budget.";
-    gauge(
-        &mut out,
-        "nethttp_connections_waiting_for_memory",
-        help,
-        waiting,
-    );
-    responses(&mut out, config);
+    gauge(out, "nethttp_connections_waiting_for_memory", help, waiting);
+}
+
+/// Bytes read and written, summed over the loops.
+fn traffic(out: &mut String, config: &Config) {
     let (read, written) = config.loop_stats.iter().fold((0, 0), |(r, w), s| {
         (r + s.bytes_read.get(), w + s.bytes_written.get())
     });
     counter(
-        &mut out,
+        out,
         "nethttp_read_bytes_total",
         "Bytes read from connections.",
         read,
     );
-    counter(
-        &mut out,
-        "nethttp_written_bytes_total",
-        "Bytes written to connections.",
-        written,
-    );
+    let help = "Bytes written to connections.";
+    counter(out, "nethttp_written_bytes_total", help, written);
+}
+
+/// The memory budget and the blocking pool.
+fn memory_and_pool(out: &mut String, config: &Config) {
+    let memory = config.budget.stats();
     gauge(
-        &mut out,
+        out,
         "nethttp_memory_budget_bytes",
         "The memory budget.",
         memory.budget as u64,
     );
     let held = memory.held as u64;
     gauge(
-        &mut out,
+        out,
         "nethttp_memory_held_bytes",
         "Bytes held for clients now.",
         held,
@@ -111,39 +117,42 @@ fn render(config: &Config) -> String {
     let (threads, pending) = config.workers.load();
     let busy = pending.min(threads);
     gauge(
-        &mut out,
+        out,
         "nethttp_pool_threads",
         "Blocking pool threads.",
         threads as u64,
     );
     gauge(
-        &mut out,
+        out,
         "nethttp_pool_busy",
         "Pool threads running a handler.",
         busy as u64,
     );
     let queued = (pending - busy) as u64;
     gauge(
-        &mut out,
+        out,
         "nethttp_pool_queued",
         "Requests waiting for a pool thread.",
         queued,
     );
+}
+
+/// The listener's failures and sheds.
+fn listener(out: &mut String, config: &Config) {
     let errors = config.stats.accept_errors.load(Relaxed);
     counter(
-        &mut out,
+        out,
         "nethttp_accept_errors_total",
         "Failed accept calls.",
         errors,
     );
     let sheds = config.stats.sheds.load(Relaxed);
     counter(
-        &mut out,
+        out,
         "nethttp_sheds_total",
         "Times idle connections were shed.",
         sheds,
     );
-    out
 }
 
 /// `nethttp_responses_total`, by handler kind and status class.
