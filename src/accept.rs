@@ -113,7 +113,7 @@ impl Acceptor {
                 cx.set_timer(cx.now() + CAP_RECHECK);
                 return Next::Continue;
             }
-            match self.listener.accept() {
+            match self.listener.accept(cx.local.config.tcp_keep_alive) {
                 Ok((stream, peer)) => self.hand_out(cx, stream, peer),
                 Err(e) if would_block(&e) => return Next::Continue,
                 Err(e) if interrupted(&e) => continue,
@@ -189,7 +189,7 @@ impl Acceptor {
         let State::Exhausted(delay) = state else {
             return self.accept(cx); // at the cap, or a stray timer
         };
-        match self.listener.accept() {
+        match self.listener.accept(cx.local.config.tcp_keep_alive) {
             Ok((stream, peer)) => {
                 log::info!("accept: descriptors available again; listener resumed");
                 self.hand_out(cx, stream, peer);

@@ -195,7 +195,7 @@ pub use request::{Body, Request};
 pub use response::{error, ResponseWriter};
 #[cfg(feature = "tls")]
 pub use server::listen_and_serve_tls;
-pub use server::{listen, listen_and_serve, Server};
+pub use server::{listen, listen_and_serve, listen_reuse_port, Server};
 pub use sniff::detect_content_type;
 pub use systemd::sd_notify;
 

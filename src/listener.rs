@@ -7,19 +7,21 @@
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr};
 use std::os::fd::{FromRawFd, OwnedFd};
+use std::time::Duration;
 
 use mio::event::Source;
 use mio::{Interest, Registry, Token};
-use socket2::{Domain, Protocol, Socket as RawSocket, Type};
+use socket2::{Domain, Protocol, SockRef, Socket as RawSocket, TcpKeepalive, Type};
 
 /// Queue length for connections not yet accepted when the system's cap cannot be read.
 const DEFAULT_BACKLOG: i32 = 4096;
 
-/// Binds and listens on the first of `addrs` that works (see [`crate::listen`]).
-pub(crate) fn bind(addrs: &[SocketAddr]) -> io::Result<std::net::TcpListener> {
+/// Binds and listens on the first of `addrs` that works (see [`crate::listen`]), with
+/// `SO_REUSEPORT` if `reuse_port` (see [`crate::listen_reuse_port`]).
+pub(crate) fn bind(addrs: &[SocketAddr], reuse_port: bool) -> io::Result<std::net::TcpListener> {
     let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on");
     for &addr in addrs {
-        match bind_one(addr) {
+        match bind_one(addr, reuse_port) {
             Ok(listener) => return Ok(listener),
             Err(e) => last = e,
         }
@@ -29,9 +31,10 @@ pub(crate) fn bind(addrs: &[SocketAddr]) -> io::Result<std::net::TcpListener> {
 
 /// A listening socket at `addr`: address reuse as `std` and Go set it, both IP versions
 /// on an unspecified IPv6 address, and the system's longest accept queue.
-fn bind_one(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+fn bind_one(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::TcpListener> {
     let socket = RawSocket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
+    socket.set_reuse_port(reuse_port)?;
     if addr.is_ipv6() && addr.ip().is_unspecified() {
         socket.set_only_v6(false)?;
     }
@@ -146,13 +149,20 @@ impl Listening {
         }
     }
 
-    /// Accepts one connection, with TCP_NODELAY set on TCP ones.
-    pub(crate) fn accept(&self) -> io::Result<(Socket, SocketAddr)> {
+    /// Accepts one connection, with TCP_NODELAY set on TCP ones, and keep-alive probes
+    /// every `keep_alive` if given.
+    pub(crate) fn accept(&self, keep_alive: Option<Duration>) -> io::Result<(Socket, SocketAddr)> {
         match self {
             Listening::Tcp(l) => {
                 let (stream, peer) = l.accept()?;
                 if let Err(e) = stream.set_nodelay(true) {
                     log::debug!("{peer}: TCP_NODELAY: {e}");
+                }
+                if let Some(every) = keep_alive {
+                    let probes = TcpKeepalive::new().with_time(every).with_interval(every);
+                    if let Err(e) = SockRef::from(&stream).set_tcp_keepalive(&probes) {
+                        log::debug!("{peer}: SO_KEEPALIVE: {e}");
+                    }
                 }
                 Ok((Socket::Tcp(stream), peer))
             }

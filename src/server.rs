@@ -203,6 +203,16 @@ impl Server {
         self.serve(listener)
     }
 
+    /// Sends TCP keep-alive probes on accepted connections after `every` without traffic,
+    /// then every `every`, so that peers gone without a word (behind a NAT that forgot
+    /// them, a machine that lost power) are found and their connections closed. Go turns
+    /// them on at 15 s; here they are off unless asked for (a connection's own timeouts
+    /// already close idle HTTP connections; an upgraded one, a WebSocket, has none).
+    pub fn tcp_keep_alive(mut self, every: impl Into<Option<Duration>>) -> Server {
+        self.config.tcp_keep_alive = every.into();
+        self
+    }
+
     /// Keeps serving for `delay` after a graceful shutdown is asked for, while
     /// [`Handle::is_draining`](crate::Handle::is_draining) (and a
     /// [`readiness`](crate::readiness) handler) says the server is draining: the time a
@@ -381,17 +391,39 @@ pub fn listen_and_serve_tls(
 /// the server is at its connection cap or out of descriptors, newcomers wait in that queue
 /// instead of having their handshakes dropped and retried a second or more later.
 pub fn listen(addr: &str) -> io::Result<TcpListener> {
+    bind_go_style(addr, false)
+}
+
+/// Binds a Go-style address, with `SO_REUSEPORT` if `reuse_port`.
+fn bind_go_style(addr: &str, reuse_port: bool) -> io::Result<TcpListener> {
     let addr = if addr.is_empty() { ":80" } else { addr };
     match addr.strip_prefix(':') {
         Some(port) => {
             let port: u16 = port
                 .parse()
                 .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "invalid port"))?;
-            crate::listener::bind(&[
-                (std::net::Ipv6Addr::UNSPECIFIED, port).into(),
-                (std::net::Ipv4Addr::UNSPECIFIED, port).into(),
-            ])
+            crate::listener::bind(
+                &[
+                    (std::net::Ipv6Addr::UNSPECIFIED, port).into(),
+                    (std::net::Ipv4Addr::UNSPECIFIED, port).into(),
+                ],
+                reuse_port,
+            )
         }
-        None => crate::listener::bind(&addr.to_socket_addrs()?.collect::<Vec<_>>()),
+        None => crate::listener::bind(&addr.to_socket_addrs()?.collect::<Vec<_>>(), reuse_port),
     }
+}
+
+/// [`listen`] with `SO_REUSEPORT`: several processes (or listeners) can listen on the same
+/// port at once, and the kernel spreads new connections over them. A restart without
+/// downtime starts the new process on the port, then drains the old one.
+///
+/// Linux's caveat: when a listener closes, connections still waiting in its accept queue
+/// (handshaken, not yet accepted) are reset, not passed to the other listeners. A draining
+/// server keeps accepting until its listener closes, so the queue is short, but not empty
+/// in a burst. Setting `net.ipv4.tcp_migrate_req = 1` (Linux 5.14 and later) makes the
+/// kernel move them to another listener of the port instead; without it, hand the
+/// listening socket itself to the new process ([`systemd_listener`](crate::systemd_listener)).
+pub fn listen_reuse_port(addr: &str) -> io::Result<TcpListener> {
+    bind_go_style(addr, true)
 }

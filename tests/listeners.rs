@@ -140,3 +140,67 @@ fn the_accept_queue_is_as_long_as_the_system_allows() {
     }
     assert_eq!(held.len(), queued);
 }
+
+#[test]
+fn listeners_with_so_reuseport_share_a_port() {
+    let first = nethttp::listen_reuse_port("127.0.0.1:0").unwrap();
+    let addr = first.local_addr().unwrap();
+    let second = nethttp::listen_reuse_port(&addr.to_string()).expect("a second listener");
+    assert!(
+        nethttp::listen(&addr.to_string()).is_err(),
+        "without SO_REUSEPORT: in use"
+    );
+    // Both serve: connections go to either while both listen, to the other once one goes.
+    let a = nethttp::Server::new(util::hello)
+        .threads(1)
+        .start(first)
+        .unwrap();
+    let b = nethttp::Server::new(util::hello)
+        .threads(1)
+        .start(second)
+        .unwrap();
+    for _ in 0..10 {
+        let answer = util::exchange(
+            addr,
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert!(answer.ends_with(b"Hello, World!"));
+    }
+    a.shutdown(std::time::Duration::from_secs(5)).unwrap();
+    for _ in 0..10 {
+        let answer = util::exchange(
+            addr,
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert!(
+            answer.ends_with(b"Hello, World!"),
+            "the other listener takes over"
+        );
+    }
+    b.close().unwrap();
+}
+
+#[test]
+fn keep_alive_probes_are_set_on_accepted_sockets() {
+    let server = util::start(
+        nethttp::Server::new(util::hello).tcp_keep_alive(std::time::Duration::from_secs(7)),
+    );
+    let port = server.local_addr().port();
+    let _client = util::connect(server.local_addr());
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let out = std::process::Command::new("ss")
+        .args([
+            "-tno",
+            "state",
+            "established",
+            &format!("( sport = :{port} )"),
+        ])
+        .output()
+        .expect("ss (iproute2) lists the server's sockets");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("timer:(keepalive"),
+        "no keep-alive timer on the accepted socket: {text}"
+    );
+    server.close().unwrap();
+}
