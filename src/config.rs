@@ -108,7 +108,7 @@ pub(crate) struct Config {
     /// How long a graceful shutdown keeps serving while readiness reports draining.
     pub(crate) drain_delay: Duration,
     /// The proxies whose `Forwarded` / `X-Forwarded-For` hops are believed.
-    pub(crate) trusted_proxies: Option<Arc<[IpNet]>>,
+    pub(crate) trusted_proxies: Option<Arc<Vec<IpNet>>>,
     /// Serve HTTPS with this configuration (`Server::tls`).
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<Arc<rustls::ServerConfig>>,

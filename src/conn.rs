@@ -438,10 +438,10 @@ impl Conn {
     }
 
     /// Hands the connection to the protocol a handler switched to, with the loop's waker.
-    fn switch(&mut self, cx: &mut Cx<'_, impl Loop>, mut takeover: Takeover) {
+    fn switch(&mut self, cx: &mut Cx<'_, impl Loop>, mut takeover: Box<Takeover>) {
         let waker = cx.local.waker.clone();
         takeover.1 = waker.map(|waker| Poke::new(waker, cx.token()));
-        self.phase = Phase::Upgraded(Box::new(takeover));
+        self.phase = Phase::Upgraded(takeover);
         self.report(cx, ConnState::Upgraded);
         self.upgraded(cx, Call::Start);
     }

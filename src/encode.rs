@@ -88,6 +88,7 @@ pub(crate) fn status_line(out: &mut Buffer, version: Version, status: StatusCode
 
 /// Appends `Name: value\r\n`, with the name in the canonical case Go writes
 /// (`content-type` becomes `Content-Type`); the `http` crate stores names lower-cased.
+#[inline]
 pub(crate) fn header(out: &mut Buffer, name: &HeaderName, value: &HeaderValue) {
     match canonical(name.as_str()) {
         Some(known) => out.extend_from_slice(known.as_bytes()),

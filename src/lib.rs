@@ -269,7 +269,6 @@ pub mod bench {
                 headers: std::mem::take(&mut self.headers),
                 body: std::mem::take(&mut self.body),
                 out: std::mem::take(&mut self.out),
-                upgrade: None,
             };
             let mut w = ResponseWriter::new(parts, facts, date.get());
             f(&mut w);

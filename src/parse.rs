@@ -97,6 +97,9 @@ pub(crate) fn parse(buf: &[u8], peer: SocketAddr) -> Result<Head, Reject> {
 /// fields are offsets into it, turned into a `HeaderMap` only if the handler asks
 /// (`Request::headers`). The fields that matter to the server are checked here, on the raw
 /// bytes.
+// Inlined into the connection's head reader: its `Head` is then built in place rather
+// than returned through memory (measured: 60 instructions a request).
+#[inline(always)]
 pub(crate) fn parse_into(
     buf: &[u8],
     peer: SocketAddr,

@@ -68,7 +68,7 @@ pub struct Request {
     pub(crate) gone: Option<ClientGone>,
     /// The proxies the server trusts (`Server::trusted_proxies`), for `client_addr`;
     /// `None` when it trusts none.
-    pub(crate) trusted: Option<Arc<[IpNet]>>,
+    pub(crate) trusted: Option<Arc<Vec<IpNet>>>,
 }
 
 /// Where one header field lies in a request head (byte offsets).

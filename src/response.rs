@@ -81,8 +81,9 @@ pub struct ResponseWriter {
     held: Option<Arc<AtomicBool>>,
     /// Middleware's view of the response ([`add_filter`](ResponseWriter::add_filter)).
     filter: Option<Box<dyn Filter>>,
-    /// The protocol that takes the connection over after this `101` response.
-    upgrade: Option<Takeover>,
+    /// The protocol that takes the connection over after this `101` response (boxed
+    /// again: a thin pointer keeps the writer small).
+    upgrade: Option<Box<Takeover>>,
 }
 
 /// How much of the response has been encoded into the output buffer.
@@ -107,8 +108,6 @@ pub(crate) struct Parts {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Buffer,
     pub(crate) out: Buffer,
-    /// After a `101` response: the protocol that takes the connection over.
-    pub(crate) upgrade: Option<Takeover>,
 }
 
 impl ResponseWriter {
@@ -298,9 +297,6 @@ impl ResponseWriter {
     /// Completes the response after the handler returned. Returns the buffers and whether
     /// the connection must close after this response.
     pub(crate) fn finish(mut self) -> (Parts, bool) {
-        if let Some(takeover) = self.upgrade.take() {
-            return self.finish_upgrade(takeover);
-        }
         if self.filter.is_some() {
             self.finish_filter();
         }
@@ -342,12 +338,12 @@ impl ResponseWriter {
     }
 
     /// The buffers back, for the loop to reuse.
+    #[inline(always)] // on every response: moved in place, not copied out and back
     pub(super) fn into_parts(self) -> Parts {
         Parts {
             headers: self.headers,
             body: self.body,
             out: self.out,
-            upgrade: None,
         }
     }
 

@@ -237,7 +237,7 @@ impl Server {
     /// ```
     pub fn trusted_proxies(mut self, nets: impl IntoIterator<Item = crate::IpNet>) -> Server {
         let nets: Vec<crate::IpNet> = nets.into_iter().collect();
-        self.config.trusted_proxies = (!nets.is_empty()).then(|| nets.into());
+        self.config.trusted_proxies = (!nets.is_empty()).then(|| Arc::new(nets));
         self
     }
 

@@ -26,8 +26,8 @@ const SLOW_INLINE_HANDLER: Duration = Duration::from_millis(100);
 
 /// Runs the handler (or the server's own `OPTIONS *` answer) and appends the response to
 /// `out`, the connection's output. Returns `out`, whether the connection closes after this
-/// response, and the protocol that takes it over after a `101`. The request is borrowed, not moved: it is a few hundred bytes, and this
-/// runs for every request.
+/// response, and the protocol that takes it over after a `101`. The request is borrowed,
+/// not moved: it is a few hundred bytes, and this runs for every request.
 pub(super) fn respond(
     local: &mut Local,
     out: Buffer,
@@ -40,34 +40,16 @@ pub(super) fn respond(
         headers: std::mem::take(&mut local.headers),
         body: std::mem::take(&mut local.body),
         out,
-        upgrade: None,
     };
     let mut w = ResponseWriter::new(parts, facts, local.date.get());
-    // One clock read per request: the handler started when the previous one ended, or
-    // when this turn began, whichever is later.
-    let started = local.clock.max(turn_began);
-    let outcome = if request.method == Method::OPTIONS && request.uri == "*" {
-        let zero = HeaderValue::from_static("0");
-        w.headers_mut().insert(http::header::CONTENT_LENGTH, zero);
-        Ok(())
-    } else {
-        handler::call(&*local.config.handler, &mut w, request)
-    };
-    local.clock = Instant::now();
-    let elapsed = local.clock - started;
-    if elapsed > SLOW_INLINE_HANDLER {
-        let route = request.pattern().unwrap_or(request.path());
-        log::warn!(
-            "handler for {route} ran {elapsed:?} on the event loop, stalling its other \
-             connections; wrap it in nethttp::blocking(..)"
-        );
-    }
-    let status = match outcome {
-        Ok(()) => w.status(),
-        Err(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    local.stats.responses.0[crate::stats::class(status)].add(1);
+    let outcome = run(local, &mut w, request, turn_began);
+    let mut upgrade = None;
     let (parts, close) = match outcome {
+        Ok(()) if w.upgrading() => {
+            let (parts, takeover) = w.finish_upgrade();
+            upgrade = takeover;
+            (parts, false)
+        }
         Ok(()) => w.finish(),
         Err(message) => {
             let peer = request.remote_addr();
@@ -84,8 +66,44 @@ pub(super) fn respond(
     Answered {
         out: parts.out,
         close,
-        upgrade: parts.upgrade,
+        upgrade,
     }
+}
+
+/// Runs the handler, timing it (one that holds the loop too long is logged), and counts
+/// its response's status class.
+#[inline(always)]
+fn run(
+    local: &mut Local,
+    w: &mut ResponseWriter,
+    request: &mut Request,
+    turn_began: Instant,
+) -> Result<(), String> {
+    // One clock read per request: the handler started when the previous one ended, or
+    // when this turn began, whichever is later.
+    let started = local.clock.max(turn_began);
+    let outcome = if request.method == Method::OPTIONS && request.uri == "*" {
+        let zero = HeaderValue::from_static("0");
+        w.headers_mut().insert(http::header::CONTENT_LENGTH, zero);
+        Ok(())
+    } else {
+        handler::call(&*local.config.handler, w, request)
+    };
+    local.clock = Instant::now();
+    let elapsed = local.clock - started;
+    if elapsed > SLOW_INLINE_HANDLER {
+        let route = request.pattern().unwrap_or(request.path());
+        log::warn!(
+            "handler for {route} ran {elapsed:?} on the event loop, stalling its other \
+             connections; wrap it in nethttp::blocking(..)"
+        );
+    }
+    let status = match outcome {
+        Ok(()) => w.status(),
+        Err(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    local.stats.responses.0[crate::stats::class(status)].add(1);
+    outcome
 }
 
 /// An inline handler's answer.
@@ -95,5 +113,5 @@ pub(super) struct Answered {
     /// The connection closes after this response.
     pub(super) close: bool,
     /// The protocol that takes the connection over after a `101` response.
-    pub(super) upgrade: Option<Takeover>,
+    pub(super) upgrade: Option<Box<Takeover>>,
 }

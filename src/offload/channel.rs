@@ -247,7 +247,7 @@ pub(crate) enum Out {
     File(FileBody),
     /// The connection goes to this protocol once the bytes before it are written (a
     /// `101` or a hijack); nothing else of the response follows.
-    Upgrade(Takeover),
+    Upgrade(Box<Takeover>),
     /// The response is complete; `close` says the connection must close after it. `spent`
     /// is what the loop allocated for the request, sent back for the loop to drop (see
     /// `offload/exchange.rs`).

@@ -97,7 +97,7 @@ pub(crate) struct Stream {
     deadlines: Arc<Deadlines>,
     /// The protocol the handler handed the connection to (`Out::Upgrade`), once the
     /// bytes before it are in the output.
-    upgrade: Option<Takeover>,
+    upgrade: Option<Box<Takeover>>,
 }
 
 /// Where the handler's answer stands, as the loop has taken it from the channel.
@@ -239,7 +239,7 @@ pub(crate) enum StreamEnd {
     Answered { close: bool, body_unread: bool },
     /// The handler handed the connection to another protocol (`ResponseWriter::upgrade`
     /// or `hijack`), its whole request body read.
-    Upgraded(Takeover),
+    Upgraded(Box<Takeover>),
 }
 
 impl Stream {
@@ -362,7 +362,7 @@ impl Stream {
 
     /// The handler switched protocols: the connection goes over, unless the request's body
     /// is still coming (its bytes would reach the new protocol): then it closes.
-    fn switch(&mut self, takeover: Takeover) -> StreamEnd {
+    fn switch(&mut self, takeover: Box<Takeover>) -> StreamEnd {
         if self.body.is_none() {
             return StreamEnd::Upgraded(takeover);
         }

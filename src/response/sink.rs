@@ -189,7 +189,7 @@ impl ResponseWriter {
     /// head has gone out or the request is not HTTP/1.1; from a blocking handler, also if
     /// the connection is gone.
     pub fn upgrade(&mut self, protocol: impl Protocol) -> io::Result<()> {
-        self.switch(Takeover(Box::new(protocol), None), true)
+        self.switch(Box::new(Takeover(Box::new(protocol), None)), true)
     }
 
     /// Takes the connection over (Go's `Hijack`), for a [blocking](crate::blocking)
@@ -201,13 +201,13 @@ impl ResponseWriter {
     /// waits for it up to its deadline, then closes it.
     pub fn hijack(&mut self) -> io::Result<crate::Hijacked> {
         let (bridge, hijacked) = crate::hijack::pair();
-        self.switch(Takeover(Box::new(bridge), None), false)?;
+        self.switch(Box::new(Takeover(Box::new(bridge), None)), false)?;
         Ok(hijacked)
     }
 
     /// Hands the connection to `takeover`, after a `101` head if `head`, else with nothing
     /// written (a hijack).
-    pub(crate) fn switch(&mut self, takeover: Takeover, head: bool) -> io::Result<()> {
+    pub(crate) fn switch(&mut self, takeover: Box<Takeover>, head: bool) -> io::Result<()> {
         let refused = if self.held.is_some() || (!head && self.sink.is_none()) {
             Some("a hijack is for blocking handlers; an inline one upgrades")
         } else if self.sent != Sent::Nothing {
@@ -251,19 +251,20 @@ impl ResponseWriter {
         self.out.extend_from_slice(b"\r\n");
     }
 
+    /// Whether an inline handler has upgraded: the response ends with
+    /// [`finish_upgrade`](ResponseWriter::finish_upgrade), not `finish`.
+    pub(crate) fn upgrading(&self) -> bool {
+        self.upgrade.is_some()
+    }
+
     /// Ends a `101` response: its head as the handler set it (no body, no framing), and
     /// the protocol for the connection.
-    pub(super) fn finish_upgrade(mut self, takeover: Takeover) -> (Parts, bool) {
+    pub(crate) fn finish_upgrade(mut self) -> (Parts, Option<Box<Takeover>>) {
+        let takeover = self.upgrade.take();
         self.encode_switch_head();
         self.body.clear();
         self.headers.clear();
         let parts = self.into_parts();
-        (
-            Parts {
-                upgrade: Some(takeover),
-                ..parts
-            },
-            false,
-        )
+        (parts, takeover)
     }
 }
