@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora fuzz/corpus/{head,chunked,conn,tls,websocket}/ from real traffic and from
-hand-made hostile requests.
+"""Writes the seed corpora fuzz/corpus/{head,chunked,conn,tls,websocket,proxy}/ from real traffic
+and from hand-made hostile requests.
 
 Real traffic: fuzz/traffic/*.http, the bytes curl, headless Chromium and wrk sent to a
 recording server on loopback (one file per client run). Hostile: the smuggling vectors and
@@ -8,9 +8,11 @@ malformed requests listed below. Each seed gets the 7-byte prefix the targets re
 (fuzz/src/lib.rs): flags (bits 0-1: limits; bit 2: target-specific) and three cut points.
 The conn target's seeds for its routes also come over TLS (flags bit 3); the tls target's are
 ClientHellos that Python's ssl module writes, plain HTTP and garbage; the websocket target's
-are client frames: whole and fragmented messages, pings, closes, and each rule broken.
+are client frames: whole and fragmented messages, pings, closes, and each rule broken; the
+proxy target's are PROXY protocol headers (versions 1 and 2) before a request, and each rule
+broken.
 
-    python3 fuzz/make_corpus.py      # rewrites the three directories
+    python3 fuzz/make_corpus.py      # rewrites the directories
 """
 
 import os
@@ -220,6 +222,82 @@ def ws_seeds():
     yield "pong", prefix(3) + f(0x8A, b"unsolicited")
 
 
+def crc32c(data):
+    """CRC32c (Castagnoli), as a PROXY v2 header's CRC32C TLV carries it."""
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+def proxy_v2(ver_cmd, family, block, tlvs=(), crc=False, length=None):
+    """A PROXY v2 header: the address block, TLVs, and a CRC32C TLV last when `crc`."""
+    body = block + b"".join(bytes([t]) + struct.pack(">H", len(v)) + v for t, v in tlvs)
+    if crc:
+        body += b"\x03\x00\x04\x00\x00\x00\x00"
+    n = len(body) if length is None else length
+    head = b"\r\n\r\n\x00\r\nQUIT\n" + bytes([ver_cmd, family]) + struct.pack(">H", n)
+    out = head + body
+    if crc:
+        out = out[:-4] + struct.pack(">I", crc32c(out))
+    return out
+
+
+def proxy_seeds():
+    get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    ffff = ":".join(["ffff"] * 8).encode()
+    ip4 = bytes([192, 0, 2, 1, 198, 51, 100, 7]) + struct.pack(">HH", 56324, 443)
+    ip6 = bytes.fromhex("20010db8000000000000000000000001") + bytes(15) + b"\x01" + struct.pack(">HH", 1, 2)
+    tlvs = [(0x01, b"h2"), (0x02, b"example.com"), (0x05, b"id-1234")]
+    valid = {
+        "v1-tcp4": b"PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n",
+        "v1-tcp6": b"PROXY TCP6 2001:db8::1 ::ffff:192.0.2.1 1 65535\r\n",
+        "v1-tcp6-longest": b"PROXY TCP6 " + ffff + b" " + ffff + b" 65535 65535\r\n",
+        "v1-unknown": b"PROXY UNKNOWN\r\n",
+        "v1-unknown-longest": b"PROXY UNKNOWN " + ffff + b" " + ffff + b" 65535 65535\r\n",
+        "v2-tcp4-tlvs": proxy_v2(0x21, 0x11, ip4, tlvs),
+        "v2-tcp4-crc": proxy_v2(0x21, 0x11, ip4, tlvs, crc=True),
+        "v2-tcp6-tlv": proxy_v2(0x21, 0x21, ip6, [(0x04, b"\x00" * 5)]),
+        "v2-local": proxy_v2(0x20, 0x00, b""),
+        "v2-local-garbage": proxy_v2(0x20, 0x11, b"\xff" * 7),
+        "v2-udp4": proxy_v2(0x21, 0x12, ip4),
+        "v2-unix": proxy_v2(0x21, 0x31, b"/tmp/a".ljust(108, b"\x00") + b"/tmp/b".ljust(108, b"\x00")),
+        "v2-unspec": proxy_v2(0x21, 0x00, b"\x01\x02\x03"),
+    }
+    bad_crc = bytearray(proxy_v2(0x21, 0x11, ip4, tlvs, crc=True))
+    bad_crc[-1] ^= 1
+    malformed = {
+        "not-proxy": get,
+        "lowercase": b"proxy TCP4 1.2.3.4 5.6.7.8 1 2\r\n",
+        "v1-too-long": b"PROXY UNKNOWN " + ffff + b" " + ffff + b" 65535 655350\r\n",
+        "v1-bare-lf": b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n",
+        "v1-bare-cr": b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\rX",
+        "v1-bad-ip": b"PROXY TCP4 1.2.3.256 5.6.7.8 1 2\r\n",
+        "v1-leading-zero-ip": b"PROXY TCP4 01.2.3.4 5.6.7.8 1 2\r\n",
+        "v1-port-65536": b"PROXY TCP4 1.2.3.4 5.6.7.8 65536 2\r\n",
+        "v1-port-leading-zero": b"PROXY TCP4 1.2.3.4 5.6.7.8 080 2\r\n",
+        "v1-double-space": b"PROXY TCP4  1.2.3.4 5.6.7.8 1 2\r\n",
+        "v1-tcp4-ipv6": b"PROXY TCP4 ::1 ::1 1 2\r\n",
+        "v1-tcp6-ipv4": b"PROXY TCP6 1.2.3.4 5.6.7.8 1 2\r\n",
+        "v2-version-1": proxy_v2(0x11, 0x11, ip4),
+        "v2-command-2": proxy_v2(0x22, 0x11, ip4),
+        "v2-family-unknown": proxy_v2(0x21, 0x41, ip4),
+        "v2-too-short": proxy_v2(0x21, 0x21, ip4),
+        "v2-tlv-overrun": proxy_v2(0x21, 0x11, ip4 + b"\x04\x00\x09abc"),
+        "v2-tlv-truncated": proxy_v2(0x21, 0x11, ip4 + b"\x04\x00"),
+        "v2-bad-crc": bytes(bad_crc),
+        "v2-over-cap": proxy_v2(0x21, 0x11, ip4, length=0xFFFF),
+    }
+    for name, header in {**valid, **malformed}.items():
+        raw = header + get
+        yield "proxy-" + name, prefix(0) + raw
+        # In pieces: the first byte, the next few, a cut inside the header, then the rest.
+        n = len(header)
+        yield "proxy-" + name + "-cut", prefix(0, (1, 5, max(n // 2 - 6, 0))) + raw
+
+
 def requests():
     for path in sorted((FUZZ / "traffic").glob("*.http")):
         yield path.stem, path.read_bytes()
@@ -228,7 +306,7 @@ def requests():
 
 
 def main():
-    for target in ("head", "chunked", "conn", "tls", "websocket"):
+    for target in ("head", "chunked", "conn", "tls", "websocket", "proxy"):
         d = FUZZ / "corpus" / target
         if d.exists():
             for f in d.iterdir():
@@ -265,6 +343,8 @@ def main():
         write("tls", name, data)
     for name, data in ws_seeds():
         write("websocket", name, data)
+    for name, data in proxy_seeds():
+        write("proxy", name, data)
     for name, text in BODIES.items():
         raw = text.encode("latin-1")
         write("chunked", name, prefix(0) + raw)
@@ -279,7 +359,8 @@ def main():
         "encode-large": ((4096, 1, 300), bytes(range(256)) * 20),
     }.items():
         write("chunked", name, prefix(4, cuts) + body)
-    count = {t: len(os.listdir(FUZZ / "corpus" / t)) for t in ("head", "chunked", "conn", "tls", "websocket")}
+    targets = ("head", "chunked", "conn", "tls", "websocket", "proxy")
+    count = {t: len(os.listdir(FUZZ / "corpus" / t)) for t in targets}
     print("seeds:", count)
 
 

@@ -2,7 +2,7 @@
 # Runs each fuzz target for SECONDS (default 60), all at once, and fails if any finds a crash
 # (a panic, a failed check, a sanitizer report, a leak or a timeout).
 #
-#   fuzz/run.sh [SECONDS] [TARGET ...]      targets: head chunked conn toolkit multipart tls websocket (default: all)
+#   fuzz/run.sh [SECONDS] [TARGET ...]      targets: head chunked conn toolkit multipart tls websocket proxy (default: all)
 #
 # SECONDS=0 replays the seed corpus through every check and stops (what CI runs).
 #
@@ -19,7 +19,7 @@ cd "$(dirname "$0")"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(head chunked conn toolkit multipart tls websocket)
+[ ${#targets[@]} -gt 0 ] || targets=(head chunked conn toolkit multipart tls websocket proxy)
 
 if ! command -v cargo-fuzz >/dev/null; then
     echo "fuzz/run.sh: installing cargo-fuzz"

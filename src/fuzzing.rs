@@ -8,7 +8,8 @@
 //! [`ChunkedDecoder`] is the body decoder of `body.rs` as it is; [`Trickle`] hands bytes to
 //! a reader in pieces; [`read_cookies`] and
 //! [`basic_auth`] are the request toolkit's parsers of a `Cookie` line and an
-//! `Authorization` value (the query's, `nethttp::parse_query`, is public).
+//! `Authorization` value (the query's, `nethttp::parse_query`, is public);
+//! [`proxy_header`] is the PROXY protocol header parser of `proxy_protocol.rs`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -398,4 +399,27 @@ pub fn websocket_echo(pieces: &[&[u8]], max_message: usize) -> (Vec<u8>, bool) {
         }
     }
     (out.to_vec(), false)
+}
+
+/// The addresses a PROXY header relays, `(source, destination)`, or `None` when the real
+/// peer address stands (LOCAL, `UNKNOWN`, families other than TCP over IPv4 or IPv6).
+pub type ProxyAddresses = Option<(SocketAddr, SocketAddr)>;
+
+/// What the PROXY protocol header parser (`proxy_protocol.rs`) makes of the start of a
+/// connection: `Ok(Some((addresses, length)))` for a complete header, `Ok(None)` while more
+/// bytes are needed, the refusal described otherwise.
+pub fn proxy_header(buf: &[u8]) -> Result<Option<(ProxyAddresses, usize)>, String> {
+    use crate::proxy_protocol::{parse, Proxied};
+    match parse(buf) {
+        Ok(Some((
+            Proxied::Tcp {
+                source,
+                destination,
+            },
+            n,
+        ))) => Ok(Some((Some((source, destination)), n))),
+        Ok(Some((Proxied::Local, n))) => Ok(Some((None, n))),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -146,6 +146,7 @@ mod multipart;
 mod mux;
 mod offload;
 mod parse;
+mod proxy_protocol;
 mod query;
 mod reader;
 mod request;
