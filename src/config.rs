@@ -103,6 +103,8 @@ pub(crate) struct Config {
     pub(crate) loop_stats: Vec<Arc<LoopStats>>,
     /// Each loop's poller counters (connections opened and closed), once the loops exist.
     pub(crate) loop_counters: OnceLock<Vec<Arc<poller::Counters>>>,
+    /// Every connection begins with a PROXY protocol header (`Server::proxy_protocol`).
+    pub(crate) proxy_protocol: bool,
     /// Keep-alive probes on accepted TCP connections, this often (`Server::tcp_keep_alive`).
     pub(crate) tcp_keep_alive: Option<Duration>,
     /// How long a graceful shutdown keeps serving while readiness reports draining.
@@ -161,6 +163,7 @@ impl Config {
             trusted_proxies: None,
             drain_delay: Duration::ZERO,
             tcp_keep_alive: None,
+            proxy_protocol: false,
             stats: SharedStats::default(),
             loop_stats: Vec::new(),
             loop_counters: OnceLock::new(),

@@ -43,7 +43,6 @@ use poller::{Cx, Interest, Label, Next, Readiness};
 
 use crate::buf::{InBuf, OutBuf, OUT_HIGH_WATER};
 use crate::config::ConnState;
-use crate::encode;
 use crate::error::{log_io, Reject};
 use crate::local::{Local, Loop, Msg, SHED_IDLE};
 use crate::offload::poke::Poke;
@@ -58,12 +57,14 @@ use crate::upgrade::Takeover;
 mod collect;
 mod inline;
 mod phase;
+mod proxy;
 mod timing;
 mod upgraded;
 mod wire;
 
 use collect::{Collected, Collecting, RoomMade};
 use phase::{Close, Phase};
+use proxy::ProxyStep;
 use timing::{Clock, Timing, LINGER};
 use upgraded::Call;
 use wire::{Filled, ReadSide};
@@ -112,6 +113,9 @@ impl Conn {
     pub(crate) fn start(&mut self, cx: &mut Cx<'_, impl Loop>) -> Next {
         let interest = Interest::READABLE | Interest::WRITABLE;
         cx.local.buffers.conn_opened();
+        if cx.local.config.proxy_protocol {
+            self.phase = Phase::Proxy;
+        }
         self.report(cx, ConnState::New);
         let next = match cx.register(self.stream.source(), interest) {
             Ok(()) => self.between_events(cx),
@@ -122,8 +126,7 @@ impl Conn {
 
     pub(crate) fn ready(&mut self, cx: &mut Cx<'_, impl Loop>, readiness: Readiness) -> Next {
         self.side.edge(readiness);
-        if matches!(&self.phase, Phase::Blocking(stream) if stream.client_left(readiness, cx.now()))
-        {
+        if self.phase.client_left(readiness, cx.now()) {
             let peer = self.peer;
             log::debug!("{peer}: the client left while its handler was at work");
             return self.after(cx, Next::Close);
@@ -143,11 +146,7 @@ impl Conn {
             // not sent its first request yet may still send it).
             Msg::CloseIdle if self.is_idle() && self.state == ConnState::Idle => Next::Close,
             Msg::CloseIdle => Next::Continue,
-            Msg::Shed(episode) if self.is_shed(cx, episode) => {
-                log::debug!("{}: idle connection closed to make room", self.peer);
-                Next::Close
-            }
-            Msg::Shed(_) => Next::Continue,
+            Msg::Shed(episode) => self.shed(cx, episode),
         };
         self.after(cx, next)
     }
@@ -173,14 +172,13 @@ impl Conn {
             self.report(cx, ConnState::Closed);
         } else {
             self.account(cx.local);
-            log::trace!(
-                "token {}: {} {}, {} bytes to write, timer {:?}",
-                Label(cx.token()),
-                self.peer,
-                self.phase.name(),
-                self.output.pending(),
-                self.clock.timing(),
-            );
+            if log::log_enabled!(log::Level::Trace) {
+                let (token, peer, phase) = (Label(cx.token()), self.peer, self.phase.name());
+                let (unsent, timer) = (self.output.pending(), self.clock.timing());
+                log::trace!(
+                    "token {token}: {peer} {phase}, {unsent} bytes to write, timer {timer:?}"
+                );
+            }
         }
         next
     }
@@ -260,6 +258,7 @@ impl Conn {
         let mut progress = false;
         while self.output.pending() < OUT_HIGH_WATER {
             let advanced = match self.phase {
+                Phase::Proxy => self.read_proxy(),
                 Phase::Head => self.read_head(cx),
                 Phase::Body(_) => self.read_body(cx),
                 Phase::Blocking(_) => self.pump(cx),
@@ -277,6 +276,16 @@ impl Conn {
             progress = true;
         }
         progress
+    }
+
+    /// Reads the PROXY header that comes before the first request (`conn/proxy.rs`).
+    fn read_proxy(&mut self) -> bool {
+        self.phase = match proxy::read(&mut self.input, &mut self.peer) {
+            ProxyStep::Incomplete => return false,
+            ProxyStep::Read => Phase::Head,
+            ProxyStep::Refused => Phase::Closing(Close::Clean),
+        };
+        true
     }
 
     /// Looks for a complete head in the input; parses it and moves on to its body.
@@ -311,15 +320,12 @@ impl Conn {
         head.facts.close |= config.closes_every_response();
         head.request.trusted.clone_from(&config.trusted_proxies);
         let blocking = config.may_block && config.handler.is_blocking(&head.request);
-        log::trace!(
-            "token {}: {} {} {:?}, body {:?}, for a{} handler",
-            Label(cx.token()),
-            head.request.method,
-            head.request.uri,
-            head.request.version,
-            head.framing,
-            if blocking { " blocking" } else { "n inline" },
-        );
+        if log::log_enabled!(log::Level::Trace) {
+            let (token, r, framing) = (Label(cx.token()), &head.request, head.framing);
+            let (method, uri, version) = (&r.method, &r.uri, r.version);
+            let kind = if blocking { "blocking" } else { "inline" };
+            log::trace!("token {token}: {method} {uri} {version:?}, body {framing:?}, {kind}");
+        }
         if blocking {
             return self.offload(cx, head);
         }
@@ -469,18 +475,9 @@ impl Conn {
     fn reject(&mut self, cx: &mut Cx<'_, impl Loop>, reject: Reject) -> bool {
         let (peer, status, detail) = (self.peer, reject.status(), reject.detail());
         log::debug!("{peer}: refused: {status} {detail}");
-        self.queue_refusal(cx.local, reject);
+        inline::refuse(cx.local, &mut self.output, reject);
         self.phase = Phase::Closing(Close::Linger);
         true
-    }
-
-    /// Queues the server's own answer to a refused request (`encode::reject`).
-    fn queue_refusal(&mut self, local: &mut Local, reject: Reject) {
-        local.stats.responses.0[crate::stats::class(reject.status())].add(1);
-        local.date.refresh();
-        let mut out = self.output.take(&mut local.buffers);
-        encode::reject(&mut out, reject, local.date.get());
-        self.output.put(out);
     }
 
     /// Writes queued output until done or the kernel's buffer is full; the stall
@@ -520,15 +517,11 @@ impl Conn {
                 }
             }
         }
-        let served_any = self.state != ConnState::New;
-        let input_empty = self.input.is_empty();
+        let (served_any, input_empty) = (self.state != ConnState::New, self.input.is_empty());
         let timing = self.phase.timing(self.unsent(), input_empty, served_any);
         self.clock.arm(cx, timing, self.phase.own_deadlines());
         let pool = &mut cx.local.buffers;
-        if matches!(
-            self.phase,
-            Phase::Head | Phase::Upgraded(_) | Phase::Closing(_)
-        ) {
+        if self.phase.releases_input() {
             self.input.release_if_empty(pool);
         }
         self.output.release_if_empty(pool);
@@ -544,7 +537,7 @@ impl Conn {
         let unanswered = self.phase.unanswered(self.input.is_empty());
         match timing {
             Timing::Header | Timing::Body | Timing::BodyPaused if !self.unsent() && unanswered => {
-                self.queue_refusal(cx.local, Reject::RequestTimeout);
+                inline::refuse(cx.local, &mut self.output, Reject::RequestTimeout);
                 self.phase = Phase::Closing(Close::Clean);
                 self.clock.expired();
                 let _ = self.flush(&cx.local.stats);
@@ -555,12 +548,16 @@ impl Conn {
         }
     }
 
-    /// Whether this connection gives up its descriptor for shed broadcast `episode`: it
-    /// has sat idle, before its first request or between two, for at least `SHED_IDLE`,
-    /// and the loop's budget for the broadcast is not spent.
-    fn is_shed(&self, cx: &mut Cx<'_, impl Loop>, episode: u32) -> bool {
+    /// Closes this connection for shed broadcast `episode` if it has sat idle, before its
+    /// first request or between two, for at least `SHED_IDLE`, and the loop's budget for
+    /// the broadcast is not spent.
+    fn shed(&mut self, cx: &mut Cx<'_, impl Loop>, episode: u32) -> Next {
         let long_idle = self.clock.running_for(cx.now()) >= SHED_IDLE;
-        self.is_idle() && long_idle && cx.local.shedding.take(episode)
+        if !(self.is_idle() && long_idle && cx.local.shedding.take(episode)) {
+            return Next::Continue;
+        }
+        log::debug!("{}: idle connection closed to make room", self.peer);
+        Next::Close
     }
 
     /// Ends the connection after a socket error.

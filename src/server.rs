@@ -203,6 +203,19 @@ impl Server {
         self.serve(listener)
     }
 
+    /// Expects every connection to begin with a PROXY protocol header, v1 or v2 (HAProxy's
+    /// `send-proxy` / `send-proxy-v2`, nginx's `proxy_protocol on`): the balancer's report
+    /// of the client's address, which becomes each request's
+    /// [`remote_addr`](crate::Request::remote_addr). A connection without a valid header
+    /// is closed, as the protocol requires (never guess): turn this on only for a listener
+    /// that only the balancer reaches. A header from the balancer's own checks (`LOCAL`)
+    /// keeps the socket's address. Not with [`tls`](Server::tls) yet: `start` refuses the
+    /// two together.
+    pub fn proxy_protocol(mut self, on: bool) -> Server {
+        self.config.proxy_protocol = on;
+        self
+    }
+
     /// Sends TCP keep-alive probes on accepted connections after `every` without traffic,
     /// then every `every`, so that peers gone without a word (behind a NAT that forgot
     /// them, a machine that lost power) are found and their connections closed. Go turns
@@ -297,6 +310,11 @@ impl Server {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn start(self, listener: impl Into<Listener>) -> io::Result<Running> {
+        #[cfg(feature = "tls")]
+        if self.config.proxy_protocol && self.config.tls.is_some() {
+            let why = "the PROXY protocol before TLS is not supported yet";
+            return Err(io::Error::new(io::ErrorKind::Unsupported, why));
+        }
         let (listener, local_addr) = Listening::new(listener.into())?;
         let mut config = self.config;
         config.budget = Arc::new(Budget::new(config.max_memory, self.threads));

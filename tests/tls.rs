@@ -308,3 +308,16 @@ fn idle_tls_sessions_count_against_the_memory_budget() {
     }
     server.close().unwrap();
 }
+
+#[test]
+fn the_proxy_protocol_before_tls_is_refused_at_start() {
+    let listener = nethttp::listen("127.0.0.1:0").unwrap();
+    let refused = Server::new(util::hello)
+        .proxy_protocol(true)
+        .tls(client::config())
+        .start(listener);
+    assert_eq!(
+        refused.err().map(|e| e.kind()),
+        Some(std::io::ErrorKind::Unsupported)
+    );
+}

@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use http::{HeaderValue, Method};
 
+use crate::buf::OutBuf;
+use crate::encode;
+use crate::error::Reject;
 use crate::handler;
 use crate::local::Local;
 use crate::mem::Buffer;
@@ -114,4 +117,14 @@ pub(super) struct Answered {
     pub(super) close: bool,
     /// The protocol that takes the connection over after a `101` response.
     pub(super) upgrade: Option<Box<Takeover>>,
+}
+
+/// Queues the server's own answer to a refused request (`encode::reject`), counted with
+/// the inline responses.
+pub(super) fn refuse(local: &mut Local, output: &mut OutBuf, reject: Reject) {
+    local.stats.responses.0[crate::stats::class(reject.status())].add(1);
+    local.date.refresh();
+    let mut out = output.take(&mut local.buffers);
+    encode::reject(&mut out, reject, local.date.get());
+    output.put(out);
 }

@@ -9,6 +9,8 @@ use crate::upgrade::Takeover;
 /// Where the connection is in its request cycle.
 #[derive(Debug)]
 pub(super) enum Phase {
+    /// Waiting for a PROXY protocol header, before the first request (`conn/proxy.rs`).
+    Proxy,
     /// Waiting for (the rest of) a request head.
     Head,
     /// A head is parsed and its body is being collected for an inline handler.
@@ -37,6 +39,7 @@ impl Phase {
     /// The phase in a few words, for the trace.
     pub(super) fn name(&self) -> &'static str {
         match self {
+            Phase::Proxy => "reading a PROXY header",
             Phase::Head => "reading a head",
             Phase::Body(_) => "collecting a body",
             Phase::Blocking(_) => "with a blocking handler",
@@ -72,8 +75,23 @@ impl Phase {
             Phase::Closing(Close::Clean) => false,
             Phase::Blocking(stream) => stream.wants_input(),
             Phase::Body(collecting) => !collecting.waits_for_memory(),
-            Phase::Head | Phase::Upgraded(_) | Phase::Closing(_) => true,
+            Phase::Proxy | Phase::Head | Phase::Upgraded(_) | Phase::Closing(_) => true,
         }
+    }
+
+    /// A blocking handler's client has left (see `Stream::client_left`).
+    pub(super) fn client_left(
+        &self,
+        readiness: poller::Readiness,
+        now: std::time::Instant,
+    ) -> bool {
+        matches!(self, Phase::Blocking(stream) if stream.client_left(readiness, now))
+    }
+
+    /// Between requests, or in no request at all: an empty read buffer can go back to the
+    /// pool.
+    pub(super) fn releases_input(&self) -> bool {
+        !matches!(self, Phase::Body(_) | Phase::Blocking(_))
     }
 
     /// Bytes held for the request besides the connection's buffers: a body being collected
@@ -83,7 +101,7 @@ impl Phase {
             Phase::Body(collecting) => collecting.footprint(),
             Phase::Blocking(stream) => stream.footprint(),
             Phase::Upgraded(takeover) => takeover.0.footprint(),
-            Phase::Head | Phase::Closing(_) => 0,
+            Phase::Proxy | Phase::Head | Phase::Closing(_) => 0,
         }
     }
 
@@ -111,7 +129,7 @@ impl Phase {
         match self {
             Phase::Body(_) => true,
             Phase::Blocking(stream) => stream.unanswered(),
-            Phase::Upgraded(_) => false,
+            Phase::Upgraded(_) | Phase::Proxy => false,
             _ => !input_empty,
         }
     }
@@ -123,7 +141,7 @@ impl Phase {
             Phase::Closing(Close::Lingering) => Timing::Linger,
             _ if writing => Timing::Write,
             Phase::Head if input_empty && served_any => Timing::Idle,
-            Phase::Head => Timing::Header,
+            Phase::Head | Phase::Proxy => Timing::Header,
             Phase::Body(collecting) if collecting.waits_for_memory() => Timing::BodyPaused,
             Phase::Body(_) => Timing::Body,
             // The loop sends a file body as the client takes it: a write, like any other.
