@@ -4,7 +4,10 @@
 //!
 //! `--access-log` prints one line per response on stdout (Combined Log Format, then the
 //! microseconds it took). `--drain-delay SECS`: on SIGINT or SIGTERM the server first keeps
-//! serving for SECS while `GET /readyz` answers 503, then shuts down.
+//! serving for SECS while `GET /readyz` answers 503, then shuts down. `--proxy-protocol`
+//! (beyond ECHO.md, for `benches/fleet.sh` behind HAProxy's `send-proxy-v2`): every
+//! connection begins with a PROXY header. A listening socket passed as descriptor 3 with
+//! `LISTEN_FDS` (systemd's socket activation) is served instead of binding ADDR.
 //!
 //! With `--tls-cert` and `--tls-key` (PEM; build with `--features tls`) every route is served
 //! over TLS 1.2 and 1.3, ALPN `http/1.1`, and the first line says `https://`.
@@ -340,10 +343,12 @@ fn upload(w: &mut ResponseWriter, r: &mut Request) {
 
 /// What `--help` prints, and a bad argument is answered with (exit status 2).
 const USAGE: &str = "usage: echo [ADDR] [--dir DIR] [--header-timeout SECS] [--idle-timeout SECS]
-            [--tls-cert FILE --tls-key FILE] [--access-log] [--drain-delay SECS]
+            [--tls-cert FILE --tls-key FILE] [--access-log] [--drain-delay SECS] [--proxy-protocol]
   ADDR defaults to 127.0.0.1:8080 (:PORT: every interface); DIR (default .) is served under /files/
   --tls-cert, --tls-key: serve HTTPS with this certificate chain and key (PEM; needs --features tls)
-  --access-log: a line per response on stdout; --drain-delay: serve SECS more, /readyz 503, on SIGTERM";
+  --access-log: a line per response on stdout; --drain-delay: serve SECS more, /readyz 503, on SIGTERM
+  --proxy-protocol: every connection begins with a PROXY protocol header (v1 or v2)
+  A listening socket passed as descriptor 3 (LISTEN_FDS, LISTEN_PID) is served instead of ADDR";
 
 /// The command line: `[ADDR] [--dir DIR] [--header-timeout SECS] [--idle-timeout SECS]
 /// [--tls-cert FILE --tls-key FILE]`.
@@ -356,6 +361,7 @@ struct Options {
     tls_key: Option<String>,
     access_log: bool,
     drain_delay: Option<Duration>,
+    proxy_protocol: bool,
 }
 
 fn options() -> Result<Options, String> {
@@ -368,6 +374,7 @@ fn options() -> Result<Options, String> {
         tls_key: None,
         access_log: false,
         drain_delay: None,
+        proxy_protocol: false,
     };
     let mut args = std::env::args().skip(1);
     let secs = |value: Option<String>, flag: &str| {
@@ -385,6 +392,7 @@ fn options() -> Result<Options, String> {
             "--tls-cert" => options.tls_cert = Some(args.next().ok_or("--tls-cert needs a value")?),
             "--tls-key" => options.tls_key = Some(args.next().ok_or("--tls-key needs a value")?),
             "--access-log" => options.access_log = true,
+            "--proxy-protocol" => options.proxy_protocol = true,
             "--drain-delay" => options.drain_delay = Some(secs(args.next(), &arg)?),
             "-h" | "--help" => return Err(String::new()), // the usage, not an error
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
@@ -436,6 +444,7 @@ fn main() -> io::Result<()> {
     if let Some(delay) = options.drain_delay {
         server = server.drain_delay(delay);
     }
+    server = server.proxy_protocol(options.proxy_protocol);
     if let Some(t) = options.header_timeout {
         server = server.read_header_timeout(t);
     }
@@ -443,7 +452,12 @@ fn main() -> io::Result<()> {
         server = server.idle_timeout(t);
     }
     let (server, scheme) = with_tls(server, &options)?;
-    let listener = nethttp::listen(&options.addr)?;
+    // Under systemd's socket activation, or a supervisor that hands the listening socket
+    // on (benches/fleet.sh), the listener comes as descriptor 3 and ADDR is not bound.
+    let listener = match nethttp::systemd_listener()? {
+        Some(inherited) => inherited,
+        None => nethttp::listen(&options.addr)?.into(),
+    };
     // Started and watching for signals before the line is printed: a signal sent as soon as
     // it is read must find both (a shutdown before the start does nothing).
     let running = server.start(listener)?;

@@ -90,6 +90,10 @@ pub(crate) struct Config {
     pub(crate) workers: Workers,
     /// Set once by a graceful shutdown: every response from then on closes its connection.
     pub(crate) shutting_down: AtomicBool,
+    /// Set while a graceful shutdown drains (`Server::drain_delay`): responses close their
+    /// connections, so that a balancer's pooled connections end one by one, each after
+    /// an answer, rather than all at once when the listener closes.
+    pub(crate) draining: AtomicBool,
     /// Set while keep-alives are disabled (`Handle::set_keep_alives_enabled`): every
     /// response closes its connection.
     pub(crate) keep_alives_off: AtomicBool,
@@ -120,10 +124,12 @@ pub(crate) struct Config {
 pub(crate) type ShutdownHook = Box<dyn Fn() + Send + Sync>;
 
 impl Config {
-    /// Every response closes its connection: a graceful shutdown has begun, or keep-alives
-    /// are disabled.
+    /// Every response closes its connection: a graceful shutdown (or its drain) has begun,
+    /// or keep-alives are disabled.
     pub(crate) fn closes_every_response(&self) -> bool {
-        self.shutting_down.load(Ordering::Relaxed) || self.keep_alives_off.load(Ordering::Relaxed)
+        self.shutting_down.load(Ordering::Relaxed)
+            || self.keep_alives_off.load(Ordering::Relaxed)
+            || self.draining.load(Ordering::Relaxed)
     }
 }
 
@@ -158,6 +164,7 @@ impl Config {
             workers: Workers::new(DEFAULT_BLOCKING_THREADS),
             shutting_down: AtomicBool::new(false),
             keep_alives_off: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             on_shutdown: Vec::new(),
             notice: ShutdownNotice::new(),
             trusted_proxies: None,

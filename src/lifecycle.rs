@@ -246,6 +246,7 @@ impl Handle {
     fn drain(&self) -> bool {
         let delay = self.control.serving(|started| {
             started.config.notice.fire(); // readiness reports draining from now on
+            started.config.draining.store(true, Ordering::SeqCst);
             started.config.drain_delay
         });
         let Some(delay) = delay else {

@@ -230,7 +230,10 @@ impl Server {
     /// [`Handle::is_draining`](crate::Handle::is_draining) (and a
     /// [`readiness`](crate::readiness) handler) says the server is draining: the time a
     /// load balancer needs to stop sending it requests (Kubernetes' `preStop` problem).
-    /// Then the shutdown proceeds as usual, with its own timeout. Default: none.
+    /// Meanwhile every response says `Connection: close`, so that the balancer's pooled
+    /// connections end one at a time, each after an answer, instead of being closed under
+    /// it when the shutdown proper begins. Then the shutdown proceeds as usual, with its
+    /// own timeout. Default: none.
     pub fn drain_delay(mut self, delay: Duration) -> Server {
         self.config.drain_delay = delay;
         self
