@@ -14,11 +14,12 @@
 mod args;
 #[path = "common/logger.rs"]
 mod logger;
+#[path = "common/run.rs"]
+mod run;
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use nethttp::websocket::{self, Message, MessageHandler, Sender};
 use nethttp::{Handle, Request, ResponseWriter, ServeMux, Server};
@@ -101,12 +102,5 @@ fn main() -> io::Result<()> {
     mux.handle("GET /stats", stats);
     let running = Server::new(mux).start(nethttp::listen(&addr)?)?;
     let _ = SERVER.set(running.handle());
-    nethttp::shutdown_on_signals(running.handle(), Duration::from_secs(10))?;
-    let mut stdout = io::stdout();
-    writeln!(stdout, "listening on http://{}", running.local_addr())?;
-    stdout.flush()?;
-    match running.wait() {
-        Err(e) if nethttp::is_server_closed(&e) => Ok(()),
-        other => other,
-    }
+    run::until_signalled(running, "http")
 }

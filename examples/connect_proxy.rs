@@ -11,10 +11,11 @@
 mod args;
 #[path = "common/logger.rs"]
 mod logger;
+#[path = "common/run.rs"]
+mod run;
 
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
-use std::time::Duration;
 
 use nethttp::http::{Method, StatusCode};
 use nethttp::{blocking, Request, ResponseWriter, Server};
@@ -64,12 +65,5 @@ fn main() -> io::Result<()> {
     logger::init(log::LevelFilter::Warn);
     let addr = args::addr_arg(USAGE, "127.0.0.1:8080");
     let running = Server::new(blocking(tunnel)).start(nethttp::listen(&addr)?)?;
-    nethttp::shutdown_on_signals(running.handle(), Duration::from_secs(10))?;
-    let mut stdout = io::stdout();
-    writeln!(stdout, "listening on http://{}", running.local_addr())?;
-    stdout.flush()?;
-    match running.wait() {
-        Err(e) if nethttp::is_server_closed(&e) => Ok(()),
-        other => other,
-    }
+    run::until_signalled(running, "http")
 }

@@ -39,6 +39,8 @@
 
 #[path = "common/logger.rs"]
 mod logger;
+#[path = "common/run.rs"]
+mod run;
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -458,17 +460,7 @@ fn main() -> io::Result<()> {
         Some(inherited) => inherited,
         None => nethttp::listen(&options.addr)?.into(),
     };
-    // Started and watching for signals before the line is printed: a signal sent as soon as
-    // it is read must find both (a shutdown before the start does nothing).
-    let running = server.start(listener)?;
-    nethttp::shutdown_on_signals(running.handle(), Duration::from_secs(10))?;
-    let mut stdout = io::stdout();
-    writeln!(stdout, "listening on {scheme}://{}", running.local_addr())?;
-    stdout.flush()?;
-    match running.wait() {
-        Err(e) if nethttp::is_server_closed(&e) => Ok(()),
-        other => other,
-    }
+    run::until_signalled(server.start(listener)?, scheme)
 }
 
 /// The showcase's routes, with `dir` under `/files/`.

@@ -10,13 +10,13 @@
 //! shutdown waits for it up to its deadline.
 
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
-use crate::upgrade::{Io, Protocol, Waker};
+use crate::upgrade::{Handoff, Io, Protocol};
 
 /// Pieces that may wait in each direction: the client's bytes for the handler, the
 /// handler's for the client. Past it, the loop stops reading (TCP slows the client) or
@@ -25,23 +25,6 @@ const PIECES: usize = 16;
 
 /// The largest piece of the client's bytes sent to the handler at once.
 const PIECE: usize = 16 * 1024;
-
-/// What the two sides share.
-#[derive(Debug, Default)]
-struct Shared {
-    /// The loop's waker, once the connection has switched.
-    waker: OnceLock<Waker>,
-    /// Bytes waiting in the channels, for the memory budget.
-    queued: AtomicUsize,
-}
-
-impl Shared {
-    fn wake(&self) {
-        if let Some(waker) = self.waker.get() {
-            waker.wake();
-        }
-    }
-}
 
 /// The handler's side of a hijacked connection: blocking reads of what the client sends,
 /// and writes that go to it as they are (nothing is framed or added). Dropping it (or its
@@ -75,7 +58,7 @@ pub struct HijackedReader {
     /// The rest of the piece a read did not take.
     partial: Vec<u8>,
     at: usize,
-    shared: Arc<Shared>,
+    shared: Arc<Handoff>,
     read_timeout: Option<Duration>,
 }
 
@@ -84,7 +67,7 @@ pub struct HijackedReader {
 #[derive(Debug)]
 pub struct HijackedWriter {
     outgoing: Option<Sender<Vec<u8>>>,
-    shared: Arc<Shared>,
+    shared: Arc<Handoff>,
 }
 
 impl Hijacked {
@@ -174,14 +157,14 @@ impl Drop for HijackedWriter {
 pub(crate) struct Bridge {
     to_handler: Option<Sender<Vec<u8>>>,
     from_handler: Receiver<Vec<u8>>,
-    shared: Arc<Shared>,
+    shared: Arc<Handoff>,
 }
 
 /// A connected pair: the bridge for the loop, the stream for the handler.
 pub(crate) fn pair() -> (Bridge, Hijacked) {
     let (to_handler, incoming) = crossbeam_channel::bounded(PIECES);
     let (outgoing, from_handler) = crossbeam_channel::bounded(PIECES);
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Handoff::default());
     let bridge = Bridge {
         to_handler: Some(to_handler),
         from_handler,
@@ -245,9 +228,7 @@ impl Bridge {
 
 impl Protocol for Bridge {
     fn start(&mut self, io: &mut Io<'_>) {
-        if let Some(waker) = io.waker() {
-            let _ = self.shared.waker.set(waker);
-        }
+        self.shared.switched(io);
         self.deliver(io);
     }
 

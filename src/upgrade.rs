@@ -169,3 +169,35 @@ impl std::fmt::Debug for Takeover {
         f.write_str("Takeover")
     }
 }
+
+/// What a protocol on the loop and a handler's thread share when they talk through
+/// channels (a hijacked connection, a blocking WebSocket): the loop's waker, known once
+/// the connection has switched, and the bytes waiting in the channels, for the budget.
+#[derive(Debug, Default)]
+pub(crate) struct Handoff {
+    waker: std::sync::OnceLock<Waker>,
+    /// Bytes waiting in the channels between the two sides.
+    pub(crate) queued: std::sync::atomic::AtomicUsize,
+}
+
+impl Handoff {
+    /// The connection has switched: the loop can be woken from now on.
+    pub(crate) fn switched(&self, io: &Io<'_>) {
+        if let Some(waker) = io.waker() {
+            self.set_waker(waker);
+        }
+    }
+
+    /// The loop's waker, from a protocol that has it (a WebSocket's `Sender`).
+    pub(crate) fn set_waker(&self, waker: Waker) {
+        let _ = self.waker.set(waker);
+    }
+
+    /// Has the protocol's `wake` called, once the connection has switched; before that,
+    /// its `start` looks at the channels anyway.
+    pub(crate) fn wake(&self) {
+        if let Some(waker) = self.waker.get() {
+            waker.wake();
+        }
+    }
+}

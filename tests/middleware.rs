@@ -135,7 +135,7 @@ fn a_filter_may_change_the_body() {
 
 #[test]
 fn gzip_compresses_what_it_should_and_the_log_counts_what_went_out() {
-    let running = serve(filters::access_log(filters::gzip(routes())));
+    let running = serve(nethttp::access_log(filters::gzip(routes())));
     let addr = running.local_addr();
     let raw = b"GET /stream HTTP/1.1\r\nHost: x\r\nAccept-Encoding: br, gzip;q=0.8\r\n\r\n";
     let response = request(addr, raw);

@@ -1,9 +1,8 @@
-//! Two middlewares built on `nethttp::Filter`: an access log that counts the bytes each
-//! response sends, and a gzip encoder. Each wraps a handler with `nethttp::wrap`, so a
-//! blocking route stays on the pool.
+//! A middleware built on `nethttp::Filter`: a gzip encoder. It wraps a handler with
+//! `nethttp::wrap`, so a blocking route stays on the pool. (The access log beside it in
+//! `main.rs` is the library's `nethttp::access_log`, built the same way.)
 
 use std::io::Write;
-use std::time::Instant;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -12,52 +11,6 @@ use nethttp::http::header::{
 };
 use nethttp::http::{HeaderMap, StatusCode};
 use nethttp::{wrap, Filter, Handler, Request, ResponseWriter, Wrap};
-
-/// One line per response through `log` (Combined Log Format's first fields, then the
-/// microseconds the response took), written when the response ends.
-pub fn access_log<H: Handler>(
-    next: H,
-) -> Wrap<H, impl Fn(&mut ResponseWriter, &mut Request, &H) + Send + Sync + 'static> {
-    wrap(next, |w: &mut ResponseWriter, r: &mut Request, next: &H| {
-        w.add_filter(AccessLog {
-            line: format!(
-                "{} \"{} {} {:?}\"",
-                r.remote_addr().ip(),
-                r.method(),
-                r.request_uri(),
-                r.version()
-            ),
-            status: 0,
-            bytes: 0,
-            started: Instant::now(),
-        });
-        next.serve_http(w, r);
-    })
-}
-
-/// Counts what one response sends.
-pub struct AccessLog {
-    pub line: String,
-    pub status: u16,
-    pub bytes: u64,
-    pub started: Instant,
-}
-
-impl Filter for AccessLog {
-    fn head(&mut self, status: &mut StatusCode, _: &mut HeaderMap, _: Option<u64>) {
-        self.status = status.as_u16();
-    }
-
-    fn body(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
-        self.bytes += bytes.len() as u64;
-        out.extend_from_slice(bytes);
-    }
-
-    fn end(&mut self, _out: &mut Vec<u8>) {
-        let micros = self.started.elapsed().as_micros();
-        log::info!("{} {} {} {micros}", self.line, self.status, self.bytes);
-    }
-}
 
 /// Bodies smaller than this are sent as they are: compressing them gains nothing.
 pub const MIN_GZIP: u64 = 1024;

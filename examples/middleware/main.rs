@@ -1,4 +1,5 @@
-//! Middleware: an access log and gzip around a mux, on `nethttp::Filter`.
+//! Middleware: an access log (`nethttp::access_log`) and gzip (written here on
+//! `nethttp::Filter`) around a mux.
 //!
 //! ```text
 //! cargo run --release --example middleware [ADDR]
@@ -6,8 +7,8 @@
 //! curl -s http://127.0.0.1:8080/                         # small: sent as it is
 //! ```
 //!
-//! Each response logs one line to stderr when it ends: address, request line, status,
-//! body bytes sent (after compression) and microseconds.
+//! Each response logs one line to stderr when it ends, in the Combined Log Format: address,
+//! time, request line, status, body bytes sent (after compression), then microseconds.
 
 #[path = "../common/args.rs"]
 mod args;
@@ -39,7 +40,7 @@ fn main() -> io::Result<()> {
         }),
     );
     let addr = args::addr_arg(USAGE, "127.0.0.1:8080");
-    let server = Server::new(filters::access_log(filters::gzip(mux)));
+    let server = Server::new(nethttp::access_log(filters::gzip(mux)));
     nethttp::shutdown_on_signals(server.handle(), Duration::from_secs(10))?;
     let listener = nethttp::listen(&addr)?;
     println!("listening on http://{}", listener.local_addr()?);

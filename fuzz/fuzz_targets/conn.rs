@@ -31,9 +31,9 @@ use std::time::{Duration, Instant};
 use libfuzzer_sys::fuzz_target;
 use nethttp::fuzzing::{Event, Limits, Message, Reader};
 use nethttp::http::{HeaderValue, StatusCode};
-use nethttp::{ConnState, Handler, Request, ResponseWriter, Running, Server};
+use nethttp::{Handler, Request, ResponseWriter, Running, Server};
 use nethttp_fuzz::tls::Client;
-use nethttp_fuzz::{limits, Input, Malformed, Response, Responses};
+use nethttp_fuzz::{limits, Input, Malformed, Resources, Response, Responses};
 
 /// Targets under this prefix are served by a blocking handler (the same routes after it).
 const POOL: &str = "/p/";
@@ -51,10 +51,8 @@ const PROBE: &[u8] = b"GET /probe HTTP/1.1\r\nHost: probe\r\n\r\n";
 const EOF_WITHIN: Duration = Duration::from_secs(5);
 
 /// Connections accepted and closed, from the `conn_state` hook of every server.
-static OPENED: AtomicUsize = AtomicUsize::new(0);
-static CLOSED: AtomicUsize = AtomicUsize::new(0);
+static RESOURCES: Resources = Resources::new();
 static RUNS: AtomicUsize = AtomicUsize::new(0);
-static BASELINE: OnceLock<(usize, usize)> = OnceLock::new();
 
 /// The fuzz server's routes, by target (after `/p` for the blocking ones).
 struct Routes;
@@ -109,7 +107,7 @@ fn server(flags: u8) -> &'static PathBuf {
         // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
         let servers = (0..8).map(|i| start(i & 3 | (i & 4) << 1)).collect();
-        BASELINE.get_or_init(|| (nethttp_fuzz::rss_bytes(), nethttp_fuzz::open_fds()));
+        RESOURCES.mark_baseline();
         servers
     });
     &servers[usize::from(flags & 3 | (flags & TLS) >> 1)].0
@@ -138,15 +136,7 @@ fn start(flags: u8) -> (PathBuf, Running) {
             .blocking_threads(4)
             .max_header_bytes(max_header_bytes)
             .max_body_bytes(max_body_bytes)
-            .conn_state(|_, state| match state {
-                ConnState::New => {
-                    OPENED.fetch_add(1, Ordering::SeqCst);
-                }
-                ConnState::Closed => {
-                    CLOSED.fetch_add(1, Ordering::SeqCst);
-                }
-                _ => {}
-            })
+            .conn_state(|_, state| RESOURCES.count(state))
             .start(listener)
             .expect("start");
         (path, running)
@@ -187,7 +177,7 @@ fuzz_target!(|data: &[u8]| {
 
     check(&reader, &answer);
     if RUNS.fetch_add(1, Ordering::Relaxed) % 256 == 255 {
-        check_resources();
+        RESOURCES.check();
     }
 });
 
@@ -341,32 +331,4 @@ fn check_answer(m: &Message, r: &Response) {
     if route == "/close" {
         assert!(r.closes());
     }
-}
-
-/// No connection or descriptor outlives its input, and memory stays bounded.
-fn check_resources() {
-    let (rss0, fds0) = *BASELINE.get().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(2);
-    loop {
-        let open = OPENED.load(Ordering::SeqCst) - CLOSED.load(Ordering::SeqCst);
-        let fds = nethttp_fuzz::open_fds();
-        if open == 0 && fds <= fds0 + 8 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{open} connections and {fds} descriptors (from {fds0}) still open"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    // The fuzzer's corpus and AddressSanitizer's quarantine (256 MiB) share the process and
-    // grow with the run (the `head` target, with no server, reaches ~540 MiB), so the bound
-    // is loose; libFuzzer's own -rss_limit_mb (2 GiB) stands behind it.
-    let rss = nethttp_fuzz::rss_bytes();
-    assert!(
-        rss < rss0 + 1024 * 1024 * 1024,
-        "RSS grew from {} to {} MiB",
-        rss0 >> 20,
-        rss >> 20
-    );
 }

@@ -19,8 +19,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use nethttp::{ConnState, Request, ResponseWriter, Running, Server};
-use nethttp_fuzz::Input;
+use nethttp::{Request, ResponseWriter, Running, Server};
+use nethttp_fuzz::{Input, Resources};
 
 /// Go's answer to plain HTTP on a TLS port.
 const PLAIN_HTTP_ANSWER: &[u8] =
@@ -32,10 +32,8 @@ const EOF_WITHIN: Duration = Duration::from_secs(5);
 /// The largest TLS record a server sends: 2^14 bytes of plaintext plus expansion.
 const MAX_RECORD: usize = (1 << 14) + 2048;
 
-static OPENED: AtomicUsize = AtomicUsize::new(0);
-static CLOSED: AtomicUsize = AtomicUsize::new(0);
+static RESOURCES: Resources = Resources::new();
 static RUNS: AtomicUsize = AtomicUsize::new(0);
-static BASELINE: OnceLock<(usize, usize)> = OnceLock::new();
 
 /// The server's socket, started on first use.
 fn server() -> &'static PathBuf {
@@ -52,18 +50,10 @@ fn server() -> &'static PathBuf {
         })
         .threads(1)
         .tls(nethttp_fuzz::tls::server_config())
-        .conn_state(|_, state| match state {
-            ConnState::New => {
-                OPENED.fetch_add(1, Ordering::SeqCst);
-            }
-            ConnState::Closed => {
-                CLOSED.fetch_add(1, Ordering::SeqCst);
-            }
-            _ => {}
-        })
+        .conn_state(|_, state| RESOURCES.count(state))
         .start(listener)
         .expect("start");
-        BASELINE.get_or_init(|| (nethttp_fuzz::rss_bytes(), nethttp_fuzz::open_fds()));
+        RESOURCES.mark_baseline();
         (path, running)
     });
     path
@@ -86,7 +76,7 @@ fuzz_target!(|data: &[u8]| {
     let answer = read_until_eof(&mut client);
     check(input.payload, &answer);
     if RUNS.fetch_add(1, Ordering::Relaxed) % 256 == 255 {
-        check_resources();
+        RESOURCES.check();
     }
 });
 
@@ -141,29 +131,4 @@ fn check(payload: &[u8], answer: &[u8]) {
         );
         rest = &rest[5 + len..];
     }
-}
-
-/// No connection outlives its input, and memory stays bounded.
-fn check_resources() {
-    let (rss0, fds0) = *BASELINE.get().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(2);
-    loop {
-        let open = OPENED.load(Ordering::SeqCst) - CLOSED.load(Ordering::SeqCst);
-        let fds = nethttp_fuzz::open_fds();
-        if open == 0 && fds <= fds0 + 8 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{open} connections and {fds} descriptors (from {fds0}) still open"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    let rss = nethttp_fuzz::rss_bytes();
-    assert!(
-        rss < rss0 + 1024 * 1024 * 1024,
-        "RSS grew from {} to {} MiB",
-        rss0 >> 20,
-        rss >> 20
-    );
 }

@@ -4,36 +4,19 @@
 //! handler's.
 
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender as Tx};
 
 use super::message::{Message, MessageHandler, Sender};
-use crate::upgrade::Waker;
+use crate::upgrade::Handoff;
 
 /// What the handler's thread asks of the loop.
 enum Order {
     Send(Message),
     Close(u16, String),
-}
-
-/// What both sides share.
-#[derive(Default)]
-struct Shared {
-    /// The loop's waker, once the connection has switched.
-    waker: OnceLock<Waker>,
-    /// Bytes of messages waiting in either channel, for the memory budget.
-    queued: AtomicUsize,
-}
-
-impl Shared {
-    fn wake(&self) {
-        if let Some(waker) = self.waker.get() {
-            waker.wake();
-        }
-    }
 }
 
 /// A WebSocket used from a [blocking](crate::blocking) handler: [`recv`](WebSocket::recv)
@@ -58,7 +41,7 @@ impl Shared {
 pub struct WebSocket {
     incoming: Receiver<Message>,
     outgoing: Tx<Order>,
-    shared: Arc<Shared>,
+    shared: Arc<Handoff>,
 }
 
 impl std::fmt::Debug for WebSocket {
@@ -125,14 +108,14 @@ impl Drop for WebSocket {
 pub(crate) struct Relay {
     incoming: Option<Tx<Message>>,
     outgoing: Receiver<Order>,
-    shared: Arc<Shared>,
+    shared: Arc<Handoff>,
 }
 
 /// A connected pair: the relay for the session, the WebSocket for the handler.
 pub(crate) fn pair() -> (Relay, WebSocket) {
     let (in_tx, in_rx) = crossbeam_channel::unbounded();
     let (out_tx, out_rx) = crossbeam_channel::unbounded();
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Handoff::default());
     let relay = Relay {
         incoming: Some(in_tx),
         outgoing: out_rx,
@@ -174,7 +157,7 @@ impl Relay {
 impl MessageHandler for Relay {
     fn open(&mut self, ws: &mut Sender<'_, '_>) {
         if let Some(waker) = ws.waker() {
-            let _ = self.shared.waker.set(waker);
+            self.shared.set_waker(waker);
         }
         self.carry_out(ws);
     }
