@@ -115,6 +115,7 @@ impl Conn {
         cx.local.buffers.conn_opened();
         if cx.local.config.proxy_protocol {
             self.phase = Phase::Proxy;
+            self.stream.expect_proxy_header();
         }
         self.report(cx, ConnState::New);
         let next = match cx.register(self.stream.source(), interest) {
@@ -280,7 +281,7 @@ impl Conn {
 
     /// Reads the PROXY header that comes before the first request (`conn/proxy.rs`).
     fn read_proxy(&mut self) -> bool {
-        self.phase = match proxy::read(&mut self.input, &mut self.peer) {
+        self.phase = match proxy::read(&mut self.input, &mut self.peer, &mut self.stream) {
             ProxyStep::Incomplete => return false,
             ProxyStep::Read => Phase::Head,
             ProxyStep::Refused => Phase::Closing(Close::Clean),

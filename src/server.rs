@@ -209,8 +209,8 @@ impl Server {
     /// [`remote_addr`](crate::Request::remote_addr). A connection without a valid header
     /// is closed, as the protocol requires (never guess): turn this on only for a listener
     /// that only the balancer reaches. A header from the balancer's own checks (`LOCAL`)
-    /// keeps the socket's address. Not with [`tls`](Server::tls) yet: `start` refuses the
-    /// two together.
+    /// keeps the socket's address. With [`tls`](Server::tls) the header comes first, before
+    /// the handshake (HAProxy passing TLS through with `send-proxy-v2`).
     pub fn proxy_protocol(mut self, on: bool) -> Server {
         self.config.proxy_protocol = on;
         self
@@ -313,11 +313,6 @@ impl Server {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn start(self, listener: impl Into<Listener>) -> io::Result<Running> {
-        #[cfg(feature = "tls")]
-        if self.config.proxy_protocol && self.config.tls.is_some() {
-            let why = "the PROXY protocol before TLS is not supported yet";
-            return Err(io::Error::new(io::ErrorKind::Unsupported, why));
-        }
         let (listener, local_addr) = Listening::new(listener.into())?;
         let mut config = self.config;
         config.budget = Arc::new(Budget::new(config.max_memory, self.threads));

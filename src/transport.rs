@@ -40,12 +40,37 @@ impl Transport {
         }
     }
 
+    /// A PROXY protocol header comes before anything else: over TLS, reads pass the
+    /// socket's bytes as they are until [`end_proxy_header`](Transport::end_proxy_header).
+    pub(crate) fn expect_proxy_header(&mut self) {
+        #[cfg(feature = "tls")]
+        if let Transport::Tls(tls) = self {
+            tls.begin_raw();
+        }
+    }
+
+    /// The PROXY header has been read; `leftover` came after it. Over TLS those bytes
+    /// begin the handshake and go to the session (returns true: the caller drops them
+    /// from its input); on a plain connection they are the first request (false).
+    pub(crate) fn end_proxy_header(&mut self, leftover: &[u8]) -> io::Result<bool> {
+        match self {
+            Transport::Plain(_) => {
+                let _ = leftover;
+                Ok(false)
+            }
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.end_raw(leftover).map(|()| true),
+        }
+    }
+
     /// After a read of `n` bytes into `room`: whether more may wait. A read shorter than
     /// its buffer drains a socket; over TLS, the session knows (a record's plaintext
     /// comes a piece at a time).
     pub(crate) fn may_hold_more(&self, n: usize, room: usize) -> bool {
         match self {
             Transport::Plain(_) => n == room,
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) if tls.is_raw() => n == room,
             #[cfg(feature = "tls")]
             Transport::Tls(tls) => !tls.drained(),
         }

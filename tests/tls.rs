@@ -310,14 +310,38 @@ fn idle_tls_sessions_count_against_the_memory_budget() {
 }
 
 #[test]
-fn the_proxy_protocol_before_tls_is_refused_at_start() {
-    let listener = nethttp::listen("127.0.0.1:0").unwrap();
-    let refused = Server::new(util::hello)
+fn a_proxy_protocol_header_may_come_before_the_handshake() {
+    let server = util::start(
+        Server::new(|w: &mut ResponseWriter, r: &mut Request| {
+            let _ = write!(w, "{}", r.remote_addr());
+        })
         .proxy_protocol(true)
-        .tls(client::config())
-        .start(listener);
-    assert_eq!(
-        refused.err().map(|e| e.kind()),
-        Some(std::io::ErrorKind::Unsupported)
+        .tls(client::config()),
     );
+    for pause in [false, true] {
+        let mut tcp = TcpStream::connect(server.local_addr()).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        tcp.write_all(b"PROXY TCP4 203.0.113.7 192.0.2.1 51000 443\r\n")
+            .unwrap();
+        if pause {
+            std::thread::sleep(Duration::from_millis(50)); // the header alone in a read
+        }
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let session =
+            rustls::ClientConnection::new(client::client_config(rustls::ALL_VERSIONS), name)
+                .unwrap();
+        let mut c = rustls::StreamOwned::new(session, tcp);
+        c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert_eq!(
+            response(&mut c).text(),
+            "203.0.113.7:51000",
+            "pause {pause}"
+        );
+    }
+    // Without the header, the handshake is not guessed at: the connection closes.
+    let mut bare = util::connect(server.local_addr());
+    bare.write_all(b"\x16\x03\x01\x00\x05hello").unwrap();
+    let (answer, _) = read_until_closed(&mut bare);
+    assert!(answer.is_empty());
+    server.close().unwrap();
 }

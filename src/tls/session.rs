@@ -56,6 +56,9 @@ pub(crate) struct TlsStream {
     socket_drained: bool,
     /// Decrypted bytes rustls holds that the connection has not read yet.
     plaintext: usize,
+    /// Reads pass the socket's bytes as they are: a PROXY protocol header comes before
+    /// the handshake (`Server::proxy_protocol`), and the connection reads it.
+    raw: bool,
 }
 
 /// What the server knows of the client's first bytes.
@@ -79,7 +82,49 @@ impl TlsStream {
             },
             socket_drained: false,
             plaintext: 0,
+            raw: false,
         })
+    }
+
+    /// Reads pass the socket's bytes until [`end_raw`](TlsStream::end_raw): a PROXY
+    /// header comes first.
+    pub(crate) fn begin_raw(&mut self) {
+        self.raw = true;
+    }
+
+    /// Raw reads are over: `leftover`, what came after the PROXY header, is the start of
+    /// the handshake. An error (plain HTTP, a record rustls refuses) closes the connection.
+    pub(crate) fn end_raw(&mut self, leftover: &[u8]) -> io::Result<()> {
+        self.raw = false;
+        let Greeting::Unseen { first, len } = &mut self.greeting else {
+            return Ok(());
+        };
+        let head = leftover.len().min(first.len());
+        first[..head].copy_from_slice(&leftover[..head]);
+        *len = head as u8;
+        if head < first.len() {
+            return Ok(()); // the rest of the first five bytes comes from the socket
+        }
+        let header = *first;
+        if looks_like_http(&header) {
+            let _ = self.socket.write(PLAIN_HTTP_ANSWER);
+            let why = "client sent an HTTP request to an HTTPS server";
+            return Err(io::Error::new(io::ErrorKind::InvalidData, why));
+        }
+        self.greeting = Greeting::Accepted;
+        let mut rest = leftover;
+        while !rest.is_empty() {
+            if self.session.read_tls(&mut rest)? == 0 {
+                break;
+            }
+            self.decrypt()?;
+        }
+        Ok(())
+    }
+
+    /// Whether reads pass the socket's bytes as they are (see `begin_raw`).
+    pub(crate) fn is_raw(&self) -> bool {
+        self.raw
     }
 
     /// The socket, to register with the loop.
@@ -222,6 +267,9 @@ impl Read for TlsStream {
     /// Decrypted bytes: rustls's plaintext first, then more records from the socket.
     /// `Ok(0)` at the client's end (a `close_notify`, or its socket's end of file).
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.raw {
+            return self.socket.read(buf);
+        }
         // Only a socket read in this call can say the socket is drained: bytes may have
         // come since an earlier one (their readable edge is already spent).
         self.socket_drained = false;
