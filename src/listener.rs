@@ -192,6 +192,15 @@ pub(crate) enum Socket {
 }
 
 impl Socket {
+    /// The descriptor, for system calls `std` and mio do not offer (`sendfile`).
+    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            Socket::Tcp(s) => s.as_raw_fd(),
+            Socket::Unix(s) => s.as_raw_fd(),
+        }
+    }
+
     pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         match self {
             Socket::Tcp(s) => s.shutdown(how),

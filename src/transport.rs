@@ -95,6 +95,16 @@ impl Transport {
         }
     }
 
+    /// The socket's descriptor on a plain connection, for `sendfile(2)`; `None` over TLS,
+    /// where bytes must pass through the session.
+    pub(crate) fn plain_fd(&self) -> Option<std::os::fd::RawFd> {
+        match self {
+            Transport::Plain(socket) => Some(socket.raw_fd()),
+            #[cfg(feature = "tls")]
+            Transport::Tls(_) => None,
+        }
+    }
+
     /// Bytes held below the connection for this stream, for the memory budget.
     pub(crate) fn footprint(&self) -> usize {
         match self {
