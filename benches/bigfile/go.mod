@@ -1,0 +1,3 @@
+module bigfile
+
+go 1.19
