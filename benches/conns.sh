@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Cost as connections grow: wrk keep-alive load with 64, 1,000 and 10,000 connections
+# against the hello example (and any peers named), the server pinned to core SERVER_CPU
+# (default 0), wrk to CLIENT_CPU (default 1). Prints req/s and the server's CPU time per
+# request (utime+stime, /proc) for each size, and the ratio to the 64-connection cost;
+# medians over rounds.
+#
+#   benches/conns.sh [-d SECS] [-r ROUNDS] [NAME='CMD {addr}' ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=5
+ROUNDS=3
+while getopts "d:r:" opt; do
+    case $opt in
+        d) DURATION=$OPTARG ;;
+        r) ROUNDS=$OPTARG ;;
+        *) sed -n '2,9p' "$0"; exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+TARGETS=("$@")
+command -v wrk >/dev/null || { echo "benches/conns.sh: wrk is needed" >&2; exit 1; }
+ulimit -n 20000
+cargo build -q --release --example hello
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=("nethttp=$TARGET_DIR/release/examples/hello {addr}")
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+PORT=$((30000 + RANDOM % 10000))
+
+cpu_ticks() {
+    local total=0 pid stat fields
+    for pid in $(pgrep -g "$1"); do
+        for stat in /proc/"$pid"/task/*/stat; do
+            [[ -r $stat ]] || continue
+            read -ra fields < <(sed 's/.*) //' "$stat")
+            total=$((total + fields[11] + fields[12]))
+        done
+    done
+    echo "$total"
+}
+
+run() { # cmd, connections -> "req/s us_per_req"
+    PORT=$((PORT + 1))
+    local addr=127.0.0.1:$PORT
+    setsid taskset -c "$SERVER_CPU" bash -c "ulimit -n 20000; exec ${1//\{addr\}/$addr}" >/dev/null 2>&1 &
+    local pgid=$!
+    for _ in $(seq 100); do curl -s -o /dev/null "http://$addr/" && break; sleep 0.1; done
+    local before after out
+    before=$(cpu_ticks "$pgid")
+    out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$2" -d"${DURATION}s" "http://$addr/")
+    after=$(cpu_ticks "$pgid")
+    kill -TERM -- -"$pgid" 2>/dev/null || true
+    wait "$pgid" 2>/dev/null || true
+    local total rps
+    total=$(awk '/requests in/ {print $1}' <<<"$out")
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$total" -v r="$rps" \
+        'BEGIN { printf "%s %.2f\n", r, t / hz * 1e6 / n }'
+}
+
+declare -A US
+echo "| round | target | connections | req/s | server CPU µs/req |"
+echo "|---|---|---:|---:|---:|"
+for round in $(seq "$ROUNDS"); do
+    for target in "${TARGETS[@]}"; do
+        for conns in 64 1000 10000; do
+            read -r rps us < <(run "${target#*=}" "$conns")
+            US[${target%%=*},$conns]+="$us "
+            echo "| $round | ${target%%=*} | $conns | $rps | $us |"
+        done
+    done
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+echo
+echo "| target | µs/req at 64 | at 1,000 | at 10,000 | 10,000 ÷ 64 |"
+echo "|---|---:|---:|---:|---:|"
+for target in "${TARGETS[@]}"; do
+    name=${target%%=*}
+    a=$(median <<<"${US[$name,64]}") b=$(median <<<"${US[$name,1000]}") c=$(median <<<"${US[$name,10000]}")
+    echo "| $name | $a | $b | $c | $(awk -v a="$a" -v c="$c" 'BEGIN { printf "%.2f", c / a }') |"
+done
