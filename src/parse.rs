@@ -64,8 +64,7 @@ pub(crate) struct Head {
 /// head that arrives a few bytes at a time is scanned once in all, not once per read.
 pub(crate) fn find_end(buf: &[u8], from: usize) -> Option<usize> {
     let mut i = from.saturating_sub(3);
-    while let Some(offset) = buf[i..].iter().position(|&b| b == b'\n') {
-        let lf = i + offset;
+    while let Some(lf) = next_lf(buf, i) {
         match buf.get(lf + 1..lf + 3) {
             Some([b'\n', _]) => return Some(lf + 2),
             Some(b"\r\n") => return Some(lf + 3),
@@ -74,6 +73,28 @@ pub(crate) fn find_end(buf: &[u8], from: usize) -> Option<usize> {
         }
     }
     None
+}
+
+/// The index of the first `\n` in `buf` at or after `from`, looked for eight bytes at a
+/// time: a request's lines are tens of bytes long, and a byte-by-byte search cost about a
+/// tenth of a small request's handling.
+#[inline]
+fn next_lf(buf: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const LFS: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    let mut i = from;
+    while let Some(chunk) = buf.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes")) ^ LFS;
+        // A zero byte of `word` is a `\n`; the lowest set bit below marks the first one
+        // (bits above it may be set by the subtraction's borrow, never below).
+        let zeros = word.wrapping_sub(ONES) & !word & HIGHS;
+        if zeros != 0 {
+            return Some(i + (zeros.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    buf[i..].iter().position(|&b| b == b'\n').map(|p| i + p)
 }
 
 /// The refusal for a head that outgrew the header limit: 414 if even the request line has

@@ -90,3 +90,32 @@ fn oversize_is_414_before_the_request_line_ends_else_431() {
         Reject::HeaderTooLarge
     );
 }
+
+#[test]
+fn the_word_at_a_time_search_finds_the_first_lf_as_a_byte_search_does() {
+    let naive = |buf: &[u8], from: usize| {
+        buf[from..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|p| from + p)
+    };
+    // Every byte value beside and around a `\n` at every position of buffers of 0 to 20
+    // bytes, searched from every start: borrows between bytes must not fool the search.
+    for len in 0..=20usize {
+        for fill in 0..=255u8 {
+            for lf in 0..=len {
+                let mut buf = vec![fill; len];
+                if lf < len {
+                    buf[lf] = b'\n';
+                }
+                for from in 0..=len {
+                    assert_eq!(
+                        super::super::next_lf(&buf, from),
+                        naive(&buf, from),
+                        "{buf:?} from {from}"
+                    );
+                }
+            }
+        }
+    }
+}
