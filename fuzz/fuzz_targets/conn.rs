@@ -21,12 +21,12 @@
 //!   stays under 1 GiB more than at the start.
 #![no_main]
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use nethttp::fuzzing::{Event, Limits, Message, Reader};
@@ -172,7 +172,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     client.end();
-    let answer = read_until_eof(&mut client);
+    let answer = nethttp_fuzz::read_until_eof(&mut client);
     drop(client);
 
     check(&reader, &answer);
@@ -180,29 +180,6 @@ fuzz_target!(|data: &[u8]| {
         RESOURCES.check();
     }
 });
-
-/// Everything the server sends until it ends the connection.
-fn read_until_eof(client: &mut Client) -> Vec<u8> {
-    let started = Instant::now();
-    let mut answer = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        match client.read(&mut buf) {
-            Ok(0) => return answer,
-            Ok(n) => answer.extend_from_slice(&buf[..n]),
-            // A Unix socket closed with unread input reports a reset after the data.
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => return answer,
-            // A TLS session the server closed without `close_notify` (after a socket error).
-            Err(e) if e.kind() == ErrorKind::UnexpectedEof => return answer,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => panic!(
-                "no end of file {:?} after the client's ({e}); got {:?}",
-                started.elapsed(),
-                String::from_utf8_lossy(&answer)
-            ),
-        }
-    }
-}
 
 /// Lines the responses in `answer` up with the requests the reader found.
 fn check(reader: &Reader, answer: &[u8]) {

@@ -11,12 +11,12 @@
 //! - every 256 inputs: no connection left open, and memory stays bounded.
 #![no_main]
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use nethttp::{Request, ResponseWriter, Running, Server};
@@ -73,31 +73,12 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = client.shutdown(std::net::Shutdown::Write);
-    let answer = read_until_eof(&mut client);
+    let answer = nethttp_fuzz::read_until_eof(&mut client);
     check(input.payload, &answer);
     if RUNS.fetch_add(1, Ordering::Relaxed) % 256 == 255 {
         RESOURCES.check();
     }
 });
-
-/// Everything the server sends until it ends the connection.
-fn read_until_eof(client: &mut UnixStream) -> Vec<u8> {
-    let started = Instant::now();
-    let mut answer = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        match client.read(&mut buf) {
-            Ok(0) => return answer,
-            Ok(n) => answer.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => return answer,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => panic!(
-                "no end of file {:?} after the client's ({e})",
-                started.elapsed()
-            ),
-        }
-    }
-}
 
 /// Go's answer to plain HTTP, or whole TLS records.
 fn check(payload: &[u8], answer: &[u8]) {

@@ -406,3 +406,28 @@ impl Default for Resources {
         Resources::new()
     }
 }
+
+/// Everything the server sends until it ends the connection (a plain or TLS client), or a
+/// panic if it has not ended by the client's read timeout.
+pub fn read_until_eof(client: &mut impl std::io::Read) -> Vec<u8> {
+    use std::io::ErrorKind;
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match client.read(&mut buf) {
+            Ok(0) => return answer,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            // A Unix socket closed with unread input reports a reset after the data.
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return answer,
+            // A TLS session the server closed without `close_notify` (after a socket error).
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => return answer,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => panic!(
+                "no end of file {:?} after the client's ({e}); got {:?}",
+                started.elapsed(),
+                String::from_utf8_lossy(&answer)
+            ),
+        }
+    }
+}

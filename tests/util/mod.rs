@@ -229,3 +229,37 @@ fn read_line(r: &mut impl BufRead) -> io::Result<String> {
 fn bad(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg)
 }
+
+/// Downloads `/big.bin`, the `len` bytes of `file`, over `client`; once the download is
+/// under way (the first 64 KiB read, the socket full), truncates the file to 1 MiB; and
+/// checks that the response is cut off: the connection ends (a close, a reset, a TLS
+/// session ending without `close_notify`) short of the length, instead of hanging until
+/// the read timeout.
+pub fn download_truncated_midway(
+    client: &mut (impl Read + Write),
+    file: &std::path::Path,
+    len: usize,
+) {
+    client
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut first = vec![0u8; 64 * 1024];
+    client.read_exact(&mut first).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(file)
+        .unwrap()
+        .set_len(1 << 20)
+        .unwrap();
+    let mut rest = Vec::new();
+    if let Err(e) = client.read_to_end(&mut rest) {
+        let ends = [io::ErrorKind::ConnectionReset, io::ErrorKind::UnexpectedEof];
+        assert!(
+            ends.contains(&e.kind()),
+            "the download neither ended nor was cut off: {e}"
+        );
+    }
+    let got = first.len() + rest.len();
+    assert!(got < len, "{got} bytes: the response was not cut off");
+}
