@@ -11,6 +11,8 @@
 # Needs curl, nginx, go (Debian: apt-get install nginx golang-go).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 ROUNDS=3
 while getopts "r:" opt; do
     case $opt in
@@ -32,7 +34,7 @@ chmod 644 "$WORK/root/big.bin"
 cat "$WORK/root/big.bin" >/dev/null # the page cache holds it from now on
 
 cargo build -q --release --example fileserver
-TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+TARGET=$(target_dir)
 (cd benches/bigfile && GOFLAGS=-trimpath go build -o "$WORK/bigfile-go" .)
 
 PORT=$((30000 + RANDOM % 10000))
@@ -61,17 +63,6 @@ start() { # name -> PGID, ADDR
     exit 1
 }
 
-cpu_ticks() {
-    local total=0 pid stat fields
-    for pid in $(pgrep -g "$1"); do
-        for stat in /proc/"$pid"/task/*/stat; do
-            [[ -r $stat ]] || continue
-            read -ra fields < <(sed 's/.*) //' "$stat")
-            total=$((total + fields[11] + fields[12]))
-        done
-    done
-    echo "$total"
-}
 
 run() { # name, clients -> "seconds GiB/s cpu_ms_per_GiB"
     start "$1"
@@ -108,7 +99,6 @@ for round in $(seq "$ROUNDS"); do
         echo "| $round | $name | $s1 | $tp1 | $c1 | $s16 | $tp16 | $c16 |"
     done
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 echo
 echo "Medians over $ROUNDS rounds (server on core $SERVER_CPU, curl on core $CLIENT_CPU):"
 echo

@@ -8,6 +8,8 @@
 #   benches/conns.sh [-d SECS] [-r ROUNDS] [NAME='CMD {addr}' ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 DURATION=5
 ROUNDS=3
 while getopts "d:r:" opt; do
@@ -22,23 +24,12 @@ TARGETS=("$@")
 command -v wrk >/dev/null || { echo "benches/conns.sh: wrk is needed" >&2; exit 1; }
 ulimit -n 20000
 cargo build -q --release --example hello
-TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+TARGET_DIR=$(target_dir)
 [[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=("nethttp=$TARGET_DIR/release/examples/hello {addr}")
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 PORT=$((30000 + RANDOM % 10000))
 
-cpu_ticks() {
-    local total=0 pid stat fields
-    for pid in $(pgrep -g "$1"); do
-        for stat in /proc/"$pid"/task/*/stat; do
-            [[ -r $stat ]] || continue
-            read -ra fields < <(sed 's/.*) //' "$stat")
-            total=$((total + fields[11] + fields[12]))
-        done
-    done
-    echo "$total"
-}
 
 run() { # cmd, connections -> "req/s us_per_req"
     PORT=$((PORT + 1))
@@ -71,7 +62,6 @@ for round in $(seq "$ROUNDS"); do
         done
     done
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 echo
 echo "| target | µs/req at 64 | at 1,000 | at 10,000 | 10,000 ÷ 64 |"
 echo "|---|---:|---:|---:|---:|"

@@ -14,6 +14,8 @@
 # net.ipv4.tcp_migrate_req=1 if it can (see nethttp::listen_reuse_port).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 DURATION=10
 while getopts "d:" opt; do
     case $opt in
@@ -28,5 +30,5 @@ sysctl -qw net.ipv4.tcp_migrate_req=1 2>/dev/null ||
     echo "benches/fleet.sh: cannot set net.ipv4.tcp_migrate_req (SO_REUSEPORT restarts may reset queued connections)" >&2
 ulimit -n 20000
 cargo build -q --release --example echo
-TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+TARGET=$(target_dir)
 exec python3 benches/fleet/fleet.py "$TARGET/release/examples/echo" "$DURATION"

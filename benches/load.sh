@@ -16,6 +16,8 @@
 #       go='env GOMAXPROCS=1 ../shared/bench/.build/go-hello {addr}'
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 
 DURATION=5
 ROUNDS=1
@@ -37,18 +39,6 @@ command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; e
 cargo build --release --example hello >&2
 
 PORT=$((20000 + RANDOM % 10000))
-cpu_ticks() { # utime+stime of a process tree's threads, in clock ticks
-    local total=0
-    for pid in $(pgrep -g "$1"); do
-        for stat in /proc/"$pid"/task/*/stat; do
-            [[ -r $stat ]] || continue
-            local fields
-            read -ra fields < <(sed 's/.*) //' "$stat")
-            total=$((total + fields[11] + fields[12]))
-        done
-    done
-    echo "$total"
-}
 
 run() { # name, command, scenario
     local name=$1 cmd=$2 scenario=$3

@@ -17,6 +17,8 @@
 # nethttp is the echo example (its `/` route is the hello handler) built with --features tls.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 
 DURATION=5
 ROUNDS=3
@@ -43,7 +45,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 cargo build -q --release --features tls --example echo
-TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+TARGET_DIR=$(target_dir)
 (cd benches/tls && GOFLAGS=-trimpath go build -o "$WORK/go-tls-hello" .)
 
 PORT=$((30000 + RANDOM % 10000))
@@ -61,17 +63,6 @@ command_for() { # name, addr
     esac
 }
 
-cpu_ticks() { # utime+stime of a process group's threads, in clock ticks
-    local total=0 pid stat fields
-    for pid in $(pgrep -g "$1"); do
-        for stat in /proc/"$pid"/task/*/stat; do
-            [[ -r $stat ]] || continue
-            read -ra fields < <(sed 's/.*) //' "$stat")
-            total=$((total + fields[11] + fields[12]))
-        done
-    done
-    echo "$total"
-}
 
 rss_kib() { # resident memory of a process group, in KiB
     local total=0 pid kib
@@ -159,7 +150,6 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 echo
 echo "Medians over $ROUNDS rounds (server pinned to core $SERVER_CPU, clients on core $CLIENT_CPU):"
 echo

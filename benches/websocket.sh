@@ -11,6 +11,8 @@
 #   benches/websocket.sh [-n N] [-t SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 CONNS=10000
 IDLE=10
 while getopts "n:t:" opt; do
@@ -24,7 +26,7 @@ ulimit -n 20000
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 cargo build -q --release --features websocket --example chat
-TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/examples
+TARGET=$(target_dir)/release/examples
 WORK=$(mktemp -d)
 PORT=$((30000 + RANDOM % 10000))
 setsid taskset -c "$SERVER_CPU" "$TARGET/chat" "127.0.0.1:$PORT" >"$WORK/out" 2>&1 &
