@@ -9,16 +9,16 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::HeaderMap;
 use poller::Machine;
 
 use crate::budget::Meter;
 use crate::buf::BufferPool;
 use crate::config::Config;
 use crate::encode::DateCache;
-use crate::mem::Buffer;
 use crate::offload::poke::Wake;
+use crate::parse::Facts;
 use crate::request::RawField;
+use crate::response::{Parts, ResponseWriter};
 use crate::stats::LoopStats;
 
 /// Starting size of a loop's arena for request heads: room for a pipelined batch.
@@ -40,10 +40,10 @@ pub(crate) struct Local {
     pub(crate) buffers: BufferPool,
     /// What this loop's connections hold, counted against the server's budget.
     pub(crate) meter: Meter,
-    /// Response header map reused from response to response (cleared, capacity kept).
-    pub(crate) headers: HeaderMap,
-    /// Response body staging buffer, reused likewise.
-    pub(crate) body: Buffer,
+    /// The writer of every inline response on this loop, kept in place: its header map
+    /// and body staging buffer are reused from response to response (cleared, capacity
+    /// kept).
+    pub(crate) writer: ResponseWriter,
     /// Request field offsets, handed to each parsed request and taken back after its
     /// inline handler returns (capacity kept).
     pub(crate) request_fields: Vec<RawField>,
@@ -65,8 +65,7 @@ impl Local {
     /// The loop's last connection closed: frees what its requests grew (the staging
     /// buffers are made again by the next request that needs them).
     pub(crate) fn release(&mut self) {
-        self.headers = HeaderMap::new();
-        self.body = Buffer::default();
+        self.writer.release_staging(None);
         self.request_fields = Vec::new();
         self.scratch = Vec::new();
     }
@@ -78,8 +77,7 @@ impl Local {
             config,
             date: DateCache::new(),
             buffers: BufferPool::default(),
-            headers: HeaderMap::new(),
-            body: Buffer::default(),
+            writer: ResponseWriter::new(Parts::default(), Facts::default(), &[b' '; 29]),
             request_fields: Vec::new(),
             heads: bytes::BytesMut::with_capacity(HEAD_ARENA),
             clock: Instant::now(),

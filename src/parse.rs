@@ -37,7 +37,7 @@ pub enum Framing {
 }
 
 /// What the response needs to know about its request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Facts {
     /// The method is HEAD: the response has no body.
     pub(crate) head: bool,
@@ -309,7 +309,7 @@ impl Fields {
         let is = |known: &[u8]| name.len() == known.len() && name.eq_ignore_ascii_case(known);
         if is(b"host") {
             self.hosts += 1;
-            if !bytes.iter().all(|&b| is_host_byte(b)) {
+            if !bytes.iter().all(|&b| HOST_BYTES[usize::from(b)]) {
                 return Err(Reject::BadRequest("malformed Host header"));
             }
         } else if is(b"content-length") {
@@ -365,8 +365,20 @@ fn parse_content_length(value: &[u8]) -> Result<u64, Reject> {
         .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
 }
 
+/// [`is_host_byte`] as a table: one load per byte of every request's `Host`, where the
+/// comparisons cost a dozen instructions a byte (callgrind, hello: 110 a request).
+static HOST_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = is_host_byte(b as u8);
+        b += 1;
+    }
+    table
+};
+
 /// The bytes Go accepts in a `Host` value: letters, digits and `!$%&'()*+,-.:;=[]_~`.
-fn is_host_byte(b: u8) -> bool {
+const fn is_host_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,

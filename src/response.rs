@@ -112,15 +112,13 @@ pub(crate) struct Parts {
 
 impl ResponseWriter {
     pub(crate) fn new(parts: Parts, facts: Facts, date: &[u8]) -> ResponseWriter {
-        let mut date_bytes = [b' '; 29];
-        date_bytes.copy_from_slice(&date[..29]);
-        ResponseWriter {
+        let mut w = ResponseWriter {
             status: StatusCode::OK,
             wrote_header: false,
             headers: parts.headers,
             body: parts.body,
-            out: parts.out,
-            date: date_bytes,
+            out: Buffer::default(),
+            date: [b' '; 29],
             facts,
             sent: Sent::Nothing,
             closing: false,
@@ -129,6 +127,45 @@ impl ResponseWriter {
             held: None,
             filter: None,
             upgrade: None,
+        };
+        w.reset(parts.out, facts, date);
+        w
+    }
+
+    /// Readies the writer for a new response into `out`, keeping its header map and
+    /// staging buffer (cleared, capacity kept): a loop keeps one writer in place for all
+    /// its inline responses instead of moving one in and out per request.
+    pub(crate) fn reset(&mut self, out: Buffer, facts: Facts, date: &[u8]) {
+        self.status = StatusCode::OK;
+        self.wrote_header = false;
+        self.out = out;
+        self.date.copy_from_slice(&date[..29]);
+        self.facts = facts;
+        self.sent = Sent::Nothing;
+        self.closing = false;
+        self.close_after = None;
+        // Every way a response ends leaves these empty; a loop's writer never has a sink
+        // or a hold (those are for blocking and timed handlers' own writers).
+        debug_assert!(self.sink.is_none() && self.held.is_none());
+        debug_assert!(self.filter.is_none() && self.upgrade.is_none());
+    }
+
+    /// The output buffer with the finished response in it, handed back to the connection.
+    pub(crate) fn take_out(&mut self) -> Buffer {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Lets go of a staging buffer that grew past `max` bytes of capacity, so one big
+    /// response does not keep its buffer for every later one; `None` lets go of the
+    /// header map's capacity too (the loop's last connection closed).
+    pub(crate) fn release_staging(&mut self, max: Option<usize>) {
+        match max {
+            Some(max) if self.body.capacity() <= max => {}
+            Some(_) => self.body = Buffer::default(),
+            None => {
+                self.body = Buffer::default();
+                self.headers = HeaderMap::new();
+            }
         }
     }
 
@@ -297,6 +334,14 @@ impl ResponseWriter {
     /// Completes the response after the handler returned. Returns the buffers and whether
     /// the connection must close after this response.
     pub(crate) fn finish(mut self) -> (Parts, bool) {
+        let close = self.complete();
+        (self.into_parts(), close)
+    }
+
+    /// [`finish`](Self::finish) in place: the response is encoded into the output buffer
+    /// (see [`take_out`](Self::take_out)). Returns whether the connection must close after
+    /// this response.
+    pub(crate) fn complete(&mut self) -> bool {
         if self.filter.is_some() {
             self.finish_filter();
         }
@@ -334,7 +379,7 @@ impl ResponseWriter {
         self.body.clear();
         self.headers.clear();
         self.send_rest();
-        (self.into_parts(), close)
+        close
     }
 
     /// The buffers back, for the loop to reuse.
@@ -373,22 +418,31 @@ impl ResponseWriter {
     /// Ends a response whose handler panicked: a 500 if nothing was encoded yet, else the
     /// connection must close (the client sees a truncated response).
     pub(crate) fn abort(mut self) -> (Parts, bool) {
+        let close = self.complete_aborted();
+        (self.into_parts(), close)
+    }
+
+    /// [`abort`](Self::abort) in place, as [`complete`](Self::complete) is `finish`.
+    pub(crate) fn complete_aborted(&mut self) -> bool {
+        self.upgrade = None;
         if self.sent != Sent::Nothing {
             self.body.clear();
             self.headers.clear();
             self.send_rest();
-            return (self.into_parts(), true);
+            self.filter = None;
+            return true;
         }
         self.headers.clear();
         self.body.clear();
         self.status = StatusCode::OK;
         self.wrote_header = false;
+        self.filter = None;
         error(
-            &mut self,
+            self,
             "Internal Server Error",
             StatusCode::INTERNAL_SERVER_ERROR,
         );
-        self.finish()
+        self.complete()
     }
 
     /// The length for `Content-Length` when the whole body is known.

@@ -1,9 +1,9 @@
 //! An inline handler's turn on the loop: the request in, its response appended to the
 //! connection's output.
 //!
-//! The response writer is made of the loop's reused parts (a header map and a body
-//! staging buffer, capacity kept from request to request) and the connection's output
-//! buffer; the handler runs; the parts go back to the loop.
+//! The loop's one response writer (its header map and body staging buffer keep their
+//! capacity from request to request) takes the connection's output buffer; the handler
+//! runs; the writer hands the buffer back with the response in it.
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,6 @@ use crate::local::Local;
 use crate::mem::Buffer;
 use crate::parse::Facts;
 use crate::request::Request;
-use crate::response::{Parts, ResponseWriter};
 use crate::upgrade::Takeover;
 
 /// Response bodies larger than this do not keep their staging buffer for the next request.
@@ -39,35 +38,26 @@ pub(super) fn respond(
     turn_began: Instant,
 ) -> Answered {
     local.date.refresh_at(turn_began);
-    let parts = Parts {
-        headers: std::mem::take(&mut local.headers),
-        body: std::mem::take(&mut local.body),
-        out,
-    };
-    let mut w = ResponseWriter::new(parts, facts, local.date.get());
-    let outcome = run(local, &mut w, request, turn_began);
+    local.writer.reset(out, facts, local.date.get());
+    let outcome = run(local, request, turn_began);
+    let w = &mut local.writer;
     let mut upgrade = None;
-    let (parts, close) = match outcome {
+    let close = match outcome {
         Ok(()) if w.upgrading() => {
-            let (parts, takeover) = w.finish_upgrade();
-            upgrade = takeover;
-            (parts, false)
+            upgrade = w.complete_upgrade();
+            false
         }
-        Ok(()) => w.finish(),
+        Ok(()) => w.complete(),
         Err(message) => {
             let peer = request.remote_addr();
             log::error!("panic serving {peer} {}: {message}", request.uri);
-            w.abort()
+            w.complete_aborted()
         }
     };
-    local.headers = parts.headers;
-    local.body = parts.body;
+    w.release_staging(Some(MAX_KEPT_BODY));
     local.request_fields = std::mem::take(&mut request.fields);
-    if local.body.capacity() > MAX_KEPT_BODY {
-        local.body = Buffer::default();
-    }
     Answered {
-        out: parts.out,
+        out: w.take_out(),
         close,
         upgrade,
     }
@@ -76,12 +66,8 @@ pub(super) fn respond(
 /// Runs the handler, timing it (one that holds the loop too long is logged), and counts
 /// its response's status class.
 #[inline(always)]
-fn run(
-    local: &mut Local,
-    w: &mut ResponseWriter,
-    request: &mut Request,
-    turn_began: Instant,
-) -> Result<(), String> {
+fn run(local: &mut Local, request: &mut Request, turn_began: Instant) -> Result<(), String> {
+    let w = &mut local.writer;
     // One clock read per request: the handler started when the previous one ended, or
     // when this turn began, whichever is later.
     let started = local.clock.max(turn_began);

@@ -252,19 +252,18 @@ impl ResponseWriter {
     }
 
     /// Whether an inline handler has upgraded: the response ends with
-    /// [`finish_upgrade`](ResponseWriter::finish_upgrade), not `finish`.
+    /// [`complete_upgrade`](ResponseWriter::complete_upgrade), not `complete`.
     pub(crate) fn upgrading(&self) -> bool {
         self.upgrade.is_some()
     }
 
     /// Ends a `101` response: its head as the handler set it (no body, no framing), and
     /// the protocol for the connection.
-    pub(crate) fn finish_upgrade(mut self) -> (Parts, Option<Box<Takeover>>) {
+    pub(crate) fn complete_upgrade(&mut self) -> Option<Box<Takeover>> {
         let takeover = self.upgrade.take();
         self.encode_switch_head();
         self.body.clear();
         self.headers.clear();
-        let parts = self.into_parts();
-        (parts, takeover)
+        takeover
     }
 }
