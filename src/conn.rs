@@ -47,9 +47,8 @@ use crate::error::{log_io, Reject};
 use crate::local::{Local, Loop, Msg, SHED_IDLE};
 use crate::offload::poke::Poke;
 use crate::offload::stream::{Pump, Stream, StreamEnd};
-use crate::parse::{self, Facts, Head};
+use crate::parse::{self, Facts, Framed, Head};
 use crate::reader::{self, Begin, HeadReader, HeadStep};
-use crate::request::Request;
 use crate::stats::LoopStats;
 use crate::transport::Transport;
 use crate::upgrade::Takeover;
@@ -302,8 +301,7 @@ impl Conn {
         let peer = self.peer;
         let limit = local.config.max_header_bytes;
         let step = self.head.read(self.input.data(), limit, |head| {
-            let fields = std::mem::take(&mut local.request_fields);
-            parse::parse_into(head, peer, fields, &mut local.heads)
+            parse::parse_into(head, peer, &mut local.request, &mut local.heads)
         });
         match step {
             HeadStep::Incomplete => false,
@@ -315,30 +313,37 @@ impl Conn {
         }
     }
 
-    /// Answers a bodiless request at once; otherwise starts collecting its body.
-    fn begin_body(&mut self, cx: &mut Cx<'_, impl Loop>, mut head: Head) -> bool {
-        let config = &cx.local.config;
-        head.facts.close |= config.closes_every_response();
-        head.request.trusted.clone_from(&config.trusted_proxies);
-        let blocking = config.may_block && config.handler.is_blocking(&head.request);
+    /// Answers a bodiless request at once (the loop's request, parsed in place); otherwise
+    /// the request moves on with its head, to collect its body or to the blocking pool.
+    fn begin_body(&mut self, cx: &mut Cx<'_, impl Loop>, mut framed: Framed) -> bool {
+        let token = Label(cx.token());
+        let local = &mut *cx.local;
+        let (config, request) = (&local.config, &mut local.request);
+        framed.facts.close |= config.closes_every_response();
+        request.trusted.clone_from(&config.trusted_proxies);
+        let blocking = config.may_block && config.handler.is_blocking(request);
         if log::log_enabled!(log::Level::Trace) {
-            let (token, r, framing) = (Label(cx.token()), &head.request, head.framing);
-            let (method, uri, version) = (&r.method, &r.uri, r.version);
-            let kind = if blocking { "blocking" } else { "inline" };
+            let (method, uri, version) = (&request.method, &request.uri, request.version);
+            let (framing, kind) = (framed.framing, if blocking { "blocking" } else { "inline" });
             log::trace!("token {token}: {method} {uri} {version:?}, body {framing:?}, {kind}");
         }
         if blocking {
+            let head = Head::new(local.take_request(), framed);
             return self.offload(cx, head);
         }
-        match reader::begin(head.framing, Some(config.max_body_bytes)) {
-            Begin::Complete => self.respond(cx, &mut head.request, head.facts),
-            Begin::Refused(reject) => self.reject(cx, reject),
+        match reader::begin(framed.framing, Some(config.max_body_bytes)) {
+            Begin::Complete => self.respond(cx, framed.facts),
+            Begin::Refused(reject) => {
+                local.request.recycle();
+                self.reject(cx, reject)
+            }
             Begin::Body(body) => {
-                if head.expect_continue && self.input.is_empty() {
-                    let mut out = self.output.take(&mut cx.local.buffers);
+                if framed.expect_continue && self.input.is_empty() {
+                    let mut out = self.output.take(&mut local.buffers);
                     out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
                     self.output.put(out);
                 }
+                let head = Head::new(local.take_request(), framed);
                 self.phase = Phase::Body(Box::new(Collecting::new(head, body)));
                 true
             }
@@ -370,8 +375,9 @@ impl Conn {
                 else {
                     unreachable!("matched above");
                 };
-                let mut head = collecting.head;
-                self.respond(cx, &mut head.request, head.facts)
+                let head = collecting.head;
+                cx.local.request = head.request;
+                self.respond(cx, head.facts)
             }
         }
     }
@@ -425,14 +431,14 @@ impl Conn {
         }
     }
 
-    /// Runs the handler (or the server's own `OPTIONS *` answer) and queues the response.
-    /// The request is borrowed, not moved: it is a few hundred bytes, and this runs for
-    /// every request.
-    fn respond(&mut self, cx: &mut Cx<'_, impl Loop>, request: &mut Request, facts: Facts) -> bool {
+    /// Runs the handler (or the server's own `OPTIONS *` answer) on the loop's request and
+    /// queues the response. The request stays in place: it is a few hundred bytes, and this
+    /// runs for every request.
+    fn respond(&mut self, cx: &mut Cx<'_, impl Loop>, facts: Facts) -> bool {
         let turn_began = cx.now();
         let local = &mut *cx.local;
         let out = self.output.take(&mut local.buffers);
-        let answered = inline::respond(local, out, request, facts, turn_began);
+        let answered = inline::respond(local, out, facts, turn_began);
         let (token, queued) = (Label(cx.token()), answered.out.len() - self.output.pos);
         log::trace!("token {token}: answered, {queued} bytes queued");
         self.output.put(answered.out);

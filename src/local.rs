@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::encode::DateCache;
 use crate::offload::poke::Wake;
 use crate::parse::Facts;
-use crate::request::RawField;
+use crate::request::Request;
 use crate::response::{Parts, ResponseWriter};
 use crate::stats::LoopStats;
 
@@ -44,9 +44,11 @@ pub(crate) struct Local {
     /// and body staging buffer are reused from response to response (cleared, capacity
     /// kept).
     pub(crate) writer: ResponseWriter,
-    /// Request field offsets, handed to each parsed request and taken back after its
-    /// inline handler returns (capacity kept).
-    pub(crate) request_fields: Vec<RawField>,
+    /// The request every head on this loop is parsed into, in place (`parse::parse_into`),
+    /// answered there by an inline handler and then recycled (its field list keeps its
+    /// capacity). A request that waits for its body or goes to the blocking pool is taken
+    /// out and leaves a blank one.
+    pub(crate) request: Request,
     /// When the last inline handler on this loop returned (for the slow-handler warning).
     pub(crate) clock: Instant,
     /// Where request heads are copied (see `parse::parse_into`).
@@ -62,11 +64,17 @@ pub(crate) struct Local {
 }
 
 impl Local {
+    /// Takes the request just parsed, for a phase that keeps it (body collection, the
+    /// blocking pool), leaving a blank one to parse the next head into.
+    pub(crate) fn take_request(&mut self) -> Request {
+        std::mem::replace(&mut self.request, Request::blank())
+    }
+
     /// The loop's last connection closed: frees what its requests grew (the staging
     /// buffers are made again by the next request that needs them).
     pub(crate) fn release(&mut self) {
         self.writer.release_staging(None);
-        self.request_fields = Vec::new();
+        self.request = Request::blank();
         self.scratch = Vec::new();
     }
 
@@ -78,7 +86,7 @@ impl Local {
             date: DateCache::new(),
             buffers: BufferPool::default(),
             writer: ResponseWriter::new(Parts::default(), Facts::default(), &[b' '; 29]),
-            request_fields: Vec::new(),
+            request: Request::blank(),
             heads: bytes::BytesMut::with_capacity(HEAD_ARENA),
             clock: Instant::now(),
             waker: None,

@@ -49,25 +49,26 @@ pub(crate) struct HeadReader {
 /// an allocation per request.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
-pub(crate) enum HeadStep {
+pub(crate) enum HeadStep<H = Head> {
     /// No complete head yet: wait for more bytes.
     Incomplete,
-    /// A head, parsed from the first `len` bytes of the input.
-    Parsed { head: Head, len: usize },
+    /// A head, parsed from the first `len` bytes of the input: a [`Head`], or what a
+    /// parse into the loop's own request says of it (`parse::Framed`).
+    Parsed { head: H, len: usize },
     /// The head is refused; nothing more is read from the connection.
     Refused(Reject),
 }
 
 impl HeadReader {
     /// Looks for a complete head at the front of `input` (blank lines already skipped) and
-    /// hands it to `parse`. (Inlined: the head then moves once, from `parse` to its caller.)
+    /// hands it to `parse`.
     #[inline(always)]
-    pub(crate) fn read(
+    pub(crate) fn read<H>(
         &mut self,
         input: &[u8],
         max_header_bytes: usize,
-        parse: impl FnOnce(&[u8]) -> Result<Head, Reject>,
-    ) -> HeadStep {
+        parse: impl FnOnce(&[u8]) -> Result<H, Reject>,
+    ) -> HeadStep<H> {
         let limit = max_header_bytes;
         let scanned = (self.scanned as usize).min(input.len());
         let end = match parse::find_end(input, scanned) {

@@ -277,6 +277,43 @@ impl Request {
         self.route.as_ref()?.pattern.as_deref()
     }
 
+    /// A request with nothing in it yet: what a loop parses each head into
+    /// (`parse::parse_into`), and what it leaves in its place when a request moves on.
+    pub(crate) fn blank() -> Request {
+        Request {
+            method: Method::GET,
+            uri: Uri::default(),
+            version: Version::HTTP_11,
+            head: Bytes::new(),
+            fields: Vec::new(),
+            headers: OnceCell::new(),
+            trailers: None,
+            remote_addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            body: Body::default(),
+            route: None,
+            routing: OnceCell::new(),
+            forms: None,
+            gone: None,
+            trusted: None,
+        }
+    }
+
+    /// Empties an answered request for the loop's next head, in place: lets go of its head
+    /// (so the loop's arena can reuse that memory) and of whatever its handler made, and
+    /// keeps the capacity of its field list. The next parse sets the rest.
+    pub(crate) fn recycle(&mut self) {
+        self.uri = Uri::default();
+        self.head = Bytes::new();
+        self.fields.clear();
+        self.headers = OnceCell::new();
+        self.trailers = None;
+        self.body = Body::default();
+        self.route = None;
+        self.routing = OnceCell::new();
+        self.forms = None;
+        self.gone = None;
+    }
+
     /// A copy of the head (method, target, version, header fields, peer, route) with no
     /// body or trailers: what a wrapper leaves in place of a request it lends to another
     /// thread, or shows a handler it asks about a rewritten target.

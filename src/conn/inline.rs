@@ -16,7 +16,6 @@ use crate::handler;
 use crate::local::Local;
 use crate::mem::Buffer;
 use crate::parse::Facts;
-use crate::request::Request;
 use crate::upgrade::Takeover;
 
 /// Response bodies larger than this do not keep their staging buffer for the next request.
@@ -33,14 +32,13 @@ const SLOW_INLINE_HANDLER: Duration = Duration::from_millis(100);
 pub(super) fn respond(
     local: &mut Local,
     out: Buffer,
-    request: &mut Request,
     facts: Facts,
     turn_began: Instant,
 ) -> Answered {
     local.date.refresh_at(turn_began);
     local.writer.reset(out, facts, local.date.get());
-    let outcome = run(local, request, turn_began);
-    let w = &mut local.writer;
+    let outcome = run(local, turn_began);
+    let (w, request) = (&mut local.writer, &mut local.request);
     let mut upgrade = None;
     let close = match outcome {
         Ok(()) if w.upgrading() => {
@@ -55,7 +53,7 @@ pub(super) fn respond(
         }
     };
     w.release_staging(Some(MAX_KEPT_BODY));
-    local.request_fields = std::mem::take(&mut request.fields);
+    request.recycle();
     Answered {
         out: w.take_out(),
         close,
@@ -66,8 +64,8 @@ pub(super) fn respond(
 /// Runs the handler, timing it (one that holds the loop too long is logged), and counts
 /// its response's status class.
 #[inline(always)]
-fn run(local: &mut Local, request: &mut Request, turn_began: Instant) -> Result<(), String> {
-    let w = &mut local.writer;
+fn run(local: &mut Local, turn_began: Instant) -> Result<(), String> {
+    let (w, request) = (&mut local.writer, &mut local.request);
     // One clock read per request: the handler started when the previous one ended, or
     // when this turn began, whichever is later.
     let started = local.clock.max(turn_began);
