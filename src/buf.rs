@@ -198,6 +198,13 @@ impl OutBuf {
         self.bytes = bytes;
     }
 
+    /// Queues `bytes` (an interim response such as `100 Continue`).
+    pub(crate) fn append(&mut self, pool: &mut BufferPool, bytes: &[u8]) {
+        let mut out = self.take(pool);
+        out.extend_from_slice(bytes);
+        self.put(out);
+    }
+
     /// Records that the socket took `n` more bytes; resets when all are written.
     pub(crate) fn advance(&mut self, n: usize) {
         self.pos += n;

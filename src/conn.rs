@@ -297,8 +297,7 @@ impl Conn {
         if self.state != ConnState::Active {
             self.report(cx, ConnState::Active);
         }
-        let local = &mut *cx.local;
-        let peer = self.peer;
+        let (local, peer) = (&mut *cx.local, self.peer);
         let limit = local.config.max_header_bytes;
         let step = self.head.read(self.input.data(), limit, |head| {
             parse::parse_into(head, peer, &mut local.request, &mut local.heads)
@@ -339,9 +338,8 @@ impl Conn {
             }
             Begin::Body(body) => {
                 if framed.expect_continue && self.input.is_empty() {
-                    let mut out = self.output.take(&mut local.buffers);
-                    out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-                    self.output.put(out);
+                    let interim = b"HTTP/1.1 100 Continue\r\n\r\n";
+                    self.output.append(&mut local.buffers, interim);
                 }
                 let head = Head::new(local.take_request(), framed);
                 self.phase = Phase::Body(Box::new(Collecting::new(head, body)));

@@ -150,25 +150,6 @@ impl ResponseWriter {
         debug_assert!(self.filter.is_none() && self.upgrade.is_none());
     }
 
-    /// The output buffer with the finished response in it, handed back to the connection.
-    pub(crate) fn take_out(&mut self) -> Buffer {
-        std::mem::take(&mut self.out)
-    }
-
-    /// Lets go of a staging buffer that grew past `max` bytes of capacity, so one big
-    /// response does not keep its buffer for every later one; `None` lets go of the
-    /// header map's capacity too (the loop's last connection closed).
-    pub(crate) fn release_staging(&mut self, max: Option<usize>) {
-        match max {
-            Some(max) if self.body.capacity() <= max => {}
-            Some(_) => self.body = Buffer::default(),
-            None => {
-                self.body = Buffer::default();
-                self.headers = HeaderMap::new();
-            }
-        }
-    }
-
     /// The response header fields. Changes after the head is sent (on the first flush, or
     /// when the handler returns) have no effect.
     pub fn headers(&self) -> &HeaderMap {
@@ -425,18 +406,15 @@ impl ResponseWriter {
     /// [`abort`](Self::abort) in place, as [`complete`](Self::complete) is `finish`.
     pub(crate) fn complete_aborted(&mut self) -> bool {
         self.upgrade = None;
+        self.body.clear();
+        self.headers.clear();
         if self.sent != Sent::Nothing {
-            self.body.clear();
-            self.headers.clear();
+            self.filter = None; // what is left of the body is cut off, not filtered
             self.send_rest();
-            self.filter = None;
             return true;
         }
-        self.headers.clear();
-        self.body.clear();
         self.status = StatusCode::OK;
         self.wrote_header = false;
-        self.filter = None;
         error(
             self,
             "Internal Server Error",

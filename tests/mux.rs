@@ -261,3 +261,30 @@ fn blocking_routes_run_with_their_path_values() {
         "GET /inline/{x} x=8"
     );
 }
+
+#[test]
+fn a_refused_request_leaves_no_route_behind_for_the_next() {
+    // One loop, so every head is parsed into the same reused request: the refused one is
+    // routed first (the server asks the mux whether it blocks), then answered 413. The
+    // other connection stays open throughout, so the loop never lets its request go.
+    let mut mux = ServeMux::new();
+    mux.handle("/inline/{x}", echo(&["x"]));
+    mux.handle("GET /pool/{x}", blocking(echo(&["x"])));
+    let server = util::start(nethttp::Server::new(mux).threads(1).max_body_bytes(10));
+    let addr = server.local_addr();
+    let mut kept = connect(addr);
+    let refused = exchange_all(
+        addr,
+        b"POST /inline/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n",
+    );
+    assert_eq!(refused[0].status, 413);
+    let mut reader = BufReader::new(kept.try_clone().unwrap());
+    for (target, answer) in [
+        ("/inline/2", "/inline/{x} x=2"),
+        ("/pool/3", "GET /pool/{x} x=3"),
+    ] {
+        let raw = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
+        kept.write_all(raw.as_bytes()).unwrap();
+        assert_eq!(read_response(&mut reader, false).unwrap().text(), answer);
+    }
+}

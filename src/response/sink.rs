@@ -2,8 +2,9 @@
 //! connection over (`upgrade.rs`). A blocking handler's response: the writer sends its encoded
 //! bytes to the connection through a bounded channel instead of a connection's buffer (the
 //! loop's side is `offload/stream.rs`). And what the wrappers in `helpers.rs` need: a
-//! held response (`timeout_handler`) and a body limit's signal (`max_bytes`). See "Life of
-//! a response" in `response.rs`.
+//! held response (`timeout_handler`) and a body limit's signal (`max_bytes`). Last, what a
+//! loop needs to keep one writer in place for all its inline responses. See "Life of a
+//! response" in `response.rs`.
 
 use std::fs::File;
 use std::io;
@@ -265,5 +266,25 @@ impl ResponseWriter {
         self.body.clear();
         self.headers.clear();
         takeover
+    }
+}
+
+/// What a loop needs to keep one writer for all its inline responses (`conn/inline.rs`).
+impl ResponseWriter {
+    /// The output buffer with the finished response in it, handed back to the connection.
+    pub(crate) fn take_out(&mut self) -> Buffer {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Lets go of a staging buffer that grew past `max` bytes of capacity, so one big
+    /// response does not keep its buffer for every later one; `None` lets go of the
+    /// header map's capacity too (the loop's last connection closed).
+    pub(crate) fn release_staging(&mut self, max: Option<usize>) {
+        if max.is_none_or(|max| self.body.capacity() > max) {
+            self.body = Buffer::default();
+        }
+        if max.is_none() {
+            self.headers = HeaderMap::new();
+        }
     }
 }
