@@ -280,7 +280,7 @@ impl ResponseWriter {
     /// response does not keep its buffer for every later one; `None` lets go of the
     /// header map's capacity too (the loop's last connection closed).
     pub(crate) fn release_staging(&mut self, max: Option<usize>) {
-        if max.is_none_or(|max| self.body.capacity() > max) {
+        if max.map_or(true, |max| self.body.capacity() > max) {
             self.body = Buffer::default();
         }
         if max.is_none() {
