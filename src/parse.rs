@@ -161,7 +161,11 @@ pub(crate) fn parse_into(
     let mut fields = [const { MaybeUninit::uninit() }; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut []);
     match req.parse_with_uninit_headers(&head, &mut fields) {
-        Ok(httparse::Status::Complete(_)) => build(&req, &head, peer, request),
+        Ok(httparse::Status::Complete(_)) => {
+            let framed = build(&req, &head, peer, request)?;
+            request.head = head; // moved, not cloned: one reference count less to move
+            Ok(framed)
+        }
         Ok(httparse::Status::Partial) => Err(Reject::BadRequest("malformed request head")),
         Err(httparse::Error::Version) => later_minor_version(buf, peer, request),
         Err(e) => Err(sort_parse_error(e)),
@@ -199,7 +203,11 @@ fn later_minor_version(
             let mut fields = [const { MaybeUninit::uninit() }; MAX_HEADERS];
             let mut req = httparse::Request::new(&mut []);
             match req.parse_with_uninit_headers(&patched, &mut fields) {
-                Ok(httparse::Status::Complete(_)) => build(&req, &patched, peer, request),
+                Ok(httparse::Status::Complete(_)) => {
+                    let framed = build(&req, &patched, peer, request)?;
+                    request.head = patched;
+                    Ok(framed)
+                }
                 Ok(httparse::Status::Partial) => Err(Reject::BadRequest("malformed request")),
                 Err(e) => Err(sort_parse_error(e)),
             }
@@ -213,7 +221,8 @@ fn later_minor_version(
     }
 }
 
-/// Turns httparse's view of a complete head into a [`Head`], checking what httparse leaves
+/// Fills `request` from httparse's view of a complete head (all but the head's bytes, which
+/// the caller moves in once httparse's view of them is gone), checking what httparse leaves
 /// to us: the target's form, `Host`, and the framing fields.
 fn build(
     req: &httparse::Request<'_, '_>,
@@ -252,7 +261,6 @@ fn build(
     request.method = method;
     request.uri = uri;
     request.version = version;
-    request.head = head.clone();
     request.remote_addr = peer;
     Ok(Framed {
         framing,
