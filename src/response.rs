@@ -28,7 +28,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderValue, StatusCode, Version};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
 
 use crate::encode;
 use crate::filter::{Chain, Filter};
@@ -203,20 +203,6 @@ impl ResponseWriter {
         self.status
     }
 
-    fn informational(&mut self, status: StatusCode) {
-        if status == StatusCode::SWITCHING_PROTOCOLS || self.facts.version == Version::HTTP_10 {
-            log::warn!("write_header({status}) is not supported here; ignored");
-            return;
-        }
-        if self.sent == Sent::Nothing && !self.wrote_header {
-            encode::status_line(&mut self.out, self.facts.version, status);
-            for (name, value) in &self.headers {
-                encode::header(&mut self.out, name, value);
-            }
-            self.out.extend_from_slice(b"\r\n");
-        }
-    }
-
     /// Encodes the head now, before the body is complete: with the handler's
     /// `Content-Length` if it declared one that the staged bytes fit (Go honours an
     /// explicit length), else chunked or until close.
@@ -239,8 +225,7 @@ impl ResponseWriter {
             Sent::UntilClose
         };
         let length = matches!(self.sent, Sent::Fixed { .. }).then_some(declared);
-        let declared = self.declared();
-        self.encode_head(length.flatten(), declared);
+        self.encode_head(Length::Known(length.flatten()));
     }
 
     /// An inline handler that declared its `Content-Length` and has staged
@@ -328,9 +313,7 @@ impl ResponseWriter {
         }
         let close = match self.sent {
             Sent::Nothing => {
-                let declared = self.declared();
-                let length = self.known_length(declared.length);
-                let close = self.encode_head(length, declared);
+                let close = self.encode_head(Length::Whole);
                 if !self.facts.head && body_allowed(self.status) {
                     self.out.extend_from_slice(&self.body);
                 }
@@ -435,25 +418,35 @@ impl ResponseWriter {
         Some(actual)
     }
 
-    /// Appends the head. `length` is the body length if known. Returns whether the
-    /// connection must close after this response.
-    fn encode_head(&mut self, length: Option<u64>, declared: Declared) -> bool {
-        let close = self.must_close_given(declared) || self.sent == Sent::UntilClose;
-        self.closing = close;
+    /// Appends the head, with the `Content-Length` that `length` says, in one pass over the
+    /// handler's fields. Returns whether the connection must close after this response.
+    fn encode_head(&mut self, length: Length) -> bool {
         let out = &mut self.out;
         encode::status_line(out, self.facts.version, self.status);
         let (mut has_date, mut has_type) = (false, false);
+        let mut declared = Declared::default();
         for (name, value) in &self.headers {
-            if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION {
-                continue; // framing and connection fields are the server's to write
+            // Framing and connection fields are the server's to write: what the handler
+            // said in them is noted here, in the same pass.
+            if name == CONTENT_LENGTH || name == CONNECTION {
+                declared.note(name, value);
+                continue;
             }
-            if name == CONTENT_TYPE && self.status == StatusCode::NOT_MODIFIED {
+            let not_modified = self.status == StatusCode::NOT_MODIFIED;
+            if name == TRANSFER_ENCODING || (name == CONTENT_TYPE && not_modified) {
                 continue;
             }
             has_date |= name == DATE;
             has_type |= name == CONTENT_TYPE;
             encode::header(out, name, value);
         }
+        let length = match length {
+            Length::Known(length) => length,
+            Length::Whole => self.known_length(declared.length),
+        };
+        let close = self.must_close_given(declared) || self.sent == Sent::UntilClose;
+        self.closing = close;
+        let out = &mut self.out;
         if !has_date {
             encode::date(out, &self.date);
         }
@@ -496,14 +489,7 @@ impl ResponseWriter {
     fn declared(&self) -> Declared {
         let mut declared = Declared::default();
         for (name, value) in &self.headers {
-            if name == CONTENT_LENGTH {
-                declared.length = value.to_str().ok().and_then(|v| v.parse().ok());
-            } else if name == CONNECTION {
-                declared.close |= value
-                    .as_bytes()
-                    .split(|&b| b == b',')
-                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
-            }
+            declared.note(name, value);
         }
         declared
     }
@@ -572,6 +558,30 @@ struct Declared {
     length: Option<u64>,
     /// Its `Connection` has the `close` token.
     close: bool,
+}
+
+impl Declared {
+    /// Notes what one of the handler's fields says, if it is `Content-Length` or
+    /// `Connection`.
+    fn note(&mut self, name: &HeaderName, value: &HeaderValue) {
+        if name == CONTENT_LENGTH {
+            self.length = value.to_str().ok().and_then(|v| v.parse().ok());
+        } else if name == CONNECTION {
+            self.close |= value
+                .as_bytes()
+                .split(|&b| b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+        }
+    }
+}
+
+/// The length [`encode_head`](ResponseWriter::encode_head) writes in `Content-Length`.
+enum Length {
+    /// Decided already (`None`: the head has no `Content-Length`).
+    Known(Option<u64>),
+    /// The whole body is staged: its length, or for a HEAD response what the handler
+    /// declared (see `known_length`).
+    Whole,
 }
 
 /// Statuses that carry no body (RFC 9110 §15): 1xx, 204 and 304.

@@ -1,10 +1,11 @@
-//! The writer's other modes. An upgrade: a `101` head and the protocol that takes the
-//! connection over (`upgrade.rs`). A blocking handler's response: the writer sends its encoded
-//! bytes to the connection through a bounded channel instead of a connection's buffer (the
-//! loop's side is `offload/stream.rs`). And what the wrappers in `helpers.rs` need: a
-//! held response (`timeout_handler`) and a body limit's signal (`max_bytes`). Last, what a
-//! loop needs to keep one writer in place for all its inline responses. See "Life of a
-//! response" in `response.rs`.
+//! The writer's other modes. Heads without framing: interim 1xx responses, and an
+//! upgrade's `101` with the protocol that takes the connection over (`upgrade.rs`). A
+//! blocking handler's response: the writer sends its encoded bytes to the connection
+//! through a bounded channel instead of a connection's buffer (the loop's side is
+//! `offload/stream.rs`). What the wrappers in `helpers.rs` need: a held response
+//! (`timeout_handler`) and a body limit's signal (`max_bytes`). Last, what a loop needs to
+//! keep one writer in place for all its inline responses. See "Life of a response" in
+//! `response.rs`.
 
 use std::fs::File;
 use std::io;
@@ -229,7 +230,7 @@ impl ResponseWriter {
         }
         self.check_client()?;
         if head {
-            self.encode_switch_head();
+            self.encode_bare_head(self.status);
         }
         let sink = self.sink.as_ref().expect("a blocking writer");
         let gone = || io::Error::new(io::ErrorKind::BrokenPipe, "the connection is closed");
@@ -243,13 +244,25 @@ impl ResponseWriter {
         Ok(())
     }
 
-    /// The `101` head as the handler set it: no framing, no body.
-    fn encode_switch_head(&mut self) {
-        encode::status_line(&mut self.out, self.facts.version, self.status);
+    /// A head as the handler set it, with no framing: a `101`, or an interim 1xx.
+    fn encode_bare_head(&mut self, status: StatusCode) {
+        encode::status_line(&mut self.out, self.facts.version, status);
         for (name, value) in &self.headers {
             encode::header(&mut self.out, name, value);
         }
         self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// Sends an interim (1xx) response at once, with the fields set so far; the final
+    /// response follows. Not on HTTP/1.0, and `101` only through `upgrade`.
+    pub(super) fn informational(&mut self, status: StatusCode) {
+        if status == StatusCode::SWITCHING_PROTOCOLS || self.facts.version == Version::HTTP_10 {
+            log::warn!("write_header({status}) is not supported here; ignored");
+            return;
+        }
+        if self.sent == Sent::Nothing && !self.wrote_header {
+            self.encode_bare_head(status);
+        }
     }
 
     /// Whether an inline handler has upgraded: the response ends with
@@ -262,7 +275,7 @@ impl ResponseWriter {
     /// the protocol for the connection.
     pub(crate) fn complete_upgrade(&mut self) -> Option<Box<Takeover>> {
         let takeover = self.upgrade.take();
-        self.encode_switch_head();
+        self.encode_bare_head(self.status);
         self.body.clear();
         self.headers.clear();
         takeover
