@@ -4,7 +4,7 @@
 //! | route | answer |
 //! | --- | --- |
 //! | `GET /{name}` | the file DIR/name, read in 512 KiB pieces by std reads on tokio's blocking pool (hyper has no sendfile: every byte is copied through the process) |
-//! | `GET /bytes/{n}` | n bytes `a..z` repeated, generated 64 KiB at a time as they are sent |
+//! | `GET /bytes/{n}` | n bytes `a..z` repeated, each 64 KiB frame copied into a buffer of its own from one run of `a..z` (hyper takes owned frames) |
 //! | `POST /upload` | reads the body frame by frame and drops it: `received <n> bytes` |
 //!
 //! Usage: bigfile-hyper ADDR DIR
@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
 
 use bytes::{Bytes, BytesMut};
@@ -92,6 +92,17 @@ struct Generated {
     left: u64,
 }
 
+/// `a..z` repeated for 64 KiB + 26 bytes: the frame that starts at byte `sent` is the
+/// part of it from `sent % 26` on (what nethttp's echo example and the Go peer write from).
+fn run() -> &'static [u8] {
+    static RUN: OnceLock<Vec<u8>> = OnceLock::new();
+    RUN.get_or_init(|| {
+        (0..GENERATED_PIECE + 26)
+            .map(|i| b'a' + (i % 26) as u8)
+            .collect()
+    })
+}
+
 impl Body for Generated {
     type Data = Bytes;
     type Error = io::Error;
@@ -104,13 +115,11 @@ impl Body for Generated {
             return Poll::Ready(None);
         }
         let len = self.left.min(GENERATED_PIECE as u64) as usize;
-        let sent = self.sent;
-        let piece: Vec<u8> = (0..len as u64)
-            .map(|i| b'a' + ((sent + i) % 26) as u8)
-            .collect();
+        let start = (self.sent % 26) as usize;
+        let piece = Bytes::copy_from_slice(&run()[start..start + len]);
         self.sent += len as u64;
         self.left -= len as u64;
-        Poll::Ready(Some(Ok(Frame::data(Bytes::from(piece)))))
+        Poll::Ready(Some(Ok(Frame::data(piece))))
     }
 
     fn size_hint(&self) -> SizeHint {
