@@ -1,14 +1,14 @@
 # Shared by the scripts in benches/ (sourced, not run).
 
-# utime+stime of every thread of a process group, in clock ticks (getconf CLK_TCK a second).
+# utime+stime of every process of a process group, in clock ticks (getconf CLK_TCK a
+# second). A process's own stat counts all its threads, those that have exited too (a pool
+# that retires idle threads loses no time), where task/*/stat would count only live ones.
 cpu_ticks() {
-    local total=0 pid stat fields
+    local total=0 pid fields
     for pid in $(pgrep -g "$1"); do
-        for stat in /proc/"$pid"/task/*/stat; do
-            [[ -r $stat ]] || continue
-            read -ra fields < <(sed 's/.*) //' "$stat")
-            total=$((total + fields[11] + fields[12]))
-        done
+        [[ -r /proc/$pid/stat ]] || continue
+        read -ra fields < <(sed 's/.*) //' "/proc/$pid/stat")
+        total=$((total + fields[11] + fields[12]))
     done
     echo "$total"
 }

@@ -229,6 +229,8 @@ impl Deadlines {
 #[derive(Debug, Clone)]
 pub(crate) struct Outgoing {
     pub(crate) tx: crossbeam_channel::Sender<Out>,
+    /// Emptied pieces the connection hands back, filled again in place of new buffers.
+    pub(crate) spare: crossbeam_channel::Receiver<Buffer>,
     /// Wakes the connection after each send.
     pub(crate) poke: Poke,
     /// Set once the client is gone: every write fails from then on.

@@ -66,6 +66,9 @@ impl ResponseWriter {
             return Ok(());
         }
         let bytes = std::mem::take(&mut self.out);
+        if let Ok(spare) = sink.spare.try_recv() {
+            self.out = spare; // empty, with room for a piece
+        }
         sink.tx
             .send(Out::Bytes(bytes))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the connection is closed"))?;
