@@ -373,9 +373,8 @@ impl Conn {
                 else {
                     unreachable!("matched above");
                 };
-                let head = collecting.head;
-                cx.local.request = head.request;
-                self.respond(cx, head.facts)
+                cx.local.request = collecting.head.request;
+                self.respond(cx, collecting.head.facts)
             }
         }
     }
@@ -395,6 +394,7 @@ impl Conn {
     /// Moves a blocking request's body and response along; when it has ended, goes on to
     /// the next request or to closing. Returns whether anything moved.
     fn pump(&mut self, cx: &mut Cx<'_, impl Loop>) -> bool {
+        let more_coming = self.wants_input();
         let Phase::Blocking(stream) = &mut self.phase else {
             return false;
         };
@@ -408,6 +408,7 @@ impl Conn {
             scratch: &mut local.scratch,
             close_all: local.config.closes_every_response(),
             client_done: self.side.client_done(),
+            more_coming,
         });
         self.output.put(out);
         if pumped.sent_file {
@@ -433,8 +434,7 @@ impl Conn {
     /// queues the response. The request stays in place: it is a few hundred bytes, and this
     /// runs for every request.
     fn respond(&mut self, cx: &mut Cx<'_, impl Loop>, facts: Facts) -> bool {
-        let turn_began = cx.now();
-        let local = &mut *cx.local;
+        let (turn_began, local) = (cx.now(), &mut *cx.local);
         let out = self.output.take(&mut local.buffers);
         let answered = inline::respond(local, out, facts, turn_began);
         let (token, queued) = (Label(cx.token()), answered.out.len() - self.output.pos);

@@ -32,6 +32,7 @@
 
 pub(crate) mod channel;
 pub(crate) mod exchange;
+pub(crate) mod feed;
 pub(crate) mod file;
 pub(crate) mod poke;
 pub(crate) mod stream;

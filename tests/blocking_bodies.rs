@@ -412,3 +412,50 @@ fn a_large_unread_body_ends_keep_alive() {
     }
     server.close().unwrap();
 }
+
+/// Body bytes are gathered into bigger pieces only while more are already on their way:
+/// a client that sends part of a body and waits for the handler's answer to it is not
+/// kept waiting (an interactive stream over one request).
+#[test]
+fn a_body_reaches_its_handler_as_it_comes() {
+    let echo = blocking(|w: &mut ResponseWriter, r: &mut Request| {
+        let mut piece = [0u8; 64];
+        loop {
+            match r.body().read(&mut piece) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if w.write_all(&piece[..n]).and_then(|_| w.flush()).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    let server = start(Server::new(echo).threads(1));
+    let mut stream = connect(server.local_addr());
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello")
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let (status, _) = read_head(&mut reader).unwrap();
+    assert_eq!(status, 200);
+    let mut echoed = Vec::new();
+    let mut first = true;
+    read_chunked(&mut reader, 1024, |piece| {
+        echoed.extend_from_slice(piece);
+        if first {
+            first = false;
+            assert_eq!(
+                piece, b"hello",
+                "the first part comes back before the rest is sent"
+            );
+            stream.write_all(b"world").unwrap();
+        }
+    })
+    .unwrap();
+    assert_eq!(echoed, b"helloworld");
+    server.close().unwrap();
+}

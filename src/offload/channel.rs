@@ -274,6 +274,11 @@ pub(crate) struct FileBody {
 /// even without a flush, so a large response streams instead of piling up.
 pub(crate) const STREAM_PIECE: usize = 32 * 1024;
 
+/// Pieces in flight each way between a connection and its blocking handler. The body's
+/// channel has one slot more, which data never takes: the body's last word (its end, or
+/// why it is malformed) always fits.
+pub(crate) const CHANNEL_PIECES: usize = 4;
+
 impl Outgoing {
     /// Sends the end mark, and with it what the request's job owned (see `Out::End`).
     /// Nothing is sent once the connection is gone: `spent` is then dropped here.

@@ -28,35 +28,29 @@
 //! when a shutdown begins, and withdraws the close an unsent `100 Continue` calls for once
 //! it sends one.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use poller::{Readiness, Token};
 
 use super::channel::{
-    ClientGone, CloseAfter, Deadline, Deadlines, Feed, FileBody, Incoming, Out, Outgoing,
-    MAX_DRAIN, STREAM_PIECE,
+    ClientGone, CloseAfter, Deadline, Deadlines, FileBody, Out, Outgoing, CHANNEL_PIECES,
+    STREAM_PIECE,
 };
 use super::exchange::Exchange;
+use super::feed::BodyFeed;
 use super::file;
-use crate::buf::{InBuf, OUT_HIGH_WATER, READ_BUF};
+use crate::buf::{InBuf, OUT_HIGH_WATER};
 use crate::error::Reject;
 use crate::local::Local;
 use crate::mem::Buffer;
 use crate::offload::poke::Poke;
 use crate::parse::Head;
-use crate::reader::{self, Begin, BodyReader, BodyStep};
-use crate::request::Request;
+use crate::reader::{self, Begin};
 use crate::transport::Transport;
 use crate::upgrade::Takeover;
-
-/// Pieces in flight each way between a connection and its blocking handler. The body's
-/// channel has one slot more, which data never takes: the body's last word (its end, or
-/// why it is malformed) always fits.
-const CHANNEL_PIECES: usize = 4;
 
 /// An end of file this soon after a blocking request was handed over came with it: a
 /// client that half-closes after its last request (the end of a pipeline, `nc -N`) and
@@ -132,21 +126,6 @@ impl Drop for Stream {
     }
 }
 
-/// The loop's end of a streamed request body.
-#[derive(Debug)]
-struct BodyFeed {
-    body: BodyReader,
-    tx: Sender<Feed>,
-    /// Pieces the channel had no room for, in order; the socket is not read while any wait.
-    pending: VecDeque<Feed>,
-    /// The handler has read (so `100 Continue` may go out, and the body may be read).
-    asked: Arc<AtomicBool>,
-    /// The client waits for `100 Continue` before sending the body.
-    continue_due: bool,
-    /// The handler dropped its reader: the rest is drained and counted here.
-    discarded: Option<u64>,
-}
-
 impl Stream {
     /// Every byte of the request body has arrived (some may still wait for the handler).
     pub(crate) fn body_received(&self) -> bool {
@@ -177,16 +156,14 @@ impl Stream {
     /// What the request holds for its handler, besides the connection's buffers: the
     /// pieces waiting in its channels, each counted at the most it can be (a response
     /// piece and its head; a body piece of a read buffer), and the body pieces the
-    /// channel had no room for. A handler that sleeps, or waits on a slow query, holds
-    /// nothing; one that streams to a slow client, its full channel (four pieces of about
-    /// 33 KiB) and the emptied pieces kept for it (`SPARE_PIECES`). A file body is read a
-    /// piece at a time into the loop's scratch buffer: nothing either.
+    /// channel had no room for, and the piece being gathered. A handler that sleeps, or
+    /// waits on a slow query, holds nothing; one that streams to a slow client, its full
+    /// channel (four pieces of about 33 KiB) and the emptied pieces kept for it
+    /// (`SPARE_PIECES`). A file body is read a piece at a time into the loop's scratch
+    /// buffer: nothing either.
     pub(crate) fn footprint(&self) -> usize {
         let response = (self.rx.len() + self.spare.len()) * RESPONSE_PIECE_ROOM;
-        let body = self.body.as_ref().map_or(0, |feed| {
-            let waiting: usize = feed.pending.iter().map(Feed::len).sum();
-            feed.tx.len() * READ_BUF + waiting
-        });
+        let body = self.body.as_ref().map_or(0, |feed| feed.footprint());
         response + body
     }
 
@@ -223,6 +200,8 @@ pub(crate) struct Pump<'a> {
     pub(crate) close_all: bool,
     /// The client has closed its sending side.
     pub(crate) client_done: bool,
+    /// The socket may hold more of the body: the next read follows at once.
+    pub(crate) more_coming: bool,
 }
 
 /// What one round of [`Stream::pump`] did.
@@ -317,7 +296,7 @@ impl Stream {
     /// Moves body bytes to the handler and response bytes to the output; says when the
     /// request has ended (the handler is done and the body settled).
     pub(crate) fn pump(&mut self, p: Pump<'_>) -> Pumped {
-        let (mut progress, malformed) = self.give_body(p.input, p.out);
+        let (mut progress, malformed) = self.give_body(p.input, p.more_coming, p.out);
         if p.close_all {
             self.close_after.set();
         }
@@ -386,7 +365,12 @@ impl Stream {
     /// Moves body bytes from `input` to the handler (and a `100 Continue` it asked for
     /// into `out`). Returns whether anything moved, and a malformed body's refusal with
     /// whether the answer was still unbegun when it was found.
-    fn give_body(&mut self, input: &mut InBuf, out: &mut Buffer) -> (bool, Option<(Reject, bool)>) {
+    fn give_body(
+        &mut self,
+        input: &mut InBuf,
+        more_coming: bool,
+        out: &mut Buffer,
+    ) -> (bool, Option<(Reject, bool)>) {
         let mut progress = false;
         let mut malformed = None;
         let Some(feed) = &mut self.body else {
@@ -402,7 +386,7 @@ impl Stream {
             }
             progress = true;
         }
-        match feed.feed(input) {
+        match feed.feed(input, more_coming) {
             Ok(moved) => progress |= moved,
             Err(reject) if feed.discarded.is_none() => {
                 // Whether the answer has begun is read before the handler hears of the
@@ -498,128 +482,5 @@ impl Stream {
     fn cut_off(&mut self) {
         self.answer.close();
         self.file = None;
-    }
-}
-
-impl BodyFeed {
-    /// The loop's end of `body`, streaming to `request`'s reader, which pokes the
-    /// connection through `poke`. `continue_due`: the client waits for `100 Continue`,
-    /// which goes out at the handler's first read; until then the connection is to close
-    /// after the response.
-    fn new(
-        body: BodyReader,
-        request: &mut Request,
-        poke: &Poke,
-        close_after: &CloseAfter,
-        continue_due: bool,
-    ) -> BodyFeed {
-        let (tx, rx) = crossbeam_channel::bounded(CHANNEL_PIECES + 1);
-        let asked = Arc::new(AtomicBool::new(false));
-        request.body.stream = Some(Box::new(Incoming {
-            rx,
-            poke: poke.clone(),
-            asked: Arc::clone(&asked),
-            close_after: close_after.clone(),
-            left: body.left(),
-        }));
-        if continue_due {
-            close_after.set(); // until the handler asks for the body
-        }
-        BodyFeed {
-            body,
-            tx,
-            pending: VecDeque::new(),
-            asked,
-            continue_due,
-            discarded: None,
-        }
-    }
-
-    /// Sends what the input holds (or drains it, if the handler stopped reading).
-    /// Returns whether anything moved; an error means the body is malformed or too long
-    /// to drain, and the connection must close.
-    fn feed(&mut self, input: &mut InBuf) -> Result<bool, Reject> {
-        let mut moved = self.retry_pending();
-        while self.pending.is_empty() && !self.body.is_done() && !input.is_empty() {
-            // A read buffer's room, as the budget counts it (see `footprint`): a piece is
-            // freed on the handler's thread, and blocks this large go straight back to the
-            // loop's heap, where small ones would stay in that thread's cache (`exchange.rs`).
-            let mut piece = Vec::with_capacity(READ_BUF);
-            let (consumed, end) = match self.body.read(input.data(), &mut piece) {
-                BodyStep::Refused(reject) => return Err(reject),
-                BodyStep::More { consumed } => (consumed, None),
-                BodyStep::Done { consumed, trailers } => (consumed, Some(trailers)),
-            };
-            input.consume(consumed);
-            moved = true;
-            if let Some(drained) = &mut self.discarded {
-                *drained += piece.len() as u64;
-                if *drained > MAX_DRAIN {
-                    return Err(Reject::BodyTooLarge);
-                }
-            } else if !piece.is_empty() {
-                self.send(Feed::Data(piece));
-            }
-            if let Some(trailers) = end {
-                self.send(Feed::End(
-                    (!trailers.is_empty()).then(|| Box::new(trailers)),
-                ));
-            }
-        }
-        Ok(moved)
-    }
-
-    /// The body is malformed: the handler's next read fails, in place of the pieces it has
-    /// not been sent yet (the slot data leaves free takes the news).
-    fn fail(&mut self, reject: Reject) {
-        self.pending.clear();
-        let _ = self.tx.try_send(Feed::Malformed(reject));
-    }
-
-    /// The handler has returned with the body unread, which its thread has judged small
-    /// enough to drain (see `Body::judge_unread`), or its reader went elsewhere: drain the rest
-    /// if it is small (Go's rule), else give up on the connection. Returns false to close.
-    fn abandon(&mut self) -> bool {
-        self.pending.clear();
-        self.discarded.get_or_insert(0);
-        let too_long = self.body.left().is_some_and(|n| n > MAX_DRAIN);
-        !self.continue_due && !too_long
-    }
-
-    /// Retries the pieces the channel had no room for, in order.
-    fn retry_pending(&mut self) -> bool {
-        let mut moved = false;
-        while let Some(feed) = self.pending.pop_front() {
-            if matches!(feed, Feed::Data(_)) && self.tx.len() >= CHANNEL_PIECES {
-                self.pending.push_front(feed); // the last slot is for the body's end
-                break;
-            }
-            match self.tx.try_send(feed) {
-                Ok(()) => moved = true,
-                Err(TrySendError::Full(feed)) => {
-                    self.pending.push_front(feed);
-                    break;
-                }
-                Err(TrySendError::Disconnected(_)) => {
-                    self.discarded = Some(0);
-                    self.pending.clear();
-                }
-            }
-        }
-        moved
-    }
-
-    /// Sends one piece, queueing it behind earlier ones if the channel is full. A gone
-    /// reader means the handler returned: from then on the body is drained.
-    fn send(&mut self, feed: Feed) {
-        if self.discarded.is_none() {
-            self.pending.push_back(feed);
-            self.retry_pending();
-        }
-    }
-
-    /// The body has fully arrived and been handed over (or drained).
-    fn finished(&self) -> bool {
-        self.pending.is_empty() && self.body.is_done()
     }
 }

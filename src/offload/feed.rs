@@ -1,0 +1,198 @@
+//! The loop's end of a blocking handler's request body (`offload/stream.rs` drives it):
+//! body bytes leave the connection's input as pieces through a bounded channel to the
+//! handler's reader (`Incoming`), pieces the channel has no room for wait in order (and
+//! the socket is not read meanwhile), and a body the handler stopped reading is drained
+//! and counted instead.
+
+use std::collections::VecDeque;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use crossbeam_channel::{Sender, TrySendError};
+
+use super::channel::{CloseAfter, Feed, Incoming, CHANNEL_PIECES, MAX_DRAIN};
+use super::poke::Poke;
+use crate::buf::{InBuf, READ_BUF};
+use crate::error::Reject;
+use crate::reader::{BodyReader, BodyStep};
+use crate::request::Request;
+
+/// The most body bytes one piece to a blocking handler gathers (four read buffers): reads
+/// that follow each other while the socket has more go into one piece, so a fast upload
+/// wakes its handler once per 32 KiB, not per 8 KiB read (each wake-up is two context
+/// switches; perf put them at half the server's CPU on a 1 GiB upload).
+const BODY_PIECE: usize = 4 * READ_BUF;
+
+/// The loop's end of a streamed request body.
+#[derive(Debug)]
+pub(super) struct BodyFeed {
+    pub(super) body: BodyReader,
+    pub(super) tx: Sender<Feed>,
+    /// Pieces the channel had no room for, in order; the socket is not read while any wait.
+    pub(super) pending: VecDeque<Feed>,
+    /// The handler has read (so `100 Continue` may go out, and the body may be read).
+    pub(super) asked: Arc<AtomicBool>,
+    /// The client waits for `100 Continue` before sending the body.
+    pub(super) continue_due: bool,
+    /// The handler dropped its reader: the rest is drained and counted here.
+    pub(super) discarded: Option<u64>,
+    /// Body bytes read but not sent yet: reads are gathered into one piece while the
+    /// socket has more (see `BODY_PIECE`).
+    pub(super) gathering: Vec<u8>,
+}
+
+impl BodyFeed {
+    /// What the body holds for its handler: the pieces in its channel, each counted at
+    /// the most it can be, the pieces the channel had no room for, and the piece being
+    /// gathered.
+    pub(super) fn footprint(&self) -> usize {
+        let waiting: usize = self.pending.iter().map(Feed::len).sum();
+        self.tx.len() * BODY_PIECE + waiting + self.gathering.capacity()
+    }
+
+    /// The loop's end of `body`, streaming to `request`'s reader, which pokes the
+    /// connection through `poke`. `continue_due`: the client waits for `100 Continue`,
+    /// which goes out at the handler's first read; until then the connection is to close
+    /// after the response.
+    pub(super) fn new(
+        body: BodyReader,
+        request: &mut Request,
+        poke: &Poke,
+        close_after: &CloseAfter,
+        continue_due: bool,
+    ) -> BodyFeed {
+        let (tx, rx) = crossbeam_channel::bounded(CHANNEL_PIECES + 1);
+        let asked = Arc::new(AtomicBool::new(false));
+        request.body.stream = Some(Box::new(Incoming {
+            rx,
+            poke: poke.clone(),
+            asked: Arc::clone(&asked),
+            close_after: close_after.clone(),
+            left: body.left(),
+        }));
+        if continue_due {
+            close_after.set(); // until the handler asks for the body
+        }
+        BodyFeed {
+            body,
+            tx,
+            pending: VecDeque::new(),
+            asked,
+            continue_due,
+            discarded: None,
+            gathering: Vec::new(),
+        }
+    }
+
+    /// Sends what the input holds (or drains it, if the handler stopped reading). While
+    /// `more_coming` (the socket may hold more of the body), reads gather into one piece
+    /// of up to `BODY_PIECE` bytes; it goes once it is full, the body is done, or the
+    /// socket is drained, so gathering never waits on the client. Returns whether anything
+    /// moved; an error means the body is malformed or too long to drain, and the
+    /// connection must close.
+    pub(super) fn feed(&mut self, input: &mut InBuf, more_coming: bool) -> Result<bool, Reject> {
+        let mut moved = self.retry_pending();
+        while self.pending.is_empty() && !self.body.is_done() && !input.is_empty() {
+            // Room for a whole piece, as the budget counts it (see `footprint`): a piece is
+            // freed on the handler's thread, and blocks this large go straight back to the
+            // loop's heap, where small ones would stay in that thread's cache (`exchange.rs`).
+            let piece = &mut self.gathering;
+            if piece.capacity() == 0 {
+                piece.reserve_exact(BODY_PIECE);
+            }
+            let (consumed, end) = match self.body.read(input.data(), piece) {
+                BodyStep::Refused(reject) => return Err(reject),
+                BodyStep::More { consumed } => (consumed, None),
+                BodyStep::Done { consumed, trailers } => (consumed, Some(trailers)),
+            };
+            input.consume(consumed);
+            moved = true;
+            let full = piece.len() + READ_BUF > BODY_PIECE;
+            if full || end.is_some() || !more_coming {
+                self.send_gathered()?;
+            }
+            if let Some(trailers) = end {
+                self.send(Feed::End(
+                    (!trailers.is_empty()).then(|| Box::new(trailers)),
+                ));
+            }
+        }
+        if !more_coming && self.pending.is_empty() {
+            moved |= !self.gathering.is_empty();
+            self.send_gathered()?;
+        }
+        Ok(moved)
+    }
+
+    /// Sends the gathered piece, if any (or counts it as drained, if the handler stopped
+    /// reading).
+    fn send_gathered(&mut self) -> Result<(), Reject> {
+        if self.gathering.is_empty() {
+            return Ok(());
+        }
+        let piece = std::mem::take(&mut self.gathering);
+        if let Some(drained) = &mut self.discarded {
+            *drained += piece.len() as u64;
+            if *drained > MAX_DRAIN {
+                return Err(Reject::BodyTooLarge);
+            }
+        } else {
+            self.send(Feed::Data(piece));
+        }
+        Ok(())
+    }
+
+    /// The body is malformed: the handler's next read fails, in place of the pieces it has
+    /// not been sent yet (the slot data leaves free takes the news).
+    pub(super) fn fail(&mut self, reject: Reject) {
+        self.pending.clear();
+        let _ = self.tx.try_send(Feed::Malformed(reject));
+    }
+
+    /// The handler has returned with the body unread, which its thread has judged small
+    /// enough to drain (see `Body::judge_unread`), or its reader went elsewhere: drain the rest
+    /// if it is small (Go's rule), else give up on the connection. Returns false to close.
+    pub(super) fn abandon(&mut self) -> bool {
+        self.pending.clear();
+        self.discarded.get_or_insert(0);
+        let too_long = self.body.left().is_some_and(|n| n > MAX_DRAIN);
+        !self.continue_due && !too_long
+    }
+
+    /// Retries the pieces the channel had no room for, in order.
+    fn retry_pending(&mut self) -> bool {
+        let mut moved = false;
+        while let Some(feed) = self.pending.pop_front() {
+            if matches!(feed, Feed::Data(_)) && self.tx.len() >= CHANNEL_PIECES {
+                self.pending.push_front(feed); // the last slot is for the body's end
+                break;
+            }
+            match self.tx.try_send(feed) {
+                Ok(()) => moved = true,
+                Err(TrySendError::Full(feed)) => {
+                    self.pending.push_front(feed);
+                    break;
+                }
+                Err(TrySendError::Disconnected(_)) => {
+                    self.discarded = Some(0);
+                    self.pending.clear();
+                }
+            }
+        }
+        moved
+    }
+
+    /// Sends one piece, queueing it behind earlier ones if the channel is full. A gone
+    /// reader means the handler returned: from then on the body is drained.
+    fn send(&mut self, feed: Feed) {
+        if self.discarded.is_none() {
+            self.pending.push_back(feed);
+            self.retry_pending();
+        }
+    }
+
+    /// The body has fully arrived and been handed over (or drained).
+    pub(super) fn finished(&self) -> bool {
+        self.pending.is_empty() && self.body.is_done()
+    }
+}
