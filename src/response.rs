@@ -283,16 +283,19 @@ impl ResponseWriter {
 
     /// Moves staged body bytes into the output as they are.
     fn emit_staged(&mut self) {
+        let staged = self.body.len() as u64;
         match self.sent {
             Sent::Chunked => encode::chunk(&mut self.out, &self.body),
-            Sent::UntilClose => self.out.extend_from_slice(&self.body),
-            Sent::Fixed { left } => {
-                self.out.extend_from_slice(&self.body);
-                self.sent = Sent::Fixed {
-                    left: left - self.body.len() as u64,
-                };
-            }
             Sent::Nothing | Sent::Bodiless => {}
+            // Into an empty output the staged bytes go as they are, not copied: a blocking
+            // handler's pieces after the first (whose head went before them).
+            _ if self.out.is_empty() => std::mem::swap(&mut self.out, &mut self.body),
+            _ => self.out.extend_from_slice(&self.body),
+        }
+        if let Sent::Fixed { left } = self.sent {
+            self.sent = Sent::Fixed {
+                left: left - staged,
+            };
         }
         self.body.clear();
     }

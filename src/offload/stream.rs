@@ -65,7 +65,9 @@ const RESPONSE_PIECE_ROOM: usize = STREAM_PIECE + 1024;
 /// Emptied response pieces the connection keeps for its handler's next ones: a piece the
 /// size of `STREAM_PIECE` is a mapping of its own (`mem.rs`), and one made, faulted in and
 /// unmapped per piece was a third of the server's CPU time (perf) on `GET /bytes/1048576`.
-const SPARE_PIECES: usize = 2;
+/// As many as the channel holds, since the loop empties a channel's worth at once: with
+/// two, that run cost 1,120 ms per GiB; with four, 800.
+const SPARE_PIECES: usize = CHANNEL_PIECES;
 
 /// A request being served by a blocking handler.
 #[derive(Debug)]
