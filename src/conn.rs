@@ -332,10 +332,7 @@ impl Conn {
         }
         match reader::begin(framed.framing, Some(config.max_body_bytes)) {
             Begin::Complete => self.respond(cx, framed.facts),
-            Begin::Refused(reject) => {
-                local.request.recycle();
-                self.reject(cx, reject)
-            }
+            Begin::Refused(reject) => self.reject(cx, reject),
             Begin::Body(body) => {
                 if framed.expect_continue && self.input.is_empty() {
                     let interim = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -480,6 +477,9 @@ impl Conn {
     fn reject(&mut self, cx: &mut Cx<'_, impl Loop>, reject: Reject) -> bool {
         let (peer, status, detail) = (self.peer, reject.status(), reject.detail());
         log::debug!("{peer}: refused: {status} {detail}");
+        // What a refused head left in the loop's request (a router's decision, say) must
+        // not reach the next one; refusals are rare, so this is the one place for it.
+        cx.local.request.recycle();
         inline::refuse(cx.local, &mut self.output, reject);
         self.phase = Phase::Closing(Close::Linger);
         true

@@ -96,28 +96,9 @@ fn middleware_made_with_wrap_keeps_blocking_routes_on_the_pool() {
     server.close().unwrap();
 }
 
-/// Log records, kept for the test to read.
-struct Recorder(Mutex<Vec<(log::Level, String)>>);
-
-impl log::Log for Recorder {
-    fn enabled(&self, _: &log::Metadata) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record) {
-        self.0
-            .lock()
-            .unwrap()
-            .push((record.level(), record.args().to_string()));
-    }
-    fn flush(&self) {}
-}
-
-static LOG: Recorder = Recorder(Mutex::new(Vec::new()));
-
 #[test]
 fn a_closure_around_a_router_runs_blocking_routes_on_the_loop_and_says_so() {
-    log::set_logger(&LOG).unwrap();
-    log::set_max_level(log::LevelFilter::Error);
+    util::logs::record(log::LevelFilter::Error);
     let threads = Threads::default();
     let mux = router(&threads);
     let server = start(Server::new(
@@ -126,14 +107,7 @@ fn a_closure_around_a_router_runs_blocking_routes_on_the_loop_and_says_so() {
     get_both(&server);
     get_both(&server);
     assert!(threads.lock().unwrap()[1].1.starts_with("nethttp-loop"));
-    let errors: Vec<String> = LOG
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(level, _)| *level == log::Level::Error)
-        .map(|(_, message)| message.clone())
-        .collect();
+    let errors = util::logs::messages(log::Level::Error);
     assert_eq!(errors.len(), 1, "logged once: {errors:?}");
     assert!(
         errors[0].contains("GET /slow") && errors[0].contains("nethttp::wrap"),

@@ -3,33 +3,14 @@
 
 mod util;
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use nethttp::{Request, ResponseWriter, ServeMux, Server};
 use util::{exchange_all, start};
 
-/// Warnings, kept for the test to read.
-struct Recorder(Mutex<Vec<String>>);
-
-impl log::Log for Recorder {
-    fn enabled(&self, metadata: &log::Metadata) -> bool {
-        metadata.level() <= log::Level::Warn
-    }
-    fn log(&self, record: &log::Record) {
-        if self.enabled(record.metadata()) {
-            self.0.lock().unwrap().push(record.args().to_string());
-        }
-    }
-    fn flush(&self) {}
-}
-
-static LOG: Recorder = Recorder(Mutex::new(Vec::new()));
-
 #[test]
 fn a_slow_inline_handler_is_logged_with_its_route() {
-    log::set_logger(&LOG).unwrap();
-    log::set_max_level(log::LevelFilter::Warn);
+    util::logs::record(log::LevelFilter::Warn);
     let mut mux = ServeMux::new();
     mux.handle(
         "GET /slow/{x}",
@@ -49,7 +30,7 @@ fn a_slow_inline_handler_is_logged_with_its_route() {
     );
     assert_eq!(responses.len(), 3);
     server.close().unwrap();
-    let warnings = LOG.0.lock().unwrap();
+    let warnings = util::logs::messages(log::Level::Warn);
     let slow: Vec<&String> = warnings
         .iter()
         .filter(|m| m.contains("on the event loop"))

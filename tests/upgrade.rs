@@ -318,10 +318,9 @@ fn a_blocking_handler_upgrades_at_once_and_goes_on() {
     assert_eq!(read_until(&mut c, "LOUD\n"), "LOUD\n");
     // The handler goes on in its own thread after the switch, so the protocol may answer
     // before it gets this far: wait for it (bounded).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while went_on.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    util::wait_until(Duration::from_secs(5), || {
+        went_on.load(Ordering::SeqCst) > 0
+    });
     assert_eq!(went_on.load(Ordering::SeqCst), 1);
     server.close().unwrap();
 }

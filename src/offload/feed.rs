@@ -98,7 +98,8 @@ impl BodyFeed {
             // loop's heap, where small ones would stay in that thread's cache (`exchange.rs`).
             let piece = &mut self.gathering;
             if piece.capacity() == 0 {
-                piece.reserve_exact(BODY_PIECE);
+                let left = self.body.left().unwrap_or(u64::MAX);
+                piece.reserve_exact(BODY_PIECE.min(usize::try_from(left).unwrap_or(BODY_PIECE)));
             }
             let (consumed, end) = match self.body.read(input.data(), piece) {
                 BodyStep::Refused(reject) => return Err(reject),

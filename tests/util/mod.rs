@@ -1,10 +1,12 @@
 //! Helpers shared by the behaviour tests: start a server on a free loopback port, talk to it
 //! with raw bytes, and read responses back with a small independent HTTP/1.1 parser. The
-//! submodules serve families of test files: the echo example as a child process, resident
-//! memory, refusals of malformed requests, and a directory tree to serve files from.
+//! submodules serve families of test files: the echo example as a child process, log
+//! records, resident memory, refusals of malformed requests, and a directory tree to serve
+//! files from.
 #![allow(dead_code)]
 
 pub mod echo_child;
+pub mod logs;
 pub mod memory;
 pub mod refusal;
 pub mod site;
@@ -262,4 +264,17 @@ pub fn download_truncated_midway(
     }
     let got = first.len() + rest.len();
     assert!(got < len, "{got} bytes: the response was not cut off");
+}
+
+/// Waits until `done` holds, checking every 5 ms, for at most `limit`; returns whether it
+/// held (a test then asserts what it waited for).
+pub fn wait_until(limit: std::time::Duration, done: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while !done() {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    true
 }
