@@ -17,10 +17,11 @@ pub(crate) const READ_BUF: usize = 8 * 1024;
 /// client that does not read its responses is slowed down by TCP, not buffered for.
 pub(crate) const OUT_HIGH_WATER: usize = 64 * 1024;
 
-/// Starting capacity of a write buffer. Write buffers that grew past `MAX_POOLED_WRITE` are
-/// freed rather than pooled, so one large response does not pin memory forever.
+/// Starting capacity of a write buffer. Write buffers that grew into a mapping of their own
+/// (past `mem::MAP_THRESHOLD`) are freed rather than pooled, so one large response does not
+/// pin memory: their mappings go back through `mem`'s reuse, which keeps freed mappings
+/// only while others are in use.
 const WRITE_BUF: usize = 8 * 1024;
-const MAX_POOLED_WRITE: usize = 64 * 1024;
 
 /// Most free buffers of each kind a loop keeps for reuse: enough for a burst of busy
 /// connections, few enough that a loop's pool holds at most a few MiB.
@@ -84,7 +85,7 @@ impl BufferPool {
     }
 
     fn give_write(&mut self, mut buf: Buffer) {
-        if buf.capacity() <= MAX_POOLED_WRITE && self.writes.len() < self.keep() {
+        if !buf.is_mapped() && self.writes.len() < self.keep() {
             buf.clear();
             self.writes.push(buf);
         }

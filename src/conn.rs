@@ -396,7 +396,8 @@ impl Conn {
             return false;
         };
         let local = &mut *cx.local;
-        let mut out = self.output.take(&mut local.buffers);
+        // Not a pooled buffer: the handler's pieces become the output (`Stream::pump`).
+        let mut out = std::mem::take(&mut self.output.bytes);
         let pumped = stream.pump(Pump {
             input: &mut self.input,
             out: &mut out,

@@ -173,29 +173,38 @@ impl Drop for Buffer {
     }
 }
 
-/// Large mappings, reused while large buffers are busy.
+/// Mappings, reused while mapped buffers are busy.
 ///
 /// A fresh mapping costs the kernel a page fault and a zeroed page per 4 KiB as it is
 /// first written: under a flood of 8 MB uploads to an inline echo, that was some 40% of
-/// the server's CPU (`perf`), more than copying the bytes. So a freed mapping of at least
-/// [`MIN`](reuse::MIN) bytes is kept, up to [`MAX`](reuse::MAX) bytes in all, for the next
-/// large buffer, but only while another large buffer is live: when the last one goes, so
-/// does every kept mapping, and the memory is back with the system (the budget's promise).
-/// One lock guards the count and the list, so the last drop cannot miss a mapping kept
-/// at the same moment; it is taken once per large buffer, which costs nothing next to
-/// filling one.
+/// the server's CPU (`perf`), more than copying the bytes; streaming a blocking handler's
+/// response in 32 KiB pieces, where each piece was a mapping made, filled once and
+/// unmapped, a fault every 12 KiB sent, and a sixth of the CPU. So a freed mapping is
+/// kept for the next buffer that grows into one, up to [`MAX`](reuse::MAX) bytes in all
+/// (of which [`MAX_SMALL`](reuse::MAX_SMALL) in mappings under [`LARGE`](reuse::LARGE)),
+/// but only while another mapped buffer is live: when the last one goes, so does every
+/// kept mapping, and the memory is back with the system (the budget's promise). One lock
+/// guards the count and the list, so the last drop cannot miss a mapping kept at the same
+/// moment; it is taken once per mapping made or freed, which costs nothing next to filling
+/// one.
 mod reuse {
     use std::sync::{Mutex, PoisonError};
 
     use memmap2::MmapMut;
 
-    /// Mappings at least this large are counted and kept.
-    pub(super) const MIN: usize = 1 << 20;
+    /// Mappings under this size (a streamed response's pieces, a growing output) are
+    /// small: they have their own, smaller share of what is kept.
+    pub(super) const LARGE: usize = 1 << 20;
     /// Most bytes of mappings kept at once.
     pub(super) const MAX: usize = 32 << 20;
+    /// Most bytes of small mappings kept at once: some thirty response pieces, enough for
+    /// a few streams at a time.
+    pub(super) const MAX_SMALL: usize = 1 << 20;
 
-    struct Kept {
-        /// Mappings of `MIN` bytes or more handed out and not yet given back.
+    /// The mappings kept, and how many are in use.
+    #[derive(Default)]
+    pub(super) struct Kept {
+        /// Mappings handed out and not yet given back.
         live: usize,
         maps: Vec<MmapMut>,
     }
@@ -207,39 +216,68 @@ mod reuse {
 
     /// A mapping of at least `len` bytes (at most twice that, if a kept one fits).
     pub(super) fn take(len: usize) -> MmapMut {
-        if len < MIN {
-            return super::map(len);
-        }
-        let mut kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
-        kept.live += 1;
-        let fits = kept
-            .maps
-            .iter()
-            .position(|map| map.len() >= len && map.len() <= len.saturating_mul(2));
-        if let Some(i) = fits {
-            return kept.maps.swap_remove(i);
-        }
-        drop(kept);
-        super::map(len)
+        let kept = KEPT
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take(len);
+        kept.unwrap_or_else(|| super::map(len)) // mapped outside the lock
     }
 
     /// Gives back a mapping from [`take`]: kept if others are live and there is room,
     /// else unmapped (and with the last live one, every kept mapping too).
     pub(super) fn give(map: MmapMut) {
-        if map.len() < MIN {
-            return;
+        let unmapped = KEPT
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .give(map);
+        drop(unmapped); // outside the lock
+    }
+
+    impl Kept {
+        /// Counts a mapping of at least `len` bytes out: a kept one that fits, if any (the
+        /// caller maps a new one if not).
+        pub(super) fn take(&mut self, len: usize) -> Option<MmapMut> {
+            self.live += 1;
+            let fits = self
+                .maps
+                .iter()
+                .position(|map| map.len() >= len && map.len() <= len.saturating_mul(2));
+            fits.map(|i| self.maps.swap_remove(i))
         }
-        let mut kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
-        kept.live = kept.live.saturating_sub(1);
-        if kept.live == 0 {
-            let all = std::mem::take(&mut kept.maps);
-            drop(kept);
-            drop(all); // unmapped outside the lock
-            return;
+
+        /// Counts `map` back in, keeping it if others are live and there is room. Returns
+        /// the mappings to unmap.
+        pub(super) fn give(&mut self, map: MmapMut) -> Vec<MmapMut> {
+            self.live = self.live.saturating_sub(1);
+            if self.live == 0 {
+                let mut all = std::mem::take(&mut self.maps);
+                all.push(map);
+                return all;
+            }
+            let small = |len: usize| len < LARGE;
+            let held: usize = self.maps.iter().map(|map| map.len()).sum();
+            let held_small: usize = self
+                .maps
+                .iter()
+                .map(|map| map.len())
+                .filter(|&n| small(n))
+                .sum();
+            let room = if small(map.len()) {
+                held_small + map.len() <= MAX_SMALL
+            } else {
+                held + map.len() <= MAX
+            };
+            if room {
+                self.maps.push(map);
+                return Vec::new();
+            }
+            vec![map]
         }
-        let held: usize = kept.maps.iter().map(|kept| kept.len()).sum();
-        if held + map.len() <= MAX {
-            kept.maps.push(map);
+
+        /// Bytes of mappings kept.
+        #[cfg(test)]
+        pub(super) fn held(&self) -> usize {
+            self.maps.iter().map(|map| map.len()).sum()
         }
     }
 }
@@ -313,6 +351,50 @@ impl Append for Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn freed_mappings_are_kept_only_while_another_is_in_use() {
+        const PIECE: usize = 32 * 1024;
+        let mut kept = reuse::Kept::default();
+        let take = |kept: &mut reuse::Kept, len| kept.take(len).ok_or_else(|| map(len));
+        let first = take(&mut kept, PIECE).unwrap_err();
+        let second = take(&mut kept, PIECE).unwrap_err();
+        let address = first.as_ptr();
+        assert!(
+            kept.give(first).is_empty(),
+            "kept while the second is in use"
+        );
+        assert_eq!(kept.held(), PIECE);
+        let fresh = take(&mut kept, PIECE / 2 - 1).expect_err("more than twice as large");
+        let small = take(&mut kept, PIECE + 1).expect_err("too small");
+        let again = take(&mut kept, PIECE / 2 + 1).expect("at most twice as large: kept");
+        assert_eq!(again.as_ptr(), address, "the same mapping, not a new one");
+        for map in [again, fresh, second] {
+            assert!(kept.give(map).is_empty());
+        }
+        assert_eq!(kept.held(), 2 * PIECE + PIECE / 2 - 1);
+        // The last mapping in use goes, and every kept one with it.
+        let unmapped = kept.give(small);
+        assert_eq!(unmapped.len(), 4, "{} unmapped", unmapped.len());
+        assert_eq!(kept.held(), 0);
+    }
+
+    #[test]
+    fn small_mappings_have_their_own_share() {
+        const PIECE: usize = 32 * 1024;
+        let mut kept = reuse::Kept::default();
+        let _in_use = kept.take(PIECE);
+        let count = 2 * reuse::MAX_SMALL / PIECE;
+        for _ in 0..count {
+            kept.take(PIECE);
+        }
+        let refused: usize = (0..count).map(|_| kept.give(map(PIECE)).len()).sum();
+        assert_eq!(kept.held(), reuse::MAX_SMALL);
+        assert_eq!(refused, count / 2);
+        // A large mapping still has room beside them.
+        kept.take(reuse::LARGE);
+        assert!(kept.give(map(reuse::LARGE)).is_empty());
+    }
 
     #[test]
     fn small_buffers_stay_on_the_heap_and_large_ones_are_mapped() {

@@ -410,11 +410,19 @@ impl Stream {
     /// them, the end mark. Returns whether anything moved.
     fn take_answer(&mut self, out: &mut Buffer, written: usize) -> bool {
         let mut progress = false;
-        while self.answer == Answer::Coming && out.len() - written < OUT_HIGH_WATER {
+        while self.answer == Answer::Coming && has_room(out, written) {
             match self.rx.try_recv() {
                 Ok(Out::Bytes(bytes)) if self.file.is_none() => {
-                    out.extend_from_slice(&bytes);
-                    self.recycle(bytes);
+                    if out.is_empty() {
+                        // Nothing waits to be written: the piece becomes the output as it
+                        // is, and what was the output (an earlier piece, written) goes
+                        // back to the writer.
+                        let emptied = std::mem::replace(out, bytes);
+                        self.recycle(emptied);
+                    } else {
+                        out.extend_from_slice(&bytes);
+                        self.recycle(bytes);
+                    }
                     self.responded = true;
                     progress = true;
                 }
@@ -447,7 +455,7 @@ impl Stream {
         progress
     }
 
-    /// Hands a copied-out response piece back to the writer, emptied, if it is a mapping
+    /// Hands a written or copied-out response piece back to the writer, emptied, if it is a mapping
     /// of about a piece's size and the writer has fewer than `SPARE_PIECES` waiting (else
     /// it is unmapped here, as before).
     fn recycle(&self, mut piece: Buffer) {
@@ -485,4 +493,12 @@ impl Stream {
         self.answer.close();
         self.file = None;
     }
+}
+
+/// Whether the output takes another of the handler's pieces: it is below its high-water
+/// mark and holds no piece still being written. A piece taken into an empty output is the
+/// output (see `take_answer`); more bytes after it would have to grow it, copying it into
+/// a larger mapping, where waiting for the socket to take it costs nothing.
+fn has_room(out: &Buffer, written: usize) -> bool {
+    out.is_empty() || (out.len() - written < OUT_HIGH_WATER && !out.is_mapped())
 }
