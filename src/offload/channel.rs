@@ -274,9 +274,8 @@ pub(crate) struct FileBody {
 /// even without a flush, so a large response streams instead of piling up.
 pub(crate) const STREAM_PIECE: usize = 32 * 1024;
 
-/// Pieces in flight each way between a connection and its blocking handler. The body's
-/// channel has one slot more, which data never takes: the body's last word (its end, or
-/// why it is malformed) always fits.
+/// Response pieces in flight from a blocking handler to its connection. (The body's
+/// channel is `offload/feed.rs`'s.)
 pub(crate) const CHANNEL_PIECES: usize = 4;
 
 impl Outgoing {
