@@ -12,7 +12,8 @@
 //! 3. A pool thread runs the exchange: it makes the response writer, whose bytes go to the
 //!    channel (`response/sink.rs`), and calls the handler. The handler reads the body
 //!    through `Request::body` (`request.rs`), piece by piece as the loop feeds it.
-//! 4. Each side pokes the other's loop (`offload/poke.rs`) when it moves a piece;
+//! 4. Each side pokes the other's loop (`offload/poke.rs`) when it moves a piece, and the
+//!    loop wakes a handler waiting for its next body piece (`offload/wait.rs`);
 //!    `Stream::pump` moves body bytes from the socket to the handler and response bytes from
 //!    the channel to the socket, or a file body straight from the file.
 //! 5. The handler returns: what it left unread of the body is judged (`Body::judge_unread`), the
@@ -36,4 +37,5 @@ pub(crate) mod feed;
 pub(crate) mod file;
 pub(crate) mod poke;
 pub(crate) mod stream;
+pub(crate) mod wait;
 pub(crate) mod workers;

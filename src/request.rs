@@ -396,8 +396,8 @@ impl Body {
         if !incoming.asked.swap(true, Ordering::AcqRel) {
             incoming.poke.poke(); // the first read: the connection may send 100 Continue
         }
-        match incoming.rx.recv() {
-            Ok(Feed::Data(piece)) => {
+        match incoming.recv() {
+            Some(Feed::Data(piece)) => {
                 incoming.poke.poke(); // room in the channel: read the socket again
                 if let Some(left) = &mut incoming.left {
                     *left = left.saturating_sub(piece.len() as u64);
@@ -406,12 +406,12 @@ impl Body {
                 self.pos = 0;
                 Ok(true)
             }
-            Ok(Feed::End(trailers)) => {
+            Some(Feed::End(trailers)) => {
                 self.trailers = trailers;
                 self.stream = None;
                 Ok(false)
             }
-            Ok(Feed::Malformed(reject)) => {
+            Some(Feed::Malformed(reject)) => {
                 incoming.close_after.set();
                 let detail = match reject.detail() {
                     "" => reject.status().canonical_reason().unwrap_or("malformed"),
@@ -420,7 +420,7 @@ impl Body {
                 let message = format!("malformed request body: {detail}");
                 Err(io::Error::new(io::ErrorKind::InvalidData, message))
             }
-            Err(_) => {
+            None => {
                 // The stream stays: later reads fail too, rather than read as the end.
                 Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,

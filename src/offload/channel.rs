@@ -14,16 +14,18 @@
 
 use std::any::Any;
 use std::fs::File;
+use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use http::HeaderMap;
 
 use super::poke::Poke;
+use super::wait::Waiter;
 use crate::error::Reject;
 use crate::mem::Buffer;
 use crate::upgrade::Takeover;
@@ -131,6 +133,19 @@ pub(crate) struct Incoming {
     pub(crate) close_after: CloseAfter,
     /// Bytes of a `Content-Length` body not yet received; `None` for a chunked body.
     pub(crate) left: Option<u64>,
+    /// Where the handler waits for the next piece; the loop wakes it after each it sends.
+    pub(crate) arrivals: Arc<Waiter>,
+}
+
+impl Incoming {
+    /// The next piece, waiting for it; `None` once the connection has gone.
+    pub(crate) fn recv(&self) -> Option<Feed> {
+        self.arrivals.wait(|| match self.rx.try_recv() {
+            Ok(feed) => Some(Some(feed)),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(None),
+        })
+    }
 }
 
 /// What the loop sends a blocking handler's body reader.
@@ -282,8 +297,22 @@ impl Outgoing {
     /// Sends the end mark, and with it what the request's job owned (see `Out::End`).
     /// Nothing is sent once the connection is gone: `spent` is then dropped here.
     pub(crate) fn end(&self, close: bool, spent: Spent) {
-        if self.tx.send(Out::End { close, spent }).is_ok() {
-            self.poke.poke();
-        }
+        let _ = self.send(Out::End { close, spent });
+    }
+
+    /// Sends `out` to the connection, waiting while the channel is full, and pokes it. An
+    /// error means the connection is gone (and `out` was dropped here).
+    ///
+    /// Unlike the body's reader (`Incoming::recv`), the writer waits as `crossbeam-channel`
+    /// does: it spins, then yields before it sleeps. Where the loop and the handler share
+    /// a core, a yield hands the core to the loop, which has pieces to write and makes the
+    /// room, and the handler goes on without a wake-up: parking at once and being woken
+    /// made `GET /bytes/1048576` 12% slower.
+    pub(crate) fn send(&self, out: Out) -> io::Result<()> {
+        self.tx
+            .send(out)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the connection is closed"))?;
+        self.poke.poke();
+        Ok(())
     }
 }

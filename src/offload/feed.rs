@@ -12,6 +12,7 @@ use crossbeam_channel::{Sender, TrySendError};
 
 use super::channel::{CloseAfter, Feed, Incoming, MAX_DRAIN};
 use super::poke::Poke;
+use super::wait::Waiter;
 use crate::buf::{InBuf, READ_BUF};
 use crate::error::Reject;
 use crate::reader::{BodyReader, BodyStep};
@@ -47,6 +48,8 @@ pub(super) struct BodyFeed {
     /// Body bytes read but not sent yet: reads are gathered into one piece while the
     /// socket has more (see `BODY_PIECE`).
     pub(super) gathering: Vec<u8>,
+    /// Where the handler waits for the next piece: woken after each one sent.
+    pub(super) arrivals: Arc<Waiter>,
 }
 
 impl BodyFeed {
@@ -71,12 +74,14 @@ impl BodyFeed {
     ) -> BodyFeed {
         let (tx, rx) = crossbeam_channel::bounded(BODY_CHANNEL_PIECES + 1);
         let asked = Arc::new(AtomicBool::new(false));
+        let arrivals = Arc::new(Waiter::default());
         request.body.stream = Some(Box::new(Incoming {
             rx,
             poke: poke.clone(),
             asked: Arc::clone(&asked),
             close_after: close_after.clone(),
             left: body.left(),
+            arrivals: Arc::clone(&arrivals),
         }));
         if continue_due {
             close_after.set(); // until the handler asks for the body
@@ -89,6 +94,7 @@ impl BodyFeed {
             continue_due,
             discarded: None,
             gathering: Vec::new(),
+            arrivals,
         }
     }
 
@@ -156,6 +162,7 @@ impl BodyFeed {
     pub(super) fn fail(&mut self, reject: Reject) {
         self.pending.clear();
         let _ = self.tx.try_send(Feed::Malformed(reject));
+        self.arrivals.wake();
     }
 
     /// The handler has returned with the body unread, which its thread has judged small
@@ -177,7 +184,10 @@ impl BodyFeed {
                 break;
             }
             match self.tx.try_send(feed) {
-                Ok(()) => moved = true,
+                Ok(()) => {
+                    moved = true;
+                    self.arrivals.wake();
+                }
                 Err(TrySendError::Full(feed)) => {
                     self.pending.push_front(feed);
                     break;
@@ -198,6 +208,14 @@ impl BodyFeed {
             self.pending.push_back(feed);
             self.retry_pending();
         }
+    }
+
+    /// Drops the loop's end of the body, then wakes the handler if it waits for a piece:
+    /// it finds the channel closed (woken before, it would find it open and sleep again).
+    pub(super) fn close(self) {
+        let arrivals = Arc::clone(&self.arrivals);
+        drop(self);
+        arrivals.wake();
     }
 
     /// The body has fully arrived and been handed over (or drained).

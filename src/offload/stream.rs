@@ -125,6 +125,9 @@ impl Answer {
 impl Drop for Stream {
     fn drop(&mut self) {
         self.gone.set();
+        if let Some(feed) = self.body.take() {
+            feed.close(); // a handler waiting for its body hears that none is coming
+        }
     }
 }
 

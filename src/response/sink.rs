@@ -69,11 +69,7 @@ impl ResponseWriter {
         if let Ok(spare) = sink.spare.try_recv() {
             self.out = spare; // empty, with room for a piece
         }
-        sink.tx
-            .send(Out::Bytes(bytes))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the connection is closed"))?;
-        sink.poke.poke();
-        Ok(())
+        sink.send(Out::Bytes(bytes))
     }
 
     /// Hands the rest of the body, `len` bytes of `file` from `offset`, to the connection's
@@ -98,10 +94,7 @@ impl ResponseWriter {
             offset,
             left: len,
         };
-        sink.tx
-            .send(Out::File(body))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the connection is closed"))?;
-        sink.poke.poke();
+        sink.send(Out::File(body))?;
         self.sent = Sent::Fixed { left: 0 };
         Ok(true)
     }
@@ -236,13 +229,11 @@ impl ResponseWriter {
             self.encode_bare_head(self.status);
         }
         let sink = self.sink.as_ref().expect("a blocking writer");
-        let gone = || io::Error::new(io::ErrorKind::BrokenPipe, "the connection is closed");
         let bytes = std::mem::take(&mut self.out);
         if !bytes.is_empty() {
-            sink.tx.send(Out::Bytes(bytes)).map_err(|_| gone())?;
+            sink.send(Out::Bytes(bytes))?;
         }
-        sink.tx.send(Out::Upgrade(takeover)).map_err(|_| gone())?;
-        sink.poke.poke();
+        sink.send(Out::Upgrade(takeover))?;
         self.sent = Sent::Bodiless;
         Ok(())
     }
