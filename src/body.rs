@@ -92,6 +92,40 @@ impl Decoder {
         }
     }
 
+    /// Body bytes that come next with no framing between them: what is left of a
+    /// `Content-Length` body, or of the chunk being read (0 where framing comes next).
+    /// They may be read straight into the body, and counted with [`took`](Decoder::took).
+    pub(crate) fn raw_left(&self) -> u64 {
+        match self {
+            Decoder::Length(remaining) => *remaining,
+            Decoder::Chunked(chunked) => match chunked.state {
+                State::Data(left) => left,
+                _ => 0,
+            },
+        }
+    }
+
+    /// Counts `n` body bytes (at most [`raw_left`](Decoder::raw_left)) that were read
+    /// straight into the body.
+    pub(crate) fn took(&mut self, n: u64) -> Progress {
+        let n = n.min(self.raw_left());
+        match self {
+            Decoder::Length(remaining) => *remaining -= n,
+            Decoder::Chunked(chunked) => {
+                if let State::Data(left) = chunked.state {
+                    chunked.state = match left - n {
+                        0 => State::DataCr,
+                        rest => State::Data(rest),
+                    };
+                }
+            }
+        }
+        Progress {
+            consumed: usize::try_from(n).unwrap_or(usize::MAX),
+            done: self.is_done(),
+        }
+    }
+
     /// The trailer fields of a finished chunked body (empty for other bodies).
     pub(crate) fn trailers(&self) -> Result<HeaderMap, Reject> {
         match self {
@@ -317,6 +351,55 @@ mod tests {
             }
         }
         Ok((body, pos, done))
+    }
+
+    #[test]
+    fn raw_data_taken_between_the_framing_decodes_the_same_at_every_split() {
+        // As a connection does: where only data comes next (`raw_left`), bytes go straight
+        // into the body and are counted with `took`; the framing goes through `decode`.
+        let input = b"5;name=v\r\nhello\r\n15\r\n world, in big pieces\r\n0\r\nX: 1\r\n\r\nNEXT";
+        for step in 1..input.len() {
+            let mut decoder = Decoder::new(Framing::Chunked);
+            let (mut body, mut pos) = (Vec::new(), 0);
+            while !decoder.is_done() {
+                let piece = &input[pos..(pos + step).min(input.len())];
+                let raw = usize::try_from(decoder.raw_left()).unwrap();
+                let progress = if raw > 0 {
+                    let n = raw.min(piece.len());
+                    body.extend_from_slice(&piece[..n]);
+                    decoder.took(n as u64)
+                } else {
+                    decoder.decode(piece, &mut body).unwrap()
+                };
+                pos += progress.consumed;
+            }
+            assert_eq!(body, b"hello world, in big pieces", "step {step}");
+            assert_eq!(
+                pos,
+                input.len() - 4,
+                "step {step}: stops before the next request"
+            );
+            assert_eq!(decoder.trailers().unwrap()["x"], "1");
+        }
+        let mut length = Decoder::new(Framing::Length(10));
+        assert_eq!(
+            (length.raw_left(), length.took(4)),
+            (
+                10,
+                Progress {
+                    consumed: 4,
+                    done: false
+                }
+            )
+        );
+        assert_eq!(
+            length.took(100),
+            Progress {
+                consumed: 6,
+                done: true
+            },
+            "no more than is left"
+        );
     }
 
     #[test]

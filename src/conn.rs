@@ -242,12 +242,12 @@ impl Conn {
         self.phase.reads() && self.side.may_read() && room
     }
 
-    /// One read into the input buffer. Returns whether it read anything (or saw EOF).
+    /// One read: into the input buffer, or straight into a blocking handler's next body
+    /// piece where its body takes it. Returns whether it read anything (or saw EOF).
     fn fill(&mut self, local: &mut Local) -> io::Result<bool> {
-        let (limit, buffers) = (local.config.max_header_bytes, &mut local.buffers);
         let (stream, input, side) = (&mut self.stream, &mut self.input, &mut self.side);
-        let filled = wire::fill(stream, input, buffers, limit, side, &local.stats)?;
-        if filled == Filled::Bytes {
+        let filled = wire::fill(stream, input, &mut self.phase, side, local)?;
+        if matches!(filled, Filled::Bytes(_)) {
             self.clock.moved();
         }
         Ok(filled != Filled::Nothing)

@@ -56,7 +56,6 @@ impl Default for Store {
 
 impl Buffer {
     /// An empty buffer with room for at least `n` bytes (mapped if `n` is large).
-    #[cfg(test)]
     pub(crate) fn with_capacity(n: usize) -> Buffer {
         let mut buffer = Buffer::default();
         buffer.reserve(n);
@@ -143,6 +142,26 @@ impl Buffer {
     #[inline]
     pub(crate) fn push(&mut self, byte: u8) {
         self.extend_from_slice(&[byte]);
+    }
+
+    /// Up to `most` bytes of room past the buffer's bytes, for a read to fill in place
+    /// (then [`filled`](Self::filled)). A mapped buffer's room is its mapping's pages; a
+    /// heap buffer offers none (its spare capacity is not initialised memory).
+    pub(crate) fn room(&mut self, most: usize) -> &mut [u8] {
+        match &mut self.0 {
+            Store::Mapped { map, len } => {
+                let end = len.saturating_add(most).min(map.len());
+                &mut map[*len..end]
+            }
+            Store::Heap(_) => &mut [],
+        }
+    }
+
+    /// Counts `n` bytes a read put into [`room`](Self::room) as the buffer's own.
+    pub(crate) fn filled(&mut self, n: usize) {
+        if let Store::Mapped { map, len } = &mut self.0 {
+            *len = len.saturating_add(n).min(map.len());
+        }
     }
 
     /// Empties the buffer, keeping its capacity.
@@ -351,6 +370,21 @@ impl Append for Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_fills_a_mapped_buffer_in_place() {
+        let mut b = Buffer::with_capacity(20_000);
+        assert!(b.is_mapped());
+        b.extend_from_slice(b"head ");
+        let room = b.room(100);
+        assert_eq!(room.len(), 100);
+        room[..4].copy_from_slice(b"read");
+        b.filled(4);
+        assert_eq!(&b[..], b"head read");
+        assert_eq!(b.room(usize::MAX).len(), 20_000 - 9, "at most the capacity");
+        let mut small = Buffer::with_capacity(100);
+        assert!(small.room(10).is_empty(), "a heap buffer offers no room");
+    }
 
     #[test]
     fn freed_mappings_are_kept_only_while_another_is_in_use() {

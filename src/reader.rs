@@ -176,6 +176,30 @@ impl BodyReader {
         }
     }
 
+    /// Body bytes that may be read straight into the body next, with no framing between
+    /// them (see `Decoder::raw_left`).
+    pub(crate) fn raw_left(&self) -> u64 {
+        self.decoder.raw_left()
+    }
+
+    /// Counts `n` body bytes (at most [`raw_left`](Self::raw_left)) read straight into the
+    /// body, as [`read`](Self::read) would have appended them.
+    pub(crate) fn took(&mut self, n: usize) -> BodyStep {
+        let progress = self.decoder.took(n as u64);
+        self.received += progress.consumed;
+        if self.over_limit() {
+            return BodyStep::Refused(Reject::BodyTooLarge);
+        }
+        let consumed = progress.consumed;
+        if !progress.done {
+            return BodyStep::More { consumed };
+        }
+        match self.decoder.trailers() {
+            Ok(trailers) => BodyStep::Done { consumed, trailers },
+            Err(reject) => BodyStep::Refused(reject),
+        }
+    }
+
     /// More body has arrived than the limit allows.
     pub(crate) fn over_limit(&self) -> bool {
         self.limit.is_some_and(|limit| self.received > limit)

@@ -402,7 +402,7 @@ impl Body {
                 if let Some(left) = &mut incoming.left {
                     *left = left.saturating_sub(piece.len() as u64);
                 }
-                self.bytes = Buffer::from(piece);
+                self.bytes = piece;
                 self.pos = 0;
                 Ok(true)
             }

@@ -7,8 +7,11 @@ use std::io::{self, Read, Write};
 
 use poller::Readiness;
 
-use crate::buf::{BufferPool, InBuf, OutBuf};
+use super::phase::Phase;
+use crate::buf::{InBuf, OutBuf};
 use crate::error::{interrupted, would_block};
+use crate::local::Local;
+use crate::offload::stream::Stream;
 use crate::stats::LoopStats;
 use crate::transport::Transport;
 
@@ -55,40 +58,80 @@ impl ReadSide {
     }
 }
 
-/// What one [`fill`] found.
+/// What one read found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Filled {
     /// Nothing: the socket is drained, or the input is full at the header limit.
     Nothing,
-    /// Bytes were read.
-    Bytes,
+    /// This many bytes were read.
+    Bytes(usize),
     /// The client's end of file.
     Eof,
 }
 
-/// One read from `stream` into `input` (which may grow to `limit` bytes), noting in
-/// `side` what it says of the read side.
+/// One read for a connection in `phase`: straight into a blocking handler's next body
+/// piece where its body takes bytes as they come, else into `input` (which may grow to the
+/// header limit). Notes in `side` what it says of the read side.
 pub(super) fn fill(
     stream: &mut Transport,
     input: &mut InBuf,
-    buffers: &mut BufferPool,
-    limit: usize,
+    phase: &mut Phase,
     side: &mut ReadSide,
-    stats: &LoopStats,
+    local: &mut Local,
 ) -> io::Result<Filled> {
-    let spare = input.spare(buffers, limit);
+    let stats = &local.stats;
+    if let Phase::Blocking(body) = phase {
+        if input.is_empty() {
+            if let Some(filled) = fill_body(stream, body, side, stats)? {
+                return Ok(filled);
+            }
+        }
+    }
+    let spare = input.spare(&mut local.buffers, local.config.max_header_bytes);
     if spare.is_empty() {
         return Ok(Filled::Nothing); // full at the header limit: the head is refused
     }
-    let room = spare.len();
+    let filled = read(stream, spare, side, stats)?;
+    if let Filled::Bytes(n) = filled {
+        input.filled(n);
+    }
+    Ok(filled)
+}
+
+/// One read straight into a blocking handler's next body piece, where its body takes
+/// bytes as they come (`Stream::body_room`); `None` where it does not, and the input
+/// buffer takes the read.
+fn fill_body(
+    stream: &mut Transport,
+    body: &mut Stream,
+    side: &mut ReadSide,
+    stats: &LoopStats,
+) -> io::Result<Option<Filled>> {
+    let Some(room) = body.body_room() else {
+        return Ok(None);
+    };
+    let filled = read(stream, room, side, stats)?;
+    if let Filled::Bytes(n) = filled {
+        body.body_arrived(n);
+    }
+    Ok(Some(filled))
+}
+
+/// One read from `stream` into `buf`, noting in `side` what it says of the read side.
+fn read(
+    stream: &mut Transport,
+    buf: &mut [u8],
+    side: &mut ReadSide,
+    stats: &LoopStats,
+) -> io::Result<Filled> {
+    let room = buf.len();
     loop {
-        match stream.read(spare) {
+        match stream.read(buf) {
             Ok(0) => {
                 *side = ReadSide::Ended;
                 return Ok(Filled::Eof);
             }
             Ok(n) => {
-                input.filled(n);
                 stats.bytes_read.add(n as u64);
                 if *side != ReadSide::Closing {
                     // A short read drains the socket; a full one may have left more.
@@ -98,7 +141,7 @@ pub(super) fn fill(
                         ReadSide::Drained
                     };
                 }
-                return Ok(Filled::Bytes);
+                return Ok(Filled::Bytes(n));
             }
             Err(e) if would_block(&e) => {
                 if *side != ReadSide::Closing {

@@ -152,7 +152,7 @@ impl Incoming {
 #[derive(Debug)]
 pub(crate) enum Feed {
     /// The next piece of the body.
-    Data(Vec<u8>),
+    Data(Buffer),
     /// The body is complete; a chunked one's trailer fields, if it had any.
     End(Option<Box<HeaderMap>>),
     /// The body is malformed (a bad chunk line or trailer section): the loop answers for

@@ -11,8 +11,8 @@
 //! threads, the loop allocated new ones for the next requests, and its heap grew: in the
 //! soak, with thirty pool threads, each loop's heap reached 3 MiB, which glibc could not
 //! give back once the load had gone (the loop's own cache keeps a few blocks near its
-//! heap's top, and glibc trims a heap only from the top). For the same reason the loop
-//! sends body pieces a read buffer's room (see `BodyFeed::feed`), and the writer is made
+//! heap's top, and glibc trims a heap only from the top). For the same reason a large
+//! body piece is a mapping of its own (see `BodyFeed::make_piece`), and the writer is made
 //! on the pool thread, which frees it.
 
 use std::net::SocketAddr;

@@ -2,19 +2,22 @@
 //! body bytes leave the connection's input as pieces through a bounded channel to the
 //! handler's reader (`Incoming`), pieces the channel has no room for wait in order (and
 //! the socket is not read meanwhile), and a body the handler stopped reading is drained
-//! and counted instead.
+//! and counted instead. Where no framing comes next, the connection reads the socket
+//! straight into the piece being gathered ([`BodyFeed::room`]) instead of its input.
 
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crossbeam_channel::{Sender, TrySendError};
+use http::HeaderMap;
 
 use super::channel::{CloseAfter, Feed, Incoming, MAX_DRAIN};
 use super::poke::Poke;
 use super::wait::Waiter;
 use crate::buf::{InBuf, READ_BUF};
 use crate::error::Reject;
+use crate::mem::Buffer;
 use crate::reader::{BodyReader, BodyStep};
 use crate::request::Request;
 
@@ -47,7 +50,10 @@ pub(super) struct BodyFeed {
     pub(super) discarded: Option<u64>,
     /// Body bytes read but not sent yet: reads are gathered into one piece while the
     /// socket has more (see `BODY_PIECE`).
-    pub(super) gathering: Vec<u8>,
+    gathering: Buffer,
+    /// Bytes a read put straight into `gathering` (see `room`) that the body's reader has
+    /// not counted yet.
+    fresh: usize,
     /// Where the handler waits for the next piece: woken after each one sent.
     pub(super) arrivals: Arc<Waiter>,
 }
@@ -93,7 +99,8 @@ impl BodyFeed {
             asked,
             continue_due,
             discarded: None,
-            gathering: Vec::new(),
+            gathering: Buffer::default(),
+            fresh: 0,
             arrivals,
         }
     }
@@ -106,37 +113,86 @@ impl BodyFeed {
     /// connection must close.
     pub(super) fn feed(&mut self, input: &mut InBuf, more_coming: bool) -> Result<bool, Reject> {
         let mut moved = self.retry_pending();
+        if self.fresh > 0 {
+            // Read straight into the piece (see `room`): counted as the reader would have.
+            let fresh = std::mem::take(&mut self.fresh);
+            let end = match self.body.took(fresh) {
+                BodyStep::Refused(reject) => return Err(reject),
+                BodyStep::More { .. } => None,
+                BodyStep::Done { trailers, .. } => Some(trailers),
+            };
+            moved = true;
+            self.settle(end, more_coming)?;
+        }
         while self.pending.is_empty() && !self.body.is_done() && !input.is_empty() {
-            // Room for a whole piece, as the budget counts it (see `footprint`): a piece is
-            // freed on the handler's thread, and blocks this large go straight back to the
-            // loop's heap, where small ones would stay in that thread's cache (`exchange.rs`).
-            let piece = &mut self.gathering;
-            if piece.capacity() == 0 {
-                let left = self.body.left().unwrap_or(u64::MAX);
-                piece.reserve_exact(BODY_PIECE.min(usize::try_from(left).unwrap_or(BODY_PIECE)));
-            }
-            let (consumed, end) = match self.body.read(input.data(), piece) {
+            self.make_piece();
+            let (consumed, end) = match self.body.read(input.data(), &mut self.gathering) {
                 BodyStep::Refused(reject) => return Err(reject),
                 BodyStep::More { consumed } => (consumed, None),
                 BodyStep::Done { consumed, trailers } => (consumed, Some(trailers)),
             };
             input.consume(consumed);
             moved = true;
-            let full = piece.len() + READ_BUF > BODY_PIECE;
-            if full || end.is_some() || !more_coming {
-                self.send_gathered()?;
-            }
-            if let Some(trailers) = end {
-                self.send(Feed::End(
-                    (!trailers.is_empty()).then(|| Box::new(trailers)),
-                ));
-            }
+            self.settle(end, more_coming)?;
         }
         if !more_coming && self.pending.is_empty() {
             moved |= !self.gathering.is_empty();
             self.send_gathered()?;
         }
         Ok(moved)
+    }
+
+    /// Room for body bytes read straight from the socket into the piece being gathered,
+    /// saving a copy and most reads (a read buffer's 8 KiB at a time, else): where the body
+    /// takes bytes as they come (no framing before the next ones, see
+    /// `BodyReader::raw_left`), nothing waits for the channel, the handler reads, and the
+    /// piece is a mapping (`Buffer::room`). At most what comes before the next framing, so
+    /// the socket's bytes past the body stay unread. [`arrived`](Self::arrived) reports
+    /// what a read put there.
+    pub(super) fn room(&mut self) -> Option<&mut [u8]> {
+        let raw = self.body.raw_left();
+        let blocked = !self.pending.is_empty() || self.discarded.is_some();
+        if raw == 0 || blocked || self.fresh > 0 {
+            return None;
+        }
+        self.make_piece();
+        let room = self
+            .gathering
+            .room(usize::try_from(raw).unwrap_or(usize::MAX));
+        (!room.is_empty()).then_some(room)
+    }
+
+    /// A read put `n` bytes into [`room`](Self::room); `feed` counts and sends them.
+    pub(super) fn arrived(&mut self, n: usize) {
+        self.gathering.filled(n);
+        self.fresh += n;
+    }
+
+    /// Gives the piece being gathered room for a whole piece, as the budget counts it (see
+    /// `footprint`), or for the rest of a shorter body. A piece this large is a mapping of
+    /// its own (`mem.rs`), freed on the handler's thread into mappings kept for reuse; a
+    /// small one, for a short body, stays on the loop's heap.
+    fn make_piece(&mut self) {
+        if self.gathering.capacity() == 0 {
+            let left = self.body.left().unwrap_or(u64::MAX);
+            let size = BODY_PIECE.min(usize::try_from(left).unwrap_or(BODY_PIECE));
+            self.gathering = Buffer::with_capacity(size);
+        }
+    }
+
+    /// After body bytes joined the piece: sends it once full, at the body's `end` (with
+    /// the end mark), or when no more is coming for now.
+    fn settle(&mut self, end: Option<HeaderMap>, more_coming: bool) -> Result<(), Reject> {
+        let full = self.gathering.len() + READ_BUF > BODY_PIECE;
+        if full || end.is_some() || !more_coming {
+            self.send_gathered()?;
+        }
+        if let Some(trailers) = end {
+            self.send(Feed::End(
+                (!trailers.is_empty()).then(|| Box::new(trailers)),
+            ));
+        }
+        Ok(())
     }
 
     /// Sends the gathered piece, if any (or counts it as drained, if the handler stopped

@@ -177,6 +177,19 @@ impl Stream {
         !self.responded && self.rx.is_empty()
     }
 
+    /// Room for body bytes read straight from the socket, where the body takes them as
+    /// they come (see `BodyFeed::room`); [`body_arrived`](Self::body_arrived) reports a read.
+    pub(crate) fn body_room(&mut self) -> Option<&mut [u8]> {
+        self.body.as_mut()?.room()
+    }
+
+    /// A read put `n` bytes into [`body_room`](Self::body_room).
+    pub(crate) fn body_arrived(&mut self, n: usize) {
+        if let Some(feed) = &mut self.body {
+            feed.arrived(n);
+        }
+    }
+
     /// The connection may read the socket: body bytes are wanted and there is room for them.
     pub(crate) fn wants_input(&self) -> bool {
         match &self.body {
