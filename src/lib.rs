@@ -159,7 +159,7 @@ mod token;
 mod transport;
 pub mod upgrade;
 
-/// WebSocket (cargo feature `websocket`).
+// Its documentation is its own (an outer line here would resolve its links from the root).
 #[cfg(feature = "websocket")]
 pub mod websocket;
 

@@ -39,7 +39,7 @@ pub trait MessageHandler: Send + 'static {
         let _ = (code, reason);
     }
 
-    /// A value sent with [`Handle::notify_upgraded`] that is not a [`Broadcast`] (those
+    /// A value sent with [`Handle::notify_upgraded`](crate::Handle::notify_upgraded) that is not a [`Broadcast`] (those
     /// are sent as they are). By default, ignored.
     fn notify(&mut self, ws: &mut Sender<'_, '_>, value: &(dyn Any + Send + Sync)) {
         let _ = (ws, value);
@@ -146,7 +146,7 @@ impl fmt::Debug for Sender<'_, '_> {
 }
 
 /// One message for every WebSocket of a server, encoded once: pass it to
-/// [`Handle::notify_upgraded`], or call [`broadcast`].
+/// [`Handle::notify_upgraded`](crate::Handle::notify_upgraded), or call [`broadcast`](super::broadcast).
 #[derive(Debug, Clone)]
 pub struct Broadcast {
     pub(crate) frame: Arc<[u8]>,
