@@ -118,6 +118,7 @@ fn fill_body(
 }
 
 /// One read from `stream` into `buf`, noting in `side` what it says of the read side.
+#[inline] // into `fill`, on every request's path
 fn read(
     stream: &mut Transport,
     buf: &mut [u8],
