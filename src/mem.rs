@@ -216,9 +216,9 @@ mod reuse {
     pub(super) const LARGE: usize = 1 << 20;
     /// Most bytes of mappings kept at once.
     pub(super) const MAX: usize = 32 << 20;
-    /// Most bytes of small mappings kept at once: some thirty response pieces, enough for
-    /// a few streams at a time.
-    pub(super) const MAX_SMALL: usize = 1 << 20;
+    /// Most bytes of small mappings kept at once: some sixty response pieces, what a
+    /// dozen streams free and take back between their requests.
+    pub(super) const MAX_SMALL: usize = 4 << 20;
 
     /// The mappings kept, and how many are in use.
     #[derive(Default)]

@@ -65,8 +65,8 @@ const RESPONSE_PIECE_ROOM: usize = STREAM_PIECE + 1024;
 /// Emptied response pieces the connection keeps for its handler's next ones: a piece the
 /// size of `STREAM_PIECE` is a mapping of its own (`mem.rs`), and one made, faulted in and
 /// unmapped per piece was a third of the server's CPU time (perf) on `GET /bytes/1048576`.
-/// As many as the channel holds, since the loop empties a channel's worth at once: with
-/// two, that run cost 1,120 ms per GiB; with four, 800.
+/// As many as the channel holds, since the loop empties a channel's worth at once (with
+/// half as many, that run cost 1,120 ms per GiB, against 800).
 const SPARE_PIECES: usize = CHANNEL_PIECES;
 
 /// A request being served by a blocking handler.
@@ -163,7 +163,7 @@ impl Stream {
     /// piece and its head; a body piece of a read buffer), and the body pieces the
     /// channel had no room for, and the piece being gathered. A handler that sleeps, or
     /// waits on a slow query, holds nothing; one that streams to a slow client, its full
-    /// channel (four pieces of about 33 KiB) and the emptied pieces kept for it
+    /// channel (two pieces of about 65 KiB) and the emptied pieces kept for it
     /// (`SPARE_PIECES`). A file body is read a piece at a time into the loop's scratch
     /// buffer: nothing either.
     pub(crate) fn footprint(&self) -> usize {
