@@ -316,6 +316,17 @@ impl ChunkedDecoder {
             .map_err(|reject| reject.status().as_u16())
     }
 
+    /// Body bytes that come next with no framing between them (the rest of the chunk's
+    /// data), which a connection may read straight into the body.
+    pub fn raw_left(&self) -> u64 {
+        self.0.raw_left()
+    }
+
+    /// Counts `n` bytes (at most [`raw_left`](Self::raw_left)) taken straight into the body.
+    pub fn took(&mut self, n: u64) -> Progress {
+        self.0.took(n)
+    }
+
     /// The trailer fields of a finished body, or the status they are refused with.
     pub fn trailers(&self) -> Result<Vec<(String, Vec<u8>)>, u16> {
         self.0

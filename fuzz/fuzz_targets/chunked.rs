@@ -2,7 +2,9 @@
 //!
 //! Flags bit 2 clear: the payload is a chunked body (or garbage). Checks: the input's
 //! pieces, fed as a connection feeds them (unconsumed bytes kept for the next call), give
-//! the same body, end, error and trailers as the whole; the decoder never consumes more
+//! the same body, end, error and trailers as the whole, and so do they where, as a
+//! connection does, a piece's chunk data is taken straight into the body (`raw_left`,
+//! `took`) whenever nothing waits to be decoded; the decoder never consumes more
 //! than it was given nor yields more body than it consumed; when it reports the end, a
 //! plain independent reading of the consumed bytes finds the same body and the same end
 //! (where the body ends is what request smuggling disputes), and framing within Go's
@@ -75,10 +77,60 @@ fn feed(pieces: &[&[u8]]) -> Outcome {
     }
 }
 
+/// Feeds `pieces` as [`feed`] does, but the way a connection reading straight into the
+/// body does: where nothing waits to be decoded and only chunk data comes next, that much
+/// of the piece is taken as it is, and the rest decoded.
+fn feed_raw(pieces: &[&[u8]]) -> Outcome {
+    let mut decoder = ChunkedDecoder::default();
+    let (mut body, mut pending) = (Vec::new(), Vec::new());
+    let (mut consumed, mut done, mut error) = (0, false, None);
+    for piece in pieces {
+        let mut piece: &[u8] = piece;
+        if pending.is_empty() {
+            let raw =
+                usize::try_from(decoder.raw_left()).map_or(piece.len(), |n| n.min(piece.len()));
+            body.extend_from_slice(&piece[..raw]);
+            let progress = decoder.took(raw as u64);
+            assert_eq!((progress.consumed, progress.done), (raw, false));
+            consumed += raw;
+            piece = &piece[raw..];
+        }
+        pending.extend_from_slice(piece);
+        match decoder.decode(&pending, &mut body) {
+            Ok(progress) => {
+                pending.drain(..progress.consumed);
+                consumed += progress.consumed;
+                if progress.done {
+                    done = true;
+                    break;
+                }
+            }
+            Err(status) => {
+                error = Some(status);
+                consumed = 0;
+                break;
+            }
+        }
+    }
+    let trailers = done.then(|| decoder.trailers());
+    Outcome {
+        body,
+        consumed,
+        done,
+        error,
+        trailers,
+    }
+}
+
 fn decode(input: &Input) {
     let whole = feed(&[input.payload]);
     let split = feed(&input.pieces());
     assert_eq!(whole, split, "split changed the outcome");
+    assert_eq!(
+        feed_raw(&input.pieces()),
+        split,
+        "data taken raw changed the outcome"
+    );
     assert!(whole.consumed <= input.payload.len());
     if whole.error.is_none() {
         assert!(whole.body.len() <= whole.consumed);
