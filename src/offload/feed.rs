@@ -25,8 +25,8 @@ use crate::request::Request;
 /// that follow each other while the socket has more go into one piece, so a fast upload
 /// wakes its handler once per 64 KiB, not per 8 KiB read. Each wake-up is two context
 /// switches where the loop and the handler share a core; perf put them at half the
-/// server's CPU on a 1 GiB upload with 8 KiB pieces, and a third with 32 KiB ones
-/// (`benches/bigfile.sh -k upload`: 1,310, then about 650, now about 480 ms per GiB).
+/// server's CPU on a 1 GiB upload with 8 KiB pieces, and a third with 32 KiB ones (1,310,
+/// about 650 and about 480 ms per GiB with 8, 32 and 64 KiB pieces, `perf stat`).
 const BODY_PIECE: usize = 8 * READ_BUF;
 
 /// Body pieces in flight to the handler. Two of `BODY_PIECE` hold what four pieces of half
@@ -145,10 +145,10 @@ impl BodyFeed {
     /// Room for body bytes read straight from the socket into the piece being gathered,
     /// saving a copy and most reads (a read buffer's 8 KiB at a time, else): where the body
     /// takes bytes as they come (no framing before the next ones, see
-    /// `BodyReader::raw_left`), nothing waits for the channel, the handler reads, and the
-    /// piece is a mapping (`Buffer::room`). At most what comes before the next framing, so
-    /// the socket's bytes past the body stay unread. [`arrived`](Self::arrived) reports
-    /// what a read put there.
+    /// `BodyReader::raw_left`), nothing waits for the channel, and the piece is a mapping
+    /// (`Buffer::room`). At most what comes before the next framing, so the socket's bytes
+    /// past the body stay unread. The connection asks only when it may read at all (see
+    /// `Stream::wants_input`); [`arrived`](Self::arrived) reports what a read put there.
     pub(super) fn room(&mut self) -> Option<&mut [u8]> {
         let raw = self.body.raw_left();
         let blocked = !self.pending.is_empty() || self.discarded.is_some();

@@ -471,9 +471,9 @@ impl Stream {
         progress
     }
 
-    /// Hands a written or copied-out response piece back to the writer, emptied, if it is a mapping
-    /// of about a piece's size and the writer has fewer than `SPARE_PIECES` waiting (else
-    /// it is unmapped here, as before).
+    /// Hands a written or copied-out response piece back to the writer, emptied, if it is
+    /// a mapping of about a piece's size and the writer has fewer than `SPARE_PIECES`
+    /// waiting (else it is dropped here, and its mapping kept for reuse, see `mem.rs`).
     fn recycle(&self, mut piece: Buffer) {
         if piece.is_mapped() && piece.capacity() <= RESPONSE_PIECE_ROOM {
             piece.clear();
