@@ -229,7 +229,9 @@ impl Conn {
                 Ok(wrote) => progress |= wrote,
                 Err(e) => return self.fail(&e, "write"),
             }
-            if !progress {
+            // Another round would find nothing to do: none moved, or the connection is
+            // between requests with its socket drained (most keep-alive requests).
+            if !progress || (self.is_idle() && !self.side.may_read()) {
                 return self.between_events(cx);
             }
         }
