@@ -198,7 +198,7 @@ impl Drop for Buffer {
 /// first written: under a flood of 8 MB uploads to an inline echo, that was some 40% of
 /// the server's CPU (`perf`), more than copying the bytes; streaming a blocking handler's
 /// response in 32 KiB pieces, where each piece was a mapping made, filled once and
-/// unmapped, a fault every 12 KiB sent, and a sixth of the CPU. So a freed mapping is
+/// unmapped, a fault every 12 KiB sent, and about an eighth of the CPU. So a freed mapping is
 /// kept for the next buffer that grows into one, up to [`MAX`](reuse::MAX) bytes in all
 /// (of which [`MAX_SMALL`](reuse::MAX_SMALL) in mappings under [`LARGE`](reuse::LARGE)),
 /// but only while another mapped buffer is live: when the last one goes, so does every

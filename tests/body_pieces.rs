@@ -12,17 +12,25 @@ use std::time::Duration;
 use nethttp::{blocking, Request, ResponseWriter};
 use util::{connect, read_response, serve};
 
+/// FNV-1a's starting value.
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a's `hash` carried on over `bytes`.
+fn fnv(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
 /// Answers with the body's length and an FNV-1a hash of its bytes, read as they come.
 fn digest(w: &mut ResponseWriter, r: &mut Request) {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hash = FNV_START;
     let (mut len, mut buf) = (0usize, vec![0u8; 10_000]); // an odd size: reads cross pieces
     loop {
         match r.body().read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                for &b in &buf[..n] {
-                    hash = (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-                }
+                hash = fnv(hash, &buf[..n]);
                 len += n;
             }
             Err(e) => return drop(write!(w, "error {e}")),
@@ -32,10 +40,7 @@ fn digest(w: &mut ResponseWriter, r: &mut Request) {
 }
 
 fn expected(method: &str, path: &str, body: &[u8]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in body {
-        hash = (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-    }
+    let hash = fnv(FNV_START, body);
     format!("{method} {path} {} {hash:x}", body.len())
 }
 

@@ -76,7 +76,8 @@ pub(crate) struct Stream {
     body: Option<BodyFeed>,
     /// Encoded response bytes from the handler.
     rx: Receiver<Out>,
-    /// Response pieces copied out, back to the handler's writer to be filled again.
+    /// Response pieces written or copied out, back to the handler's writer to be filled
+    /// again.
     spare: Sender<Buffer>,
     /// Whether the handler's answer is complete.
     answer: Answer,
@@ -160,7 +161,7 @@ impl Stream {
 
     /// What the request holds for its handler, besides the connection's buffers: the
     /// pieces waiting in its channels, each counted at the most it can be (a response
-    /// piece and its head; a body piece of a read buffer), and the body pieces the
+    /// piece and its head; a whole body piece), and the body pieces the
     /// channel had no room for, and the piece being gathered. A handler that sleeps, or
     /// waits on a slow query, holds nothing; one that streams to a slow client, its full
     /// channel (two pieces of about 65 KiB) and the emptied pieces kept for it
