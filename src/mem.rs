@@ -199,8 +199,8 @@ impl Drop for Buffer {
 /// the server's CPU (`perf`), more than copying the bytes; streaming a blocking handler's
 /// response in 32 KiB pieces, where each piece was a mapping made, filled once and
 /// unmapped, a fault every 12 KiB sent, and about an eighth of the CPU. So a freed mapping is
-/// kept for the next buffer that grows into one, up to [`MAX`](reuse::MAX) bytes in all
-/// (of which [`MAX_SMALL`](reuse::MAX_SMALL) in mappings under [`LARGE`](reuse::LARGE)),
+/// kept for the next buffer that grows into one, up to [`MAX`](reuse::MAX) bytes of large
+/// mappings and [`MAX_SMALL`](reuse::MAX_SMALL) of those under [`LARGE`](reuse::LARGE),
 /// but only while another mapped buffer is live: when the last one goes, so does every
 /// kept mapping, and the memory is back with the system (the budget's promise). One lock
 /// guards the count and the list, so the last drop cannot miss a mapping kept at the same
@@ -214,7 +214,7 @@ mod reuse {
     /// Mappings under this size (a streamed response's pieces, a growing output) are
     /// small: they have their own, smaller share of what is kept.
     pub(super) const LARGE: usize = 1 << 20;
-    /// Most bytes of mappings kept at once.
+    /// Most bytes of large mappings kept at once.
     pub(super) const MAX: usize = 32 << 20;
     /// Most bytes of small mappings kept at once: some sixty response pieces, what a
     /// dozen streams free and take back between their requests.
@@ -273,20 +273,12 @@ mod reuse {
                 all.push(map);
                 return all;
             }
-            let small = |len: usize| len < LARGE;
-            let held: usize = self.maps.iter().map(|map| map.len()).sum();
-            let held_small: usize = self
-                .maps
-                .iter()
-                .map(|map| map.len())
-                .filter(|&n| small(n))
-                .sum();
-            let room = if small(map.len()) {
-                held_small + map.len() <= MAX_SMALL
-            } else {
-                held + map.len() <= MAX
-            };
-            if room {
+            // Each class has its own share: small mappings, and large ones.
+            let small = map.len() < LARGE;
+            let share = if small { MAX_SMALL } else { MAX };
+            let lengths = self.maps.iter().map(|kept| kept.len());
+            let held: usize = lengths.filter(|&n| (n < LARGE) == small).sum();
+            if held + map.len() <= share {
                 self.maps.push(map);
                 return Vec::new();
             }
