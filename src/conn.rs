@@ -380,8 +380,8 @@ impl Conn {
 
     /// Hands the request to the blocking pool (`offload/stream.rs`), or refuses it (503).
     fn offload(&mut self, cx: &mut Cx<'_, impl Loop>, head: Head) -> bool {
-        let input_empty = self.input.is_empty();
-        match Stream::submit(head, input_empty, cx.local, cx.token(), cx.now()) {
+        let (input_empty, lendable) = (self.input.is_empty(), self.stream.plain_tcp().is_some());
+        match Stream::submit(head, input_empty, lendable, cx.local, cx.token(), cx.now()) {
             Ok(stream) => {
                 self.phase = Phase::Blocking(Box::new(stream));
                 true
@@ -411,6 +411,7 @@ impl Conn {
             more_coming,
         });
         self.output.put(out);
+        local.stats.bytes_written.add(stream.take_direct_written());
         if pumped.sent_file {
             self.clock.moved();
         }

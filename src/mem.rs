@@ -164,6 +164,19 @@ impl Buffer {
         }
     }
 
+    /// Drops the first `n` bytes (all of them, if there are fewer), moving the rest to
+    /// the front.
+    pub(crate) fn discard_front(&mut self, n: usize) {
+        match &mut self.0 {
+            Store::Heap(v) => drop(v.drain(..n.min(v.len()))),
+            Store::Mapped { map, len } => {
+                let n = n.min(*len);
+                map.copy_within(n..*len, 0);
+                *len -= n;
+            }
+        }
+    }
+
     /// Empties the buffer, keeping its capacity.
     pub(crate) fn clear(&mut self) {
         match &mut self.0 {

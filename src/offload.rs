@@ -37,5 +37,6 @@ pub(crate) mod feed;
 pub(crate) mod file;
 pub(crate) mod poke;
 pub(crate) mod stream;
+pub(crate) mod turn;
 pub(crate) mod wait;
 pub(crate) mod workers;

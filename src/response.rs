@@ -524,6 +524,9 @@ impl Write for ResponseWriter {
             // A blocking handler's bytes leave in pieces, however large its writes: what
             // waits in its channel stays within the connection's share of the budget.
             for piece in buf.chunks(STREAM_PIECE) {
+                if self.write_through(piece)? {
+                    continue;
+                }
                 self.body.extend_from_slice(piece);
                 if self.body.len() >= STREAM_PIECE {
                     self.flush()?;

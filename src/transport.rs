@@ -40,6 +40,15 @@ impl Transport {
         }
     }
 
+    /// The TCP socket of a plain connection, which a blocking handler's thread may write
+    /// to itself (`offload/turn.rs`); `None` over TLS (the session writes) or a Unix socket.
+    pub(crate) fn plain_tcp(&self) -> Option<&mio::net::TcpStream> {
+        match self {
+            Transport::Plain(Socket::Tcp(socket)) => Some(socket),
+            _ => None,
+        }
+    }
+
     /// A PROXY protocol header comes before anything else: over TLS, reads pass the
     /// socket's bytes as they are until [`end_proxy_header`](Transport::end_proxy_header).
     pub(crate) fn expect_proxy_header(&mut self) {

@@ -25,6 +25,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use http::HeaderMap;
 
 use super::poke::Poke;
+use super::turn::{Direct, Turn};
 use super::wait::Waiter;
 use crate::error::Reject;
 use crate::mem::Buffer;
@@ -252,6 +253,8 @@ pub(crate) struct Outgoing {
     pub(crate) gone: ClientGone,
     /// The request's own deadlines, which the handler may set.
     pub(crate) deadlines: Arc<Deadlines>,
+    /// Whether the writer may write to the socket itself (see `offload/turn.rs`).
+    pub(crate) turn: Arc<Turn>,
 }
 
 /// What a blocking handler's response sends its connection.
@@ -297,6 +300,21 @@ pub(crate) const STREAM_PIECE: usize = 64 * 1024;
 pub(crate) const CHANNEL_PIECES: usize = 2;
 
 impl Outgoing {
+    /// Writes as much of `bytes` as the socket takes now, if the loop lends it (see
+    /// `offload/turn.rs`, which says when this waits for the loop): the count, or
+    /// `NotLent`. An error means the client is gone.
+    /// Never while the request has a write deadline of its own, which the loop enforces.
+    pub(crate) fn write_direct(&self, bytes: &[u8]) -> io::Result<Direct> {
+        if matches!(self.deadlines.write(), Deadline::At(_)) {
+            return Ok(Direct::NotLent);
+        }
+        let direct = self.turn.write(bytes);
+        if direct.is_err() {
+            self.poke.poke(); // the loop learns of it from the socket
+        }
+        direct
+    }
+
     /// Sends the end mark, and with it what the request's job owned (see `Out::End`).
     /// Nothing is sent once the connection is gone: `spent` is then dropped here.
     pub(crate) fn end(&self, close: bool, spent: Spent) {
@@ -312,6 +330,7 @@ impl Outgoing {
     /// room, and the handler goes on without a wake-up: parking at once and being woken
     /// made `GET /bytes/1048576` 12% slower.
     pub(crate) fn send(&self, out: Out) -> io::Result<()> {
+        self.turn.sending();
         self.tx
             .send(out)
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the connection is closed"))?;

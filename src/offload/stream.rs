@@ -42,6 +42,7 @@ use super::channel::{
 use super::exchange::Exchange;
 use super::feed::BodyFeed;
 use super::file;
+use super::turn::Turn;
 use crate::buf::{InBuf, OUT_HIGH_WATER};
 use crate::error::Reject;
 use crate::local::Local;
@@ -102,6 +103,10 @@ pub(crate) struct Stream {
     /// The protocol the handler handed the connection to (`Out::Upgrade`), once the
     /// bytes before it are in the output.
     upgrade: Option<Box<Takeover>>,
+    /// Whether the writer may write to the socket itself (see `offload/turn.rs`).
+    turn: Arc<Turn>,
+    /// Messages taken from `rx`.
+    taken: u64,
 }
 
 /// Where the handler's answer stands, as the loop has taken it from the channel.
@@ -126,6 +131,7 @@ impl Answer {
 impl Drop for Stream {
     fn drop(&mut self) {
         self.gone.set();
+        self.turn.revoke();
         if let Some(feed) = self.body.take() {
             feed.close(); // a handler waiting for its body hears that none is coming
         }
@@ -255,6 +261,7 @@ impl Stream {
     pub(crate) fn submit(
         head: Head,
         input_empty: bool,
+        lendable: bool,
         local: &mut Local,
         token: Token,
         now: Instant,
@@ -282,12 +289,14 @@ impl Stream {
         request.gone = Some(gone.clone());
         let head_only = facts.head;
         let deadlines = Arc::new(Deadlines::new(now));
+        let turn = Arc::new(Turn::new(lendable));
         let sink = Outgoing {
             tx: out_tx,
             spare: spare_rx,
             poke,
             gone: gone.clone(),
             deadlines: Arc::clone(&deadlines),
+            turn: Arc::clone(&turn),
         };
         let exchange = Exchange::new(request, facts, local, close_after.clone());
         let peer = exchange.peer;
@@ -309,6 +318,8 @@ impl Stream {
             head_only,
             deadlines,
             upgrade: None,
+            turn,
+            taken: 0,
         })
     }
 
@@ -342,6 +353,9 @@ impl Stream {
             // Everything before a file body's bytes is written: they go next.
             sent_file = self.send_file(p.socket, p.scratch);
             progress |= sent_file;
+        }
+        if p.out.len() == p.written {
+            self.lend(p.socket);
         }
         if let Some(takeover) = self.upgrade.take() {
             return Pumped {
@@ -411,6 +425,10 @@ impl Stream {
                 // Whether the answer has begun is read before the handler hears of the
                 // failure: its own reaction must not count as an answer begun.
                 let quiet = !self.responded && self.rx.is_empty();
+                if !quiet {
+                    // Cut off before the handler hears of it: it writes nothing more itself.
+                    self.turn.revoke();
+                }
                 feed.fail(reject);
                 malformed = Some((reject, quiet));
             }
@@ -428,7 +446,11 @@ impl Stream {
     fn take_answer(&mut self, out: &mut Buffer, written: usize) -> bool {
         let mut progress = false;
         while self.answer == Answer::Coming && has_room(out, written) {
-            match self.rx.try_recv() {
+            let next = self.rx.try_recv();
+            if next.is_ok() {
+                self.taken += 1;
+            }
+            match next {
                 Ok(Out::Bytes(bytes)) if self.file.is_none() => {
                     if out.is_empty() {
                         // Nothing waits to be written: the piece becomes the output as it
@@ -472,6 +494,30 @@ impl Stream {
         progress
     }
 
+    /// Lends the socket to the writer (see `offload/turn.rs`) if nothing of the answer
+    /// waits on the loop's side: everything taken so far is written (the caller checks),
+    /// nothing more is in the channel, and no file body, upgrade or `100 Continue` is
+    /// pending. The head must have gone out through the channel: until then the loop may
+    /// still answer for the request itself (a `408`, a `400`).
+    fn lend(&self, socket: &Transport) {
+        if self.answer != Answer::Coming || !self.rx.is_empty() {
+            return;
+        }
+        let pending_continue = self.body.as_ref().is_some_and(|feed| feed.continue_due);
+        let quiet = self.responded
+            && !self.head_only
+            && self.file.is_none()
+            && self.upgrade.is_none()
+            && !pending_continue;
+        self.turn
+            .settle(self.taken, socket.plain_tcp().filter(|_| quiet));
+    }
+
+    /// Bytes the handler's thread wrote to the socket itself since the last call.
+    pub(crate) fn take_direct_written(&self) -> u64 {
+        self.turn.take_written()
+    }
+
     /// Hands a written or copied-out response piece back to the writer, emptied, if it is
     /// a mapping of about a piece's size and the writer has fewer than `SPARE_PIECES`
     /// waiting (else it is dropped here, and its mapping kept for reuse, see `mem.rs`).
@@ -507,6 +553,7 @@ impl Stream {
     /// Ends the response where it stands (a malformed body after it began, a handler gone
     /// without its end mark, a file that cannot be read): the connection closes.
     fn cut_off(&mut self) {
+        self.turn.revoke();
         self.answer.close();
         self.file = None;
     }

@@ -18,7 +18,8 @@ use http::{HeaderMap, StatusCode, Version};
 use super::{Parts, ResponseWriter, Sent};
 use crate::encode;
 use crate::mem::Buffer;
-use crate::offload::channel::{CloseAfter, FileBody, Out, Outgoing};
+use crate::offload::channel::{CloseAfter, FileBody, Out, Outgoing, STREAM_PIECE};
+use crate::offload::turn::Direct;
 use crate::parse::Facts;
 use crate::upgrade::{Protocol, Takeover};
 
@@ -65,11 +66,50 @@ impl ResponseWriter {
         if self.out.is_empty() {
             return Ok(());
         }
+        // Straight to the socket while the loop lends it; what it does not take now goes
+        // through the channel.
+        if let Direct::Wrote(n) = sink.write_direct(&self.out)? {
+            self.out.discard_front(n);
+            if self.out.is_empty() {
+                return Ok(());
+            }
+        }
         let bytes = std::mem::take(&mut self.out);
         if let Ok(spare) = sink.spare.try_recv() {
             self.out = spare; // empty, with room for a piece
         }
         sink.send(Out::Bytes(bytes))
+    }
+
+    /// Writes a whole piece of the body straight from the handler's bytes to the socket,
+    /// where nothing is staged before it, no framing or filter changes it, and the loop
+    /// lends the socket (Go's writer does the same with a large write): no copy. What the
+    /// socket does not take now is staged and sent as usual. Returns false, having done
+    /// nothing, where the piece must be staged.
+    pub(super) fn write_through(&mut self, piece: &[u8]) -> io::Result<bool> {
+        let raw = matches!(self.sent, Sent::Fixed { .. } | Sent::UntilClose);
+        let Some(sink) = &self.sink else {
+            return Ok(false);
+        };
+        if !raw || piece.len() < STREAM_PIECE || self.filter.is_some() {
+            return Ok(false);
+        }
+        if !self.body.is_empty() || !self.out.is_empty() {
+            return Ok(false);
+        }
+        let Direct::Wrote(n) = sink.write_direct(piece)? else {
+            return Ok(false);
+        };
+        if let Sent::Fixed { left } = self.sent {
+            self.sent = Sent::Fixed {
+                left: left - n as u64,
+            };
+        }
+        if n < piece.len() {
+            self.body.extend_from_slice(&piece[n..]);
+            io::Write::flush(self)?;
+        }
+        Ok(true)
     }
 
     /// Hands the rest of the body, `len` bytes of `file` from `offset`, to the connection's
