@@ -274,30 +274,22 @@ impl Stream {
         } = head;
         let waker = local.waker.clone().ok_or(Reject::Overloaded)?;
         let poke = Poke::new(waker, token);
-        let (out_tx, out_rx) = crossbeam_channel::bounded(CHANNEL_PIECES);
-        let (spare_tx, spare_rx) = crossbeam_channel::bounded(SPARE_PIECES);
         let close_after = CloseAfter::default();
+        let continue_due = expect_continue && input_empty;
         let body = match reader::begin(framing, None) {
-            Begin::Body(body) => {
-                let continue_due = expect_continue && input_empty;
-                let feed = BodyFeed::new(body, &mut request, &poke, &close_after, continue_due);
-                Some(feed)
-            }
+            Begin::Body(body) => Some(BodyFeed::new(
+                body,
+                &mut request,
+                &poke,
+                &close_after,
+                continue_due,
+            )),
             Begin::Complete | Begin::Refused(_) => None,
         };
         let gone = ClientGone::default();
         request.gone = Some(gone.clone());
-        let head_only = facts.head;
-        let deadlines = Arc::new(Deadlines::new(now));
-        let turn = Arc::new(Turn::new(lendable));
-        let sink = Outgoing {
-            tx: out_tx,
-            spare: spare_rx,
-            poke,
-            gone: gone.clone(),
-            deadlines: Arc::clone(&deadlines),
-            turn: Arc::clone(&turn),
-        };
+        let (sink, out_rx, spare_tx) = response_channel(poke, &gone, now, lendable);
+        let (deadlines, turn) = (Arc::clone(&sink.deadlines), Arc::clone(&sink.turn));
         let exchange = Exchange::new(request, facts, local, close_after.clone());
         let peer = exchange.peer;
         let job = Box::new(move || exchange.run(sink));
@@ -315,7 +307,7 @@ impl Stream {
             gone,
             dispatched: now,
             file: None,
-            head_only,
+            head_only: facts.head,
             deadlines,
             upgrade: None,
             turn,
@@ -557,6 +549,27 @@ impl Stream {
         self.answer.close();
         self.file = None;
     }
+}
+
+/// The response's way back: the writer's end (with the request's deadlines and its turn
+/// at the socket), and the loop's ends of the piece channel and of the spare pieces'.
+fn response_channel(
+    poke: Poke,
+    gone: &ClientGone,
+    now: Instant,
+    lendable: bool,
+) -> (Outgoing, Receiver<Out>, Sender<Buffer>) {
+    let (tx, rx) = crossbeam_channel::bounded(CHANNEL_PIECES);
+    let (spare_tx, spare) = crossbeam_channel::bounded(SPARE_PIECES);
+    let sink = Outgoing {
+        tx,
+        spare,
+        poke,
+        gone: gone.clone(),
+        deadlines: Arc::new(Deadlines::new(now)),
+        turn: Arc::new(Turn::new(lendable)),
+    };
+    (sink, rx, spare_tx)
 }
 
 /// Whether the output takes another of the handler's pieces: it is below its high-water

@@ -8,17 +8,18 @@
 //! (`GET /bytes/1048576`: about 18,000 per GiB). Go's handler writes to its socket itself.
 //!
 //! So the loop lends the socket to the handler's thread whenever nothing of the response
-//! waits on the loop's side: everything the writer sent through the channel has been
-//! taken and written, and no file body, upgrade or `100 Continue` is pending. The writer
-//! then writes its next bytes straight to the socket, without blocking. Once the socket is
-//! full (or fails) it sends the rest through the channel; before it writes again, it waits
-//! for the loop to catch up: to have written that (the socket drained), when the loop
-//! lends the socket again. A writer that went on filling the channel instead would stay
-//! ahead of the loop, and the socket would never be lent again. (It waits before its next
-//! write, not after the send: the end mark follows the last piece at once, and the pool
-//! thread is free.) The first piece, with the head, always goes through
-//! the channel: until it is out, the loop may still answer for the request itself (a
-//! `408`, a `400`).
+//! waits on the loop's side: everything the writer sent through the channel has been taken
+//! and written, and no file body, upgrade or `100 Continue` is pending. The writer then
+//! writes its next bytes straight to the socket, without blocking. The first piece, with
+//! the head, always goes through the channel: until it is out, the loop may still answer
+//! for the request itself (a `408`, a `400`).
+//!
+//! Once the socket is full (or fails), the writer sends the rest through the channel, and
+//! before it writes again it waits for the loop to catch up ([`Turn::write`]): to have
+//! written that, when it lends the socket again. A writer that went on filling the channel
+//! would stay ahead of the loop, and the socket would never be lent again. It waits before
+//! its next write, not after the send, so the end mark follows the last piece at once and
+//! the pool thread is free.
 //!
 //! Order is kept by counting: the writer counts the messages it sends through the channel
 //! ([`Turn::sending`]), and the loop lends the socket for the count it has taken and
@@ -26,17 +27,17 @@
 //! ahead of a piece the loop still holds.
 //!
 //! The writer's socket is a second descriptor of the connection's, made at the first loan
-//! and closed when the loop takes the socket back for good ([`Turn::revoke`]: the
-//! request has ended, or its response is cut off), so the loop's own close still ends the
-//! connection. A lock over it makes a revoke final: no direct write begins after it. The
-//! loop keeps its own descriptor: it reads the
-//! request body, watches for the client leaving, and enforces the deadlines of what waits
-//! in its output. A request's own write deadline (`set_write_deadline`) stays the loop's
-//! to enforce: no direct write while one is set. Bytes written on the handler's thread are
-//! counted here for the loop's statistics ([`Turn::take_written`]).
+//! and closed when the loop takes the socket back for good ([`Turn::revoke`]: the request
+//! has ended, its response is cut off, or its connection closes), so that the loop's own
+//! close still ends the connection. A lock over it makes a revoke final: no direct write
+//! begins after it. The loop keeps its own descriptor: it reads the body, watches for the
+//! client leaving, and enforces the deadlines of what waits in its output. A request's own
+//! write deadline (`set_write_deadline`) stays the loop's to enforce: no direct write while
+//! one is set. Bytes written on the handler's thread are counted for the loop's statistics
+//! ([`Turn::take_written`]).
 //!
 //! Only a plain TCP connection lends its socket ([`Turn::new`]); over TLS the session
-//! writes, and a writer on any other connection keeps two pieces in flight, as before.
+//! writes, and a writer on a Unix socket keeps two pieces in flight, as before.
 
 use std::io::{self, Write};
 use std::net::TcpStream;
@@ -68,6 +69,8 @@ pub(crate) struct Turn {
     /// The writer's descriptor of the socket, made at the first loan, dropped at the
     /// revoke. Held while the writer writes.
     socket: Mutex<Option<TcpStream>>,
+    /// The writer's descriptor has been made (it may be gone since: see `socket`).
+    described: AtomicBool,
     /// Bytes the writer wrote itself, not yet counted by the loop.
     written: AtomicU64,
 }
@@ -93,6 +96,7 @@ impl Turn {
             closed: AtomicBool::new(false),
             waiter: Waiter::default(),
             socket: Mutex::new(None),
+            described: AtomicBool::new(false),
             written: AtomicU64::new(0),
         }
     }
@@ -103,8 +107,8 @@ impl Turn {
     /// wakes a writer waiting for it to catch up.
     pub(crate) fn settle(&self, taken: u64, socket: Option<&impl AsFd>) {
         if let Some(socket) = socket {
-            let mut own = self.socket();
-            if !self.closed.load(Ordering::Acquire) && self.second_descriptor(&mut own, socket) {
+            // After a revoke this lends nothing: the writer's descriptor is gone for good.
+            if self.described.load(Ordering::Acquire) || self.describe(socket) {
                 self.lent.store(taken + 1, Ordering::Release);
             }
         }
@@ -113,15 +117,17 @@ impl Turn {
         }
     }
 
-    /// Makes the writer's descriptor of `socket` into `own` if it has none yet; false if
-    /// that fails.
-    fn second_descriptor(&self, own: &mut Option<TcpStream>, socket: &impl AsFd) -> bool {
-        if own.is_some() {
-            return true;
+    /// Makes the writer's descriptor of `socket`, unless the socket was revoked; false if
+    /// there is none. (Only here, and in a revoke, does the loop take the lock.)
+    fn describe(&self, socket: &impl AsFd) -> bool {
+        let mut own = self.socket();
+        if self.closed.load(Ordering::Acquire) {
+            return false;
         }
         match socket.as_fd().try_clone_to_owned() {
             Ok(fd) => {
                 *own = Some(TcpStream::from(fd));
+                self.described.store(true, Ordering::Release);
                 true
             }
             Err(e) => {
@@ -204,5 +210,98 @@ impl Turn {
             Some(e) => Err(e),
             None => Ok(Direct::Wrote(done)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::net::TcpListener;
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// The loop's end of a connection (non-blocking, as the loop's is) and the client's.
+    fn connection() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let (server, _) = listener.accept().unwrap();
+        server.set_nonblocking(true).unwrap();
+        (server, client)
+    }
+
+    fn read_exactly(client: &mut TcpStream, n: usize) -> Vec<u8> {
+        let mut bytes = vec![0; n];
+        client.read_exact(&mut bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn the_writer_writes_itself_only_for_the_count_the_loop_lent_for() {
+        let (server, mut client) = connection();
+        let turn = Arc::new(Turn::new(true));
+        assert_eq!(turn.write(b"a").unwrap(), Direct::NotLent, "not lent yet");
+        turn.settle(0, Some(&server));
+        assert_eq!(turn.write(b"bc").unwrap(), Direct::Wrote(2));
+        // A piece goes through the channel; the writer waits for the loop to write it,
+        // and the loop, having written it, does not lend (say, a file body is next).
+        turn.sending();
+        let loop_side = Arc::clone(&turn);
+        let settled = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(50));
+            loop_side.settle(1, None::<&TcpStream>);
+        });
+        assert_eq!(
+            turn.write(b"d").unwrap(),
+            Direct::NotLent,
+            "lent for 0, not 1"
+        );
+        settled.join().unwrap();
+        turn.settle(1, Some(&server));
+        assert_eq!(turn.write(b"ef").unwrap(), Direct::Wrote(2));
+        assert_eq!(turn.take_written(), 4);
+        assert_eq!(read_exactly(&mut client, 4), b"bcef");
+    }
+
+    #[test]
+    fn a_full_socket_takes_part_and_the_writer_does_not_block() {
+        let (server, _client) = connection();
+        let turn = Turn::new(true);
+        turn.settle(0, Some(&server));
+        let bytes = vec![7u8; 64 << 20]; // more than the two sockets hold
+        match turn.write(&bytes).unwrap() {
+            Direct::Wrote(n) => assert!(n > 0 && n < bytes.len(), "{n} bytes written"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_revoke_is_final_and_the_loops_close_ends_the_connection() {
+        let (server, mut client) = connection();
+        let turn = Turn::new(true);
+        turn.settle(0, Some(&server));
+        assert_eq!(turn.write(b"x").unwrap(), Direct::Wrote(1));
+        turn.revoke();
+        turn.settle(0, Some(&server)); // a late look of the loop's lends nothing
+        assert_eq!(turn.write(b"y").unwrap(), Direct::NotLent);
+        drop(server); // the loop closes its descriptor: the writer's is gone already
+        let mut rest = Vec::new();
+        client
+            .read_to_end(&mut rest)
+            .expect("an end of file, not a timeout");
+        assert_eq!(rest, b"x");
+    }
+
+    #[test]
+    fn a_connection_that_cannot_lend_never_makes_the_writer_wait() {
+        let turn = Turn::new(false);
+        turn.sending();
+        turn.sending();
+        assert_eq!(turn.write(b"z").unwrap(), Direct::NotLent);
     }
 }

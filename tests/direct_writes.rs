@@ -1,0 +1,240 @@
+//! A blocking handler's thread writes its response to the socket itself while the loop
+//! lends it (`offload/turn.rs`), and hands the rest to the loop once the socket is full.
+//! Whatever the mix, the client gets every byte in order; what the handler's thread
+//! wrote is counted in the metrics; and a response cut off while its handler still runs
+//! closes the connection at once, although the handler's thread held a descriptor of it
+//! (whether the loop closes with a lingering close or at once).
+
+mod util;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nethttp::{blocking, Request, ResponseWriter, ServeMux, Server};
+
+/// Body bytes: byte `i` of every body, whatever the writes that carry it.
+fn byte(i: usize) -> u8 {
+    (i * 31 + i / 4099) as u8
+}
+
+/// Bytes `from..from + len` of the body.
+fn run(from: usize, len: usize) -> Vec<u8> {
+    (from..from + len).map(byte).collect()
+}
+
+/// Writes of sizes that take every path: whole 64 KiB pieces (straight from the handler's
+/// bytes), pieces that cross them, small ones that are staged first.
+const WRITES: [usize; 6] = [65_536, 1_000, 200_000, 65_536, 7, 131_072];
+
+/// `GET /big/{n}`: `n` body bytes in writes of the sizes in `WRITES`, in turn; with a
+/// `Content-Length` unless the query says `chunked`.
+fn big(w: &mut ResponseWriter, r: &mut Request) {
+    let n: usize = r.path_value("n").and_then(|n| n.parse().ok()).unwrap_or(0);
+    if r.uri().query() != Some("chunked") {
+        w.headers_mut().insert("content-length", n.into());
+    }
+    let mut sent = 0;
+    for &size in WRITES.iter().cycle() {
+        if sent == n {
+            break;
+        }
+        let len = size.min(n - sent);
+        if w.write_all(&run(sent, len)).is_err() {
+            return;
+        }
+        sent += len;
+    }
+}
+
+/// `POST /cut`: writes 1 MiB, then reads the (chunked) body, which the client makes
+/// malformed, then goes on for another second and a half before it returns.
+fn cut(w: &mut ResponseWriter, r: &mut Request) {
+    let _ = w.write_all(&run(0, 1 << 20));
+    let mut body = Vec::new();
+    let read = r.body().read_to_end(&mut body);
+    assert!(read.is_err(), "the body is malformed");
+    thread::sleep(Duration::from_millis(1500));
+}
+
+/// `GET /stuck`: writes up to 64 MiB, more than the sockets hold, to a client that reads
+/// none of it (a write fails once the stall limit cuts it off), then goes on for another
+/// second and a half.
+fn stuck(w: &mut ResponseWriter, _r: &mut Request) {
+    let piece = run(0, 1 << 16);
+    for _ in 0..1024 {
+        if w.write_all(&piece).is_err() {
+            break;
+        }
+    }
+    thread::sleep(Duration::from_millis(1500));
+}
+
+fn server() -> nethttp::Running {
+    let mut mux = ServeMux::new();
+    mux.handle("GET /big/{n}", blocking(big));
+    mux.handle("POST /cut", blocking(cut));
+    mux.handle("GET /stuck", blocking(stuck));
+    mux.handle("GET /metrics", nethttp::metrics);
+    let server = Server::new(mux).threads(1);
+    util::start(server.stall_timeout(Duration::from_millis(300)))
+}
+
+/// Reads a response head; returns its `Content-Length`, if any.
+fn read_head(reader: &mut impl BufRead) -> Option<usize> {
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            return length;
+        }
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = Some(value.trim().parse().unwrap());
+        }
+    }
+}
+
+/// Reads `len` body bytes, pausing now and then so that the socket fills and the loop
+/// takes over, and checks each against the body's bytes.
+fn read_body_slowly(reader: &mut impl Read, len: usize) {
+    let mut got = 0;
+    let mut buf = vec![0u8; 50_000];
+    while got < len {
+        if got % 7 == 0 || got < 100_000 {
+            thread::sleep(Duration::from_millis(3));
+        }
+        let want = buf.len().min(len - got);
+        let n = reader.read(&mut buf[..want]).unwrap();
+        assert!(n > 0, "the connection closed after {got} of {len} bytes");
+        assert!(
+            buf[..n] == run(got, n)[..],
+            "the bytes from {got} differ from the body's"
+        );
+        got += n;
+    }
+}
+
+/// Reads a chunked body slowly, checking it; returns its length.
+fn read_chunked(reader: &mut impl BufRead) -> usize {
+    let mut got = 0;
+    loop {
+        let mut size = String::new();
+        reader.read_line(&mut size).unwrap();
+        let size = usize::from_str_radix(size.trim(), 16).unwrap();
+        let mut chunk = vec![0u8; size + 2];
+        reader.read_exact(&mut chunk).unwrap();
+        assert!(chunk[..size] == run(got, size)[..], "chunk at {got}");
+        assert_eq!(&chunk[size..], b"\r\n");
+        got += size;
+        if size == 0 {
+            return got;
+        }
+        if got % 3 == 0 {
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+fn get(stream: &mut TcpStream, target: &str) {
+    let raw = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
+    stream.write_all(raw.as_bytes()).unwrap();
+}
+
+#[test]
+fn responses_written_by_either_thread_arrive_whole_and_in_order() {
+    let server = server();
+    let mut stream = util::connect(server.local_addr());
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    // A slow start fills the socket: the loop takes over, then lends it again.
+    let n = 8 << 20;
+    get(&mut stream, &format!("/big/{n}"));
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(read_head(&mut reader), Some(n));
+    read_body_slowly(&mut reader, n);
+    // The same connection goes on: the next responses follow the written ones.
+    get(&mut stream, "/big/3000000?chunked");
+    assert_eq!(read_head(&mut reader), None);
+    assert_eq!(read_chunked(&mut reader), 3_000_000);
+    get(&mut stream, "/big/5");
+    assert_eq!(read_head(&mut reader), Some(5));
+    read_body_slowly(&mut reader, 5);
+    server.close().unwrap();
+}
+
+/// The written-bytes counter of the server at `addr`.
+fn written(addr: SocketAddr) -> f64 {
+    let raw = b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let response = util::parse_all(&util::exchange(addr, raw)).remove(0);
+    let samples: HashMap<String, f64> = response
+        .text()
+        .lines()
+        .filter_map(|l| l.rsplit_once(' '))
+        .filter_map(|(name, value)| Some((name.to_string(), value.parse().ok()?)))
+        .collect();
+    samples["nethttp_written_bytes_total"]
+}
+
+#[test]
+fn what_the_handlers_thread_writes_is_counted() {
+    let server = server();
+    let addr = server.local_addr();
+    let before = written(addr);
+    let n = 4 << 20;
+    let mut stream = util::connect(addr);
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    get(&mut stream, &format!("/big/{n}"));
+    assert_eq!(read_head(&mut reader), Some(n));
+    read_body_slowly(&mut reader, n);
+    let after = written(addr);
+    assert!(
+        after - before >= n as f64,
+        "{} bytes counted for a body of {n}",
+        after - before
+    );
+    server.close().unwrap();
+}
+
+#[test]
+fn a_response_cut_off_while_its_handler_runs_closes_at_once() {
+    let server = server();
+    let mut stream = util::connect(server.local_addr());
+    let head = "POST /cut HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    assert_eq!(read_head(&mut reader), None);
+    // Most of the megabyte, which the handler's thread wrote itself.
+    let mut got = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    while got < 900_000 {
+        got += reader.read(&mut buf).unwrap();
+    }
+    stream.write_all(b"5\r\nhello\r\nzz\r\n").unwrap(); // not a chunk size
+    let malformed = Instant::now();
+    let (_, closed) = util::read_until_closed(&mut stream);
+    assert!(
+        closed - malformed < Duration::from_millis(1000),
+        "closed {:?} after the malformed chunk: it waited for the handler",
+        closed - malformed
+    );
+    server.close().unwrap();
+}
+
+#[test]
+fn a_response_to_a_client_that_stopped_reading_is_cut_off_at_its_stall_limit() {
+    let server = server();
+    let mut stream = util::connect(server.local_addr());
+    let asked = Instant::now();
+    get(&mut stream, "/stuck");
+    thread::sleep(Duration::from_millis(700)); // the socket fills; the stall limit passes
+    let (bytes, closed) = util::read_until_closed(&mut stream);
+    assert!(bytes.len() < 64 << 20, "cut off, not sent whole");
+    assert!(
+        closed - asked < Duration::from_millis(1400),
+        "closed {:?} after the request: it waited for the handler",
+        closed - asked
+    );
+    server.close().unwrap();
+}
