@@ -15,7 +15,9 @@
 //! 4. Each side pokes the other's loop (`offload/poke.rs`) when it moves a piece, and the
 //!    loop wakes a handler waiting for its next body piece (`offload/wait.rs`);
 //!    `Stream::pump` moves body bytes from the socket to the handler and response bytes from
-//!    the channel to the socket, or a file body straight from the file.
+//!    the channel to the socket, or a file body straight from the file. Once the head is
+//!    out and nothing waits on the loop's side, the loop lends a plain TCP socket to the
+//!    handler's thread, which writes to it itself until it is full (`offload/turn.rs`).
 //! 5. The handler returns: what it left unread of the body is judged (`Body::judge_unread`), the
 //!    response is completed, and the end mark carries the exchange back to the loop, which
 //!    frees it there.

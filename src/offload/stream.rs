@@ -16,6 +16,8 @@
 //!   be cut off.
 //! * **Response.** Bytes move from the channel to the output buffer while it is below its
 //!   high-water mark, so a slow client fills the channel and blocks the handler's writes.
+//!   Whenever nothing of the answer waits here, a plain TCP socket is lent to the handler's
+//!   thread, which writes to it itself until it is full (`offload/turn.rs`).
 //!   A handler may hand over the rest of its body as a file (the file server does): the
 //!   loop then sends it from the file as the client takes it, and the handler's thread is
 //!   free at once.
