@@ -148,19 +148,26 @@ fn responses_written_by_either_thread_arrive_whole_and_in_order() {
     let server = server();
     let mut stream = util::connect(server.local_addr());
     let mut reader = BufReader::new(stream.try_clone().unwrap());
-    // A slow start fills the socket: the loop takes over, then lends it again.
+    // Three requests pipelined: the next answers follow the written ones. A slow start
+    // fills the socket: the loop takes over, then lends it again.
     let n = 8 << 20;
-    get(&mut stream, &format!("/big/{n}"));
+    let raw = format!(
+        "GET /big/{n} HTTP/1.1\r\nHost: x\r\n\r\n\
+         GET /big/3000000?chunked HTTP/1.1\r\nHost: x\r\n\r\n\
+         GET /big/5 HTTP/1.1\r\nHost: x\r\n\r\n"
+    );
+    stream.write_all(raw.as_bytes()).unwrap();
     thread::sleep(Duration::from_millis(300));
     assert_eq!(read_head(&mut reader), Some(n));
     read_body_slowly(&mut reader, n);
-    // The same connection goes on: the next responses follow the written ones.
-    get(&mut stream, "/big/3000000?chunked");
     assert_eq!(read_head(&mut reader), None);
     assert_eq!(read_chunked(&mut reader), 3_000_000);
-    get(&mut stream, "/big/5");
     assert_eq!(read_head(&mut reader), Some(5));
     read_body_slowly(&mut reader, 5);
+    // And one more on the same connection, once all is quiet.
+    get(&mut stream, "/big/300000");
+    assert_eq!(read_head(&mut reader), Some(300_000));
+    read_body_slowly(&mut reader, 300_000);
     server.close().unwrap();
 }
 
@@ -237,4 +244,29 @@ fn a_response_to_a_client_that_stopped_reading_is_cut_off_at_its_stall_limit() {
         closed - asked
     );
     server.close().unwrap();
+}
+
+#[test]
+fn a_shutdown_deadline_closes_a_response_its_handler_writes_itself() {
+    let server = server();
+    let mut stream = util::connect(server.local_addr());
+    get(&mut stream, "/big/1073741824"); // far more than goes out before the deadline
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    assert_eq!(read_head(&mut reader), Some(1 << 30));
+    read_body_slowly(&mut reader, 1 << 20);
+    let began = Instant::now();
+    let shutdown = server.handle().shutdown(Duration::from_millis(300));
+    assert!(shutdown.is_err(), "the response outlives the deadline");
+    let mut buf = vec![0u8; 1 << 20];
+    let closed = loop {
+        match reader.read(&mut buf) {
+            Ok(0) | Err(_) => break Instant::now(),
+            Ok(_) => {}
+        }
+    };
+    assert!(
+        closed - began < Duration::from_secs(1),
+        "closed {:?} after the shutdown began",
+        closed - began
+    );
 }
