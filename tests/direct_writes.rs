@@ -138,6 +138,18 @@ fn read_chunked(reader: &mut impl BufRead) -> usize {
     }
 }
 
+/// Reads until the server closes `stream`, which must come within `limit` of `since`
+/// (well before the handler returns); the bytes read.
+fn closes_within(stream: &mut TcpStream, since: Instant, limit: Duration) -> Vec<u8> {
+    let (bytes, closed) = util::read_until_closed(stream);
+    assert!(
+        closed - since < limit,
+        "closed {:?} after: it waited for the handler",
+        closed - since
+    );
+    bytes
+}
+
 fn get(stream: &mut TcpStream, target: &str) {
     let raw = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
     stream.write_all(raw.as_bytes()).unwrap();
@@ -220,12 +232,7 @@ fn a_response_cut_off_while_its_handler_runs_closes_at_once() {
     }
     stream.write_all(b"5\r\nhello\r\nzz\r\n").unwrap(); // not a chunk size
     let malformed = Instant::now();
-    let (_, closed) = util::read_until_closed(&mut stream);
-    assert!(
-        closed - malformed < Duration::from_millis(1000),
-        "closed {:?} after the malformed chunk: it waited for the handler",
-        closed - malformed
-    );
+    closes_within(&mut stream, malformed, Duration::from_millis(1000));
     server.close().unwrap();
 }
 
@@ -236,13 +243,8 @@ fn a_response_to_a_client_that_stopped_reading_is_cut_off_at_its_stall_limit() {
     let asked = Instant::now();
     get(&mut stream, "/stuck");
     thread::sleep(Duration::from_millis(700)); // the socket fills; the stall limit passes
-    let (bytes, closed) = util::read_until_closed(&mut stream);
+    let bytes = closes_within(&mut stream, asked, Duration::from_millis(1400));
     assert!(bytes.len() < 64 << 20, "cut off, not sent whole");
-    assert!(
-        closed - asked < Duration::from_millis(1400),
-        "closed {:?} after the request: it waited for the handler",
-        closed - asked
-    );
     server.close().unwrap();
 }
 
@@ -257,16 +259,5 @@ fn a_shutdown_deadline_closes_a_response_its_handler_writes_itself() {
     let began = Instant::now();
     let shutdown = server.handle().shutdown(Duration::from_millis(300));
     assert!(shutdown.is_err(), "the response outlives the deadline");
-    let mut buf = vec![0u8; 1 << 20];
-    let closed = loop {
-        match reader.read(&mut buf) {
-            Ok(0) | Err(_) => break Instant::now(),
-            Ok(_) => {}
-        }
-    };
-    assert!(
-        closed - began < Duration::from_secs(1),
-        "closed {:?} after the shutdown began",
-        closed - began
-    );
+    closes_within(&mut stream, began, Duration::from_secs(1));
 }
