@@ -200,7 +200,12 @@ impl Turn {
             match socket.write(&bytes[done..]) {
                 Ok(0) => break Some(io::ErrorKind::WriteZero.into()),
                 Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break None,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // The socket is full: the loop takes over, and lends it again once it
+                    // has written what the writer sends it next (no write until then).
+                    self.lent.store(NOT_LENT, Ordering::Release);
+                    break None;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => break Some(e),
             }
@@ -269,7 +274,7 @@ mod tests {
     }
 
     #[test]
-    fn a_full_socket_takes_part_and_the_writer_does_not_block() {
+    fn a_full_socket_takes_part_and_goes_back_to_the_loop() {
         let (server, _client) = connection();
         let turn = Turn::new(true);
         turn.settle(0, Some(&server));
@@ -278,6 +283,11 @@ mod tests {
             Direct::Wrote(n) => assert!(n > 0 && n < bytes.len(), "{n} bytes written"),
             other => panic!("{other:?}"),
         }
+        // No second try at a full socket: the rest goes to the loop, which lends again.
+        assert_eq!(turn.write(b"more").unwrap(), Direct::NotLent);
+        turn.sending();
+        turn.settle(1, Some(&server));
+        assert!(matches!(turn.write(b"more").unwrap(), Direct::Wrote(_)));
     }
 
     #[test]
