@@ -176,19 +176,30 @@ pub(crate) fn chunk(out: &mut Buffer, data: &[u8]) {
     if data.is_empty() {
         return;
     }
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut digits = [0u8; 16];
-    let mut i = digits.len();
-    let mut n = data.len();
-    while n > 0 {
-        i -= 1;
-        digits[i] = HEX[n & 15];
-        n >>= 4;
-    }
-    out.extend_from_slice(&digits[i..]);
-    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(chunk_size_line(&mut [0; CHUNK_SIZE_LINE], data.len()));
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
+}
+
+/// Room for the longest chunk-size line: sixteen hex digits and CRLF.
+pub(crate) const CHUNK_SIZE_LINE: usize = 18;
+
+/// The line that opens a chunk of `len` bytes (`len` in hex, then CRLF), written into
+/// `line`; the chunk's data and CRLF follow it.
+pub(crate) fn chunk_size_line(line: &mut [u8; CHUNK_SIZE_LINE], len: usize) -> &[u8] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut i = CHUNK_SIZE_LINE - 2;
+    line[i..].copy_from_slice(b"\r\n");
+    let mut n = len;
+    loop {
+        i -= 1;
+        line[i] = HEX[n & 15];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    &line[i..]
 }
 
 /// Appends the last chunk and the empty trailer section.
@@ -253,6 +264,17 @@ mod tests {
         chunk(&mut out, b"");
         last_chunk(&mut out);
         assert_eq!(&out[..], b"0\r\n\r\n");
+    }
+
+    #[test]
+    fn chunk_size_lines_are_hex_then_crlf() {
+        for n in [1usize, 15, 16, 65_536, usize::MAX] {
+            let mut line = [0; CHUNK_SIZE_LINE];
+            assert_eq!(
+                chunk_size_line(&mut line, n),
+                format!("{n:x}\r\n").as_bytes()
+            );
+        }
     }
 
     #[test]

@@ -183,6 +183,20 @@ fn responses_written_by_either_thread_arrive_whole_and_in_order() {
     server.close().unwrap();
 }
 
+#[test]
+fn a_chunked_response_that_fills_the_socket_arrives_whole() {
+    // Each whole piece goes out with its chunk's framing around it in one write; where the
+    // socket is full, the rest of a chunk (framing and all) goes through the loop.
+    let server = server();
+    let mut stream = util::connect(server.local_addr());
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    get(&mut stream, "/big/16000000?chunked");
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(read_head(&mut reader), None);
+    assert_eq!(read_chunked(&mut reader), 16_000_000);
+    server.close().unwrap();
+}
+
 /// The written-bytes counter of the server at `addr`.
 fn written(addr: SocketAddr) -> f64 {
     let raw = b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";

@@ -300,15 +300,15 @@ pub(crate) const STREAM_PIECE: usize = 64 * 1024;
 pub(crate) const CHANNEL_PIECES: usize = 2;
 
 impl Outgoing {
-    /// Writes as much of `bytes` as the socket takes now, if the loop lends it (see
-    /// `offload/turn.rs`, which says when this waits for the loop): the count, or
-    /// `NotLent`. An error means the client is gone.
+    /// Writes as much of `parts` (one stream of bytes, at most `turn::MAX_PARTS`) as the
+    /// socket takes now, if the loop lends it (see `offload/turn.rs`, which says when this
+    /// waits for the loop): the count, or `NotLent`. An error means the client is gone.
     /// Never while the request has a write deadline of its own, which the loop enforces.
-    pub(crate) fn write_direct(&self, bytes: &[u8]) -> io::Result<Direct> {
+    pub(crate) fn write_direct(&self, parts: &[&[u8]]) -> io::Result<Direct> {
         if matches!(self.deadlines.write(), Deadline::At(_)) {
             return Ok(Direct::NotLent);
         }
-        let direct = self.turn.write(bytes);
+        let direct = self.turn.write(parts);
         if direct.is_err() {
             self.poke.poke(); // the loop learns of it from the socket
         }

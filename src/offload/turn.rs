@@ -39,7 +39,7 @@
 //! Only a plain TCP connection lends its socket ([`Turn::new`]); over TLS the session
 //! writes, and a writer on a Unix socket keeps two pieces in flight, as before.
 
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 use std::net::TcpStream;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -49,6 +49,27 @@ use super::wait::Waiter;
 
 /// `lent` when the socket is not lent.
 const NOT_LENT: u64 = 0;
+
+/// Most parts one direct write takes: a chunk's size line, its data and its end.
+pub(crate) const MAX_PARTS: usize = 3;
+
+/// What is left of `parts`, taken as one stream of bytes, once the first `done` are
+/// written.
+pub(crate) fn unwritten<'a>(
+    parts: &'a [&'a [u8]],
+    done: usize,
+) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut skip = done;
+    parts.iter().filter_map(move |part| {
+        if skip >= part.len() {
+            skip -= part.len();
+            return None;
+        }
+        let rest = &part[skip..];
+        skip = 0;
+        Some(rest)
+    })
+}
 
 /// The turn to write one blocking response, shared by its `Stream` and its writer.
 #[derive(Debug)]
@@ -179,10 +200,10 @@ impl Turn {
         });
     }
 
-    /// Writes as much of `bytes` as the socket takes now, if the socket is lent to the
-    /// writer, once the loop has caught up with what the writer sent before; an error is
-    /// the socket's (the client is gone).
-    pub(crate) fn write(&self, bytes: &[u8]) -> io::Result<Direct> {
+    /// Writes as much of `parts` (at most `MAX_PARTS`, in order, as one stream of bytes) as
+    /// the socket takes now, if the socket is lent to the writer, once the loop has caught
+    /// up with what the writer sent before; an error is the socket's (the client is gone).
+    pub(crate) fn write(&self, parts: &[&[u8]]) -> io::Result<Direct> {
         self.catch_up();
         let own = self.socket();
         // Looked at under the lock: a revoke has either not begun, or is complete.
@@ -192,12 +213,19 @@ impl Turn {
         else {
             return Ok(Direct::NotLent);
         };
+        let total: usize = parts.iter().map(|part| part.len()).sum();
         let mut done = 0;
         let failed = loop {
-            if done == bytes.len() {
+            if done == total {
                 break None;
             }
-            match socket.write(&bytes[done..]) {
+            let mut slices = [IoSlice::new(&[]); MAX_PARTS];
+            let mut count = 0;
+            for (slice, rest) in slices.iter_mut().zip(unwritten(parts, done)) {
+                *slice = IoSlice::new(rest);
+                count += 1;
+            }
+            match socket.write_vectored(&slices[..count]) {
                 Ok(0) => break Some(io::ErrorKind::WriteZero.into()),
                 Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -250,9 +278,13 @@ mod tests {
     fn the_writer_writes_itself_only_for_the_count_the_loop_lent_for() {
         let (server, mut client) = connection();
         let turn = Arc::new(Turn::new(true));
-        assert_eq!(turn.write(b"a").unwrap(), Direct::NotLent, "not lent yet");
+        assert_eq!(
+            turn.write(&[b"a"]).unwrap(),
+            Direct::NotLent,
+            "not lent yet"
+        );
         turn.settle(0, Some(&server));
-        assert_eq!(turn.write(b"bc").unwrap(), Direct::Wrote(2));
+        assert_eq!(turn.write(&[b"bc"]).unwrap(), Direct::Wrote(2));
         // A piece goes through the channel; the writer waits for the loop to write it,
         // and the loop, having written it, does not lend (say, a file body is next).
         turn.sending();
@@ -262,13 +294,13 @@ mod tests {
             loop_side.settle(1, None::<&TcpStream>);
         });
         assert_eq!(
-            turn.write(b"d").unwrap(),
+            turn.write(&[b"d"]).unwrap(),
             Direct::NotLent,
             "lent for 0, not 1"
         );
         settled.join().unwrap();
         turn.settle(1, Some(&server));
-        assert_eq!(turn.write(b"ef").unwrap(), Direct::Wrote(2));
+        assert_eq!(turn.write(&[b"ef"]).unwrap(), Direct::Wrote(2));
         assert_eq!(turn.take_written(), 4);
         assert_eq!(read_exactly(&mut client, 4), b"bcef");
     }
@@ -279,15 +311,15 @@ mod tests {
         let turn = Turn::new(true);
         turn.settle(0, Some(&server));
         let bytes = vec![7u8; 64 << 20]; // more than the two sockets hold
-        match turn.write(&bytes).unwrap() {
+        match turn.write(&[&bytes]).unwrap() {
             Direct::Wrote(n) => assert!(n > 0 && n < bytes.len(), "{n} bytes written"),
             other => panic!("{other:?}"),
         }
         // No second try at a full socket: the rest goes to the loop, which lends again.
-        assert_eq!(turn.write(b"more").unwrap(), Direct::NotLent);
+        assert_eq!(turn.write(&[b"more"]).unwrap(), Direct::NotLent);
         turn.sending();
         turn.settle(1, Some(&server));
-        assert!(matches!(turn.write(b"more").unwrap(), Direct::Wrote(_)));
+        assert!(matches!(turn.write(&[b"more"]).unwrap(), Direct::Wrote(_)));
     }
 
     #[test]
@@ -295,10 +327,10 @@ mod tests {
         let (server, mut client) = connection();
         let turn = Turn::new(true);
         turn.settle(0, Some(&server));
-        assert_eq!(turn.write(b"x").unwrap(), Direct::Wrote(1));
+        assert_eq!(turn.write(&[b"x"]).unwrap(), Direct::Wrote(1));
         turn.revoke();
         turn.settle(0, Some(&server)); // a late look of the loop's lends nothing
-        assert_eq!(turn.write(b"y").unwrap(), Direct::NotLent);
+        assert_eq!(turn.write(&[b"y"]).unwrap(), Direct::NotLent);
         drop(server); // the loop closes its descriptor: the writer's is gone already
         let mut rest = Vec::new();
         client
@@ -308,10 +340,31 @@ mod tests {
     }
 
     #[test]
+    fn what_is_unwritten_of_parts_is_their_tail_as_one_stream() {
+        let parts: [&[u8]; 3] = [b"a\r\n", b"xyz", b"\r\n"];
+        let rest = |done| unwritten(&parts, done).collect::<Vec<_>>().concat();
+        let whole = parts.concat();
+        for done in 0..=whole.len() {
+            assert_eq!(rest(done), whole[done..], "after {done} bytes");
+        }
+        assert_eq!(unwritten(&parts, 3).count(), 2, "no empty part left over");
+    }
+
+    #[test]
+    fn parts_go_out_in_order_as_one_stream() {
+        let (server, mut client) = connection();
+        let turn = Turn::new(true);
+        turn.settle(0, Some(&server));
+        let parts: [&[u8]; 3] = [b"3\r\n", b"abc", b"\r\n"];
+        assert_eq!(turn.write(&parts).unwrap(), Direct::Wrote(8));
+        assert_eq!(read_exactly(&mut client, 8), b"3\r\nabc\r\n");
+    }
+
+    #[test]
     fn a_connection_that_cannot_lend_never_makes_the_writer_wait() {
         let turn = Turn::new(false);
         turn.sending();
         turn.sending();
-        assert_eq!(turn.write(b"z").unwrap(), Direct::NotLent);
+        assert_eq!(turn.write(&[b"z"]).unwrap(), Direct::NotLent);
     }
 }

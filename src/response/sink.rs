@@ -19,7 +19,7 @@ use super::{Parts, ResponseWriter, Sent};
 use crate::encode;
 use crate::mem::Buffer;
 use crate::offload::channel::{CloseAfter, FileBody, Out, Outgoing, STREAM_PIECE};
-use crate::offload::turn::Direct;
+use crate::offload::turn::{unwritten, Direct};
 use crate::parse::Facts;
 use crate::upgrade::{Protocol, Takeover};
 
@@ -68,7 +68,7 @@ impl ResponseWriter {
         }
         // Straight to the socket while the loop lends it; what it does not take now goes
         // through the channel.
-        if let Direct::Wrote(n) = sink.write_direct(&self.out)? {
+        if let Direct::Wrote(n) = sink.write_direct(&[&self.out])? {
             self.out.discard_front(n);
             if self.out.is_empty() {
                 return Ok(());
@@ -82,33 +82,45 @@ impl ResponseWriter {
     }
 
     /// Writes a whole piece of the body straight from the handler's bytes to the socket,
-    /// where nothing is staged before it, no framing or filter changes it, and the loop
-    /// lends the socket (Go's writer does the same with a large write): no copy. What the
-    /// socket does not take now is staged and sent as usual. Returns false, having done
-    /// nothing, where the piece must be staged.
+    /// where nothing is staged before it, no filter changes it, and the loop lends the
+    /// socket (Go's writer does the same with a large write): no copy, a chunk's framing
+    /// written around it in the same call. What the socket does not take now is staged,
+    /// framed, and sent through the loop. Returns false, having done nothing, where the
+    /// piece must be staged.
     pub(super) fn write_through(&mut self, piece: &[u8]) -> io::Result<bool> {
-        let raw = matches!(self.sent, Sent::Fixed { .. } | Sent::UntilClose);
         let Some(sink) = &self.sink else {
             return Ok(false);
         };
-        if !raw || piece.len() < STREAM_PIECE || self.filter.is_some() {
+        let framed = match self.sent {
+            Sent::Fixed { .. } | Sent::UntilClose => false,
+            Sent::Chunked => true,
+            Sent::Nothing | Sent::Bodiless => return Ok(false),
+        };
+        if piece.len() < STREAM_PIECE || self.filter.is_some() {
             return Ok(false);
         }
         if !self.body.is_empty() || !self.out.is_empty() {
             return Ok(false);
         }
-        let Direct::Wrote(n) = sink.write_direct(piece)? else {
+        let mut line = [0; encode::CHUNK_SIZE_LINE];
+        let chunk = [
+            encode::chunk_size_line(&mut line, piece.len()),
+            piece,
+            b"\r\n",
+        ];
+        let parts: &[&[u8]] = if framed { &chunk } else { &chunk[1..2] };
+        let Direct::Wrote(n) = sink.write_direct(parts)? else {
             return Ok(false);
         };
         if let Sent::Fixed { left } = self.sent {
             self.sent = Sent::Fixed {
-                left: left - n as u64,
+                left: left - piece.len() as u64,
             };
         }
-        if n < piece.len() {
-            self.body.extend_from_slice(&piece[n..]);
-            io::Write::flush(self)?;
+        for rest in unwritten(parts, n) {
+            self.out.extend_from_slice(rest);
         }
+        self.send_out()?;
         Ok(true)
     }
 
