@@ -126,13 +126,16 @@ impl Buffer {
         self.extend_growing(bytes);
     }
 
-    /// Appends `bytes` to a buffer that may have to grow first.
+    /// Appends `bytes` to a buffer that may have to grow first. Kept out of line: the
+    /// hello path inlines `extend_from_slice` everywhere, and inlining this as well made it
+    /// run 67 more instructions per request (callgrind, pipelined).
+    #[inline(never)]
     fn extend_growing(&mut self, bytes: &[u8]) {
         self.reserve(bytes.len());
         match &mut self.0 {
             Store::Heap(v) => v.extend_from_slice(bytes),
             Store::Mapped { map, len } => {
-                map[*len..*len + bytes.len()].copy_from_slice(bytes);
+                copy(&mut map[*len..*len + bytes.len()], bytes);
                 *len += bytes.len();
             }
         }
@@ -189,6 +192,34 @@ impl Buffer {
     #[inline]
     pub(crate) fn is_mapped(&self) -> bool {
         matches!(self.0, Store::Mapped { .. })
+    }
+}
+
+/// Copies `from` into `to` (of the same length). A large copy whose destination lies a few
+/// bytes past its source, counting within a 4 KiB page, goes in slices of [`SLICE`]: the
+/// usual case for a chunk's data copied from one page-aligned mapping into another after
+/// its size line, and one for which glibc's `memcpy` (`rep movsb`, used for copies over a
+/// few KiB) runs ten to twenty times slower on this machine's CPU (AMD EPYC: a 64 KiB copy
+/// takes 20-35 µs at a destination 1 to 15 bytes ahead, 1.2-2.9 µs otherwise; in slices of
+/// 2 KiB, 2.5 µs at any distance). Slicing up to a cache line ahead leaves a margin.
+#[inline]
+fn copy(to: &mut [u8], from: &[u8]) {
+    if from.len() > SLICE {
+        let ahead = (to.as_ptr() as usize).wrapping_sub(from.as_ptr() as usize) % 4096;
+        if (1..64).contains(&ahead) {
+            return copy_in_slices(to, from);
+        }
+    }
+    to.copy_from_slice(from);
+}
+
+/// Slices of a [`copy`] made where `memcpy` is slow.
+const SLICE: usize = 2048;
+
+#[cold]
+fn copy_in_slices(to: &mut [u8], from: &[u8]) {
+    for (to, from) in to.chunks_mut(SLICE).zip(from.chunks(SLICE)) {
+        to.copy_from_slice(from);
     }
 }
 
@@ -375,6 +406,24 @@ impl Append for Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chunk_after_its_size_line_is_copied_whole_at_every_short_distance() {
+        // A page-aligned source into a page-aligned mapping, a few bytes in: sliced copies.
+        let mut source = Buffer::with_capacity(70_000);
+        let data: Vec<u8> = (0..65_536u32).map(|i| (i * 7 + i / 4096) as u8).collect();
+        source.extend_from_slice(&data);
+        assert!(source.is_mapped());
+        for line in [0usize, 1, 5, 7, 15, 63, 64, 100] {
+            let mut out = Buffer::with_capacity(70_000);
+            out.extend_from_slice(&vec![b'-'; line]);
+            out.extend_from_slice(&source);
+            out.extend_from_slice(b"\r\n");
+            assert_eq!(out.len(), line + data.len() + 2);
+            assert!(out[line..line + data.len()] == data[..], "{line} bytes in");
+            assert_eq!(&out[line + data.len()..], b"\r\n");
+        }
+    }
 
     #[test]
     fn a_read_fills_a_mapped_buffer_in_place() {
