@@ -160,7 +160,7 @@ impl Conn {
     /// the pool and the `conn_state` hook.
     fn after(&mut self, cx: &mut Cx<'_, impl Loop>, next: Next) -> Next {
         if next == Next::Close {
-            self.phase.closed();
+            self.phase.closed(&cx.local.stats);
             self.stream.close();
             self.input.release_if_empty(&mut cx.local.buffers);
             self.output.release_if_empty(&mut cx.local.buffers);

@@ -231,6 +231,28 @@ fn what_the_handlers_thread_writes_is_counted() {
 }
 
 #[test]
+fn what_the_handlers_thread_wrote_to_a_client_that_left_is_counted() {
+    let server = server();
+    let addr = server.local_addr();
+    let before = written(addr);
+    let mut stream = util::connect(addr);
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    get(&mut stream, "/big/1073741824");
+    assert_eq!(read_head(&mut reader), Some(1 << 30));
+    read_body_slowly(&mut reader, 2 << 20);
+    drop((reader, stream)); // gone mid-response: the connection closes, not the request's end
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while written(addr) - before < f64::from(2 << 20) {
+        assert!(
+            Instant::now() < deadline,
+            "the bytes written before the close are lost"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    server.close().unwrap();
+}
+
+#[test]
 fn a_response_cut_off_while_its_handler_runs_closes_at_once() {
     let server = server();
     let mut stream = util::connect(server.local_addr());

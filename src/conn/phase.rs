@@ -4,6 +4,7 @@
 use super::collect::Collecting;
 use super::timing::{Own, Timing};
 use crate::offload::stream::Stream;
+use crate::stats::LoopStats;
 use crate::upgrade::Takeover;
 
 /// Where the connection is in its request cycle.
@@ -62,10 +63,13 @@ impl Phase {
         }
     }
 
-    /// The connection has closed: an upgraded one's protocol hears of it.
-    pub(super) fn closed(&mut self) {
-        if let Phase::Upgraded(takeover) = self {
-            takeover.0.closed();
+    /// The connection has closed: an upgraded one's protocol hears of it, and what a
+    /// blocking handler's thread wrote since the loop last looked is counted in `stats`.
+    pub(super) fn closed(&mut self, stats: &LoopStats) {
+        match self {
+            Phase::Upgraded(takeover) => takeover.0.closed(),
+            Phase::Blocking(stream) => stats.bytes_written.add(stream.take_direct_written()),
+            _ => {}
         }
     }
 
