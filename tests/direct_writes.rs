@@ -29,15 +29,21 @@ fn run(from: usize, len: usize) -> Vec<u8> {
 /// bytes), pieces that cross them, small ones that are staged first.
 const WRITES: [usize; 6] = [65_536, 1_000, 200_000, 65_536, 7, 131_072];
 
-/// `GET /big/{n}`: `n` body bytes in writes of the sizes in `WRITES`, in turn; with a
-/// `Content-Length` unless the query says `chunked`.
+/// `GET /big/{n}`: `n` body bytes in writes of the sizes in `WRITES`, in turn (of 64 KiB
+/// only if the query says `whole`); with a `Content-Length` unless it says `chunked`.
 fn big(w: &mut ResponseWriter, r: &mut Request) {
     let n: usize = r.path_value("n").and_then(|n| n.parse().ok()).unwrap_or(0);
-    if r.uri().query() != Some("chunked") {
+    let query = r.uri().query().unwrap_or_default();
+    if !query.contains("chunked") {
         w.headers_mut().insert("content-length", n.into());
     }
+    let sizes: &[usize] = if query.contains("whole") {
+        &WRITES[..1]
+    } else {
+        &WRITES
+    };
     let mut sent = 0;
-    for &size in WRITES.iter().cycle() {
+    for &size in sizes.iter().cycle() {
         if sent == n {
             break;
         }
@@ -84,17 +90,9 @@ fn server() -> nethttp::Running {
 
 /// Reads a response head; returns its `Content-Length`, if any.
 fn read_head(reader: &mut impl BufRead) -> Option<usize> {
-    let mut length = None;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        if line == "\r\n" {
-            return length;
-        }
-        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = Some(value.trim().parse().unwrap());
-        }
-    }
+    let head = util::read_head(reader).unwrap();
+    assert_eq!(head.status, 200);
+    head.header("content-length").map(|n| n.parse().unwrap())
 }
 
 /// Reads `len` body bytes, pausing now and then so that the socket fills and the loop
@@ -117,25 +115,16 @@ fn read_body_slowly(reader: &mut impl Read, len: usize) {
     }
 }
 
-/// Reads a chunked body slowly, checking it; returns its length.
+/// Reads a chunked response (its framing checked on the way) and checks its body; returns
+/// the body's length.
 fn read_chunked(reader: &mut impl BufRead) -> usize {
-    let mut got = 0;
-    loop {
-        let mut size = String::new();
-        reader.read_line(&mut size).unwrap();
-        let size = usize::from_str_radix(size.trim(), 16).unwrap();
-        let mut chunk = vec![0u8; size + 2];
-        reader.read_exact(&mut chunk).unwrap();
-        assert!(chunk[..size] == run(got, size)[..], "chunk at {got}");
-        assert_eq!(&chunk[size..], b"\r\n");
-        got += size;
-        if size == 0 {
-            return got;
-        }
-        if got % 3 == 0 {
-            thread::sleep(Duration::from_millis(2));
-        }
-    }
+    let response = util::read_response(reader, false).unwrap();
+    assert_eq!((response.status, response.framing), (200, "chunked"));
+    assert!(
+        response.body == run(0, response.body.len()),
+        "the chunked body differs"
+    );
+    response.body.len()
 }
 
 /// Reads until the server closes `stream`, which must come within `limit` of `since`
@@ -172,7 +161,6 @@ fn responses_written_by_either_thread_arrive_whole_and_in_order() {
     thread::sleep(Duration::from_millis(300));
     assert_eq!(read_head(&mut reader), Some(n));
     read_body_slowly(&mut reader, n);
-    assert_eq!(read_head(&mut reader), None);
     assert_eq!(read_chunked(&mut reader), 3_000_000);
     assert_eq!(read_head(&mut reader), Some(5));
     read_body_slowly(&mut reader, 5);
@@ -186,15 +174,29 @@ fn responses_written_by_either_thread_arrive_whole_and_in_order() {
 #[test]
 fn a_chunked_response_that_fills_the_socket_arrives_whole() {
     // Each whole piece goes out with its chunk's framing around it in one write; where the
-    // socket is full, the rest of a chunk (framing and all) goes through the loop.
+    // socket is full, the rest of a chunk (framing and all) goes through the loop. A
+    // client that keeps pausing fills the socket again and again.
     let server = server();
     let mut stream = util::connect(server.local_addr());
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    get(&mut stream, "/big/16000000?chunked");
+    let mut reader = BufReader::new(Pausing(stream.try_clone().unwrap(), 0));
+    get(&mut stream, "/big/16000000?chunked&whole"); // every piece written through
     thread::sleep(Duration::from_millis(300));
-    assert_eq!(read_head(&mut reader), None);
     assert_eq!(read_chunked(&mut reader), 16_000_000);
     server.close().unwrap();
+}
+
+/// A reader that reads as fast as it can, but pauses for 10 ms before every 64th read:
+/// the socket fills in each pause, and the writer's next piece finds it full.
+struct Pausing<R>(R, usize);
+
+impl<R: Read> Read for Pausing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.1 += 1;
+        if self.1 % 64 == 0 {
+            thread::sleep(Duration::from_millis(10));
+        }
+        self.0.read(buf)
+    }
 }
 
 /// The written-bytes counter of the server at `addr`.

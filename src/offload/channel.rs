@@ -328,7 +328,9 @@ impl Outgoing {
     /// does: it spins, then yields before it sleeps. Where the loop and the handler share
     /// a core, a yield hands the core to the loop, which has pieces to write and makes the
     /// room, and the handler goes on without a wake-up: parking at once and being woken
-    /// made `GET /bytes/1048576` 12% slower.
+    /// made `GET /bytes/1048576` 12% slower. (Where the socket may be lent, the writer
+    /// rarely meets a full channel: it waits for the loop before its next write instead,
+    /// see `offload/turn.rs`.)
     pub(crate) fn send(&self, out: Out) -> io::Result<()> {
         self.turn.sending();
         self.tx

@@ -349,7 +349,7 @@ impl Stream {
             progress |= sent_file;
         }
         if p.out.len() == p.written {
-            self.lend(p.socket);
+            self.settle_turn(p.socket);
         }
         if let Some(takeover) = self.upgrade.take() {
             return Pumped {
@@ -488,12 +488,12 @@ impl Stream {
         progress
     }
 
-    /// Lends the socket to the writer (see `offload/turn.rs`) if nothing of the answer
-    /// waits on the loop's side: everything taken so far is written (the caller checks),
-    /// nothing more is in the channel, and no file body, upgrade or `100 Continue` is
-    /// pending. The head must have gone out through the channel: until then the loop may
-    /// still answer for the request itself (a `408`, a `400`).
-    fn lend(&self, socket: &Transport) {
+    /// Tells the writer (see `offload/turn.rs`) that the loop has caught up with it, once
+    /// everything taken so far is written (the caller checks) and nothing more is in the
+    /// channel; and lends it the socket if, besides, no file body, upgrade or `100
+    /// Continue` is pending and the head has gone out through the channel (until then the
+    /// loop may still answer for the request itself: a `408`, a `400`).
+    fn settle_turn(&self, socket: &Transport) {
         if self.answer != Answer::Coming || !self.rx.is_empty() {
             return;
         }

@@ -362,9 +362,14 @@ mod tests {
 
     #[test]
     fn a_connection_that_cannot_lend_never_makes_the_writer_wait() {
-        let turn = Turn::new(false);
+        let turn = Arc::new(Turn::new(false));
         turn.sending();
         turn.sending();
-        assert_eq!(turn.write(&[b"z"]).unwrap(), Direct::NotLent);
+        // Nothing will ever settle: a writer that waited would wait for good.
+        let (done, finished) = std::sync::mpsc::channel();
+        let writer = Arc::clone(&turn);
+        thread::spawn(move || done.send(writer.write(&[b"z"]).unwrap()));
+        let direct = finished.recv_timeout(Duration::from_millis(500));
+        assert_eq!(direct, Ok(Direct::NotLent), "the writer waited");
     }
 }

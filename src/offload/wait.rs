@@ -1,5 +1,6 @@
-//! [`Waiter`]: where a blocking handler's thread waits for the next piece of its request
-//! body without spinning.
+//! [`Waiter`]: where a blocking handler's thread waits for its loop without spinning: for
+//! the next piece of its request body, and for the loop to catch up with its response
+//! (`offload/turn.rs`).
 //!
 //! A blocking `crossbeam-channel` receive spins, then yields the processor about four
 //! times, before it sleeps. A handler reading an upload is usually faster than the
@@ -8,8 +9,8 @@
 //! yielding at a tenth of the server's CPU, and each yield was a system call. So the
 //! reader tries the channel without blocking, and when it must wait, it parks at once;
 //! the loop wakes it after each piece it sends, and after it closes its end (a 1 GiB
-//! upload: about 650 ms of server CPU before, 540 after, alternating runs). The response
-//! side keeps the channel's own wait (see `Outgoing::send`).
+//! upload: about 650 ms of server CPU before, 540 after, alternating runs). A response
+//! writer's send to a full channel keeps the channel's own wait (see `Outgoing::send`).
 
 use std::sync::{Mutex, PoisonError};
 use std::thread::{self, Thread};

@@ -133,6 +133,18 @@ impl Response {
 /// Reads one response. `head_request` says the request was HEAD (no body follows).
 /// 1xx responses are returned like any other; call again for the final one.
 pub fn read_response(r: &mut impl BufRead, head_request: bool) -> io::Result<Response> {
+    let mut response = read_head(r)?;
+    let bodiless = head_request || response.status < 200 || matches!(response.status, 204 | 304);
+    if bodiless {
+        return Ok(response);
+    }
+    read_body(r, &mut response)?;
+    Ok(response)
+}
+
+/// Reads a response's head only (its body, if any, is next in `r`): the body is empty and
+/// the framing "none".
+pub fn read_head(r: &mut impl BufRead) -> io::Result<Response> {
     let status_line = read_line(r)?;
     let mut parts = status_line.splitn(3, ' ');
     let version = parts.next().unwrap_or_default().to_string();
@@ -152,18 +164,18 @@ pub fn read_response(r: &mut impl BufRead, head_request: bool) -> io::Result<Res
             .ok_or_else(|| bad(format!("bad header line {line:?}")))?;
         headers.push((name.to_string(), value.trim().to_string()));
     }
-    let mut response = Response {
+    Ok(Response {
         version,
         status,
         reason,
         headers,
         body: Vec::new(),
         framing: "none",
-    };
-    let bodiless = head_request || status < 200 || status == 204 || status == 304;
-    if bodiless {
-        return Ok(response);
-    }
+    })
+}
+
+/// Reads the body that follows `response`'s head into it, as its framing says.
+fn read_body(r: &mut impl BufRead, response: &mut Response) -> io::Result<()> {
     if response
         .header("transfer-encoding")
         .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
@@ -195,7 +207,7 @@ pub fn read_response(r: &mut impl BufRead, head_request: bool) -> io::Result<Res
         response.framing = "close";
         r.read_to_end(&mut response.body)?;
     }
-    Ok(response)
+    Ok(())
 }
 
 /// Parses every response in `bytes` (GET requests assumed).
