@@ -64,8 +64,16 @@ impl<'a, M: Machine> Cx<'a, M> {
     /// multiple of `slack` on the loop's clock. Deadlines of many machines that fall in
     /// the same `slack`-wide window then fire together, in one wake-up: ten thousand idle
     /// connections whose timeouts were armed over a second cost a handful of wake-ups, not
-    /// thousands. Use it where a timeout need not be exact.
+    /// thousands. Use it where a timeout need not be exact. A deadline already set within
+    /// that window stays as it is.
     pub fn set_timer_within(&mut self, at: Instant, slack: Duration) {
+        // The common case, a connection's idle deadline moved on by a request that took
+        // less than `slack`: two comparisons and one addition instead of the rounding.
+        if let Some(current) = self.timer.deadline {
+            if current >= at && current <= at + slack {
+                return;
+            }
+        }
         // In 64-bit nanoseconds (585 years from the loop's start): a 128-bit division
         // costs many times a 64-bit one, and this runs for every request kept alive.
         let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);

@@ -254,3 +254,65 @@ fn coarse_deadlines_in_one_window_fire_in_one_turn() {
         );
     });
 }
+
+/// Moves a coarse deadline in `start` and records each deadline the timer then holds.
+struct Mover;
+
+impl Machine for Mover {
+    type Msg = ();
+    type Local = Vec<(Instant, Duration, Instant)>;
+
+    fn start(&mut self, cx: &mut Cx<'_, Self>) -> Next {
+        let slack = Duration::from_millis(100);
+        let first = Instant::now() + Duration::from_secs(10);
+        cx.set_timer_within(first, slack);
+        let held = cx.deadline().expect("armed");
+        cx.local.push((first, slack, held));
+        // Still within the window of a deadline a little earlier: kept. Later than the
+        // deadline held, or so much earlier that it lies past the window: moved.
+        let asks = [
+            held - Duration::from_micros(1),
+            held - slack,
+            held + Duration::from_nanos(1),
+            held - slack - Duration::from_millis(1),
+        ];
+        for at in [first].into_iter().chain(asks) {
+            cx.set_timer_within(at, slack);
+            cx.local.push((at, slack, cx.deadline().expect("armed")));
+        }
+        Next::Close
+    }
+
+    fn ready(&mut self, _: &mut Cx<'_, Self>, _: Readiness) -> Next {
+        Next::Continue
+    }
+
+    fn message(&mut self, _: &mut Cx<'_, Self>, _: ()) -> Next {
+        Next::Continue
+    }
+
+    fn timeout(&mut self, _: &mut Cx<'_, Self>) -> Next {
+        unreachable!("closed in start, ten seconds before its deadline")
+    }
+}
+
+#[test]
+fn a_coarse_deadline_still_in_its_window_stays_and_any_other_moves() {
+    within(LIMIT, || {
+        let mut lp: EventLoop<Mover> = EventLoop::new(Vec::new()).unwrap();
+        lp.insert(Mover);
+        let log = lp.local().clone();
+        let held: Vec<_> = log.iter().map(|&(_, _, held)| held).collect();
+        for &(at, slack, deadline) in &log {
+            assert!(
+                deadline >= at && deadline <= at + slack,
+                "{deadline:?} outside [{at:?}, +{slack:?}]"
+            );
+        }
+        assert_eq!(held[1], held[0], "the same deadline again");
+        assert_eq!(held[2], held[0], "a little earlier: kept");
+        assert_eq!(held[3], held[0], "the window's start: kept");
+        assert!(held[4] > held[0], "later: moved");
+        assert!(held[5] < held[0], "past the window: moved");
+    });
+}

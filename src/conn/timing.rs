@@ -150,22 +150,22 @@ impl Clock {
         own: Own,
     ) -> Option<(Instant, Duration)> {
         let config = &cx.local.config;
+        // Each arm works out only the limits its deadline needs: the idle one, re-armed
+        // after every request kept alive, is one addition.
         let from_start = |limit: Option<Duration>| limit.map(|l| (self.since + l, l));
-        let stalled = config.stall_timeout.map(|l| (cx.now() + l, l));
+        let stalled = || config.stall_timeout.map(|l| (cx.now() + l, l));
         let first = |a: Option<(Instant, Duration)>, b| a.into_iter().chain(b).min();
         let own_or = |deadline: Deadline, server: Option<Duration>| match deadline {
             Deadline::Server => from_start(server),
             Deadline::Lifted => None,
             Deadline::At(at) => Some((at, at.saturating_duration_since(cx.now()))),
         };
-        let read = own_or(own.read, config.read_timeout);
-        let write = own_or(own.write, config.write_timeout);
         match timing {
             Timing::None => None,
             Timing::Header => from_start(config.read_header_timeout),
-            Timing::Body => first(read, stalled),
-            Timing::BodyPaused => read,
-            Timing::Write => first(write, stalled),
+            Timing::Body => first(own_or(own.read, config.read_timeout), stalled()),
+            Timing::BodyPaused => own_or(own.read, config.read_timeout),
+            Timing::Write => first(own_or(own.write, config.write_timeout), stalled()),
             Timing::Idle => from_start(config.idle_timeout),
             Timing::Linger => from_start(Some(LINGER)),
         }
