@@ -328,7 +328,7 @@ impl Fields {
     }
 
     fn note(&mut self, name: &[u8], bytes: &[u8]) -> Result<(), Reject> {
-        let is = |known: &[u8]| name.len() == known.len() && name.eq_ignore_ascii_case(known);
+        let is = |known: &[u8]| is_named(name, known);
         if is(b"host") {
             self.hosts += 1;
             if !bytes.iter().all(|&b| HOST_BYTES[usize::from(b)]) {
@@ -374,6 +374,16 @@ impl Fields {
         }
         Ok(Framing::Chunked)
     }
+}
+
+/// Whether the header name `name` is `known` (lower-case letters and `-`) in any case,
+/// compared without a branch per byte. Setting bit 0x20 lower-cases a letter and leaves `-`
+/// as it is; of the token bytes httparse admits in a name, only a letter's two cases become
+/// that letter, and only `-` itself becomes `-` (the other byte that does, CR, is no token).
+#[inline(always)]
+fn is_named(name: &[u8], known: &[u8]) -> bool {
+    let differ = |diff, (&a, &b): (&u8, &u8)| diff | ((a | 0x20) ^ b);
+    name.len() == known.len() && name.iter().zip(known).fold(0, differ) == 0
 }
 
 /// `Content-Length` is one run of digits: no sign, no list, no spaces inside.

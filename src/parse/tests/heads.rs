@@ -307,3 +307,32 @@ fn one_hundred_fields_are_fine() {
     }
     assert_eq!(ok(&get_with(&lines)).request.headers().len(), MAX_HEADERS);
 }
+
+#[test]
+fn the_names_the_server_reads_match_in_any_case_and_nothing_else_does() {
+    let known: [&[u8]; 5] = [
+        b"host",
+        b"content-length",
+        b"transfer-encoding",
+        b"expect",
+        b"connection",
+    ];
+    for name in known {
+        assert!(is_named(&name.to_ascii_uppercase(), name));
+        // Every token byte at every place: a match exactly where a case-blind one matches.
+        for at in 0..name.len() {
+            for b in (0..=255u8).filter(|&b| crate::token::is_token_byte(b)) {
+                let mut other = name.to_vec();
+                other[at] = b;
+                assert_eq!(
+                    is_named(&other, name),
+                    other.eq_ignore_ascii_case(name),
+                    "{:?} against {:?}",
+                    String::from_utf8_lossy(&other),
+                    String::from_utf8_lossy(name)
+                );
+            }
+        }
+        assert!(!is_named(&name[1..], name), "a shorter name");
+    }
+}
