@@ -140,34 +140,59 @@ pub(crate) fn raw_header(out: &mut Buffer, name: &[u8], value: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Appends `Content-Length: n\r\n`, assembled on the stack and copied once.
-pub(crate) fn content_length(out: &mut Buffer, mut n: u64) {
-    const PREFIX: &[u8] = b"Content-Length: ";
-    let mut line = [0u8; PREFIX.len() + 20 + 2];
-    line[..PREFIX.len()].copy_from_slice(PREFIX);
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let end = PREFIX.len() + digits.len() - i;
-    line[PREFIX.len()..end].copy_from_slice(&digits[i..]);
-    line[end..end + 2].copy_from_slice(b"\r\n");
-    out.extend_from_slice(&line[..end + 2]);
+/// Appends `Content-Length: n\r\n`.
+pub(crate) fn content_length(out: &mut Buffer, n: u64) {
+    server_fields(out, None, BodyField::Length(n));
 }
 
-/// Appends `Date: <date>\r\n` in one copy.
-pub(crate) fn date(out: &mut Buffer, date: &[u8; 29]) {
-    let mut line = [0u8; 6 + 29 + 2];
-    line[..6].copy_from_slice(b"Date: ");
-    line[6..35].copy_from_slice(date);
-    line[35..].copy_from_slice(b"\r\n");
-    out.extend_from_slice(&line);
+/// How a response's body is framed on the wire, in the field the server writes for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyField {
+    /// No framing field (no body allowed, or one that runs until the connection closes).
+    None,
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// `Content-Length: n`.
+    Length(u64),
+}
+
+/// Appends the fields the server adds to most responses: `Date` (if `date` is given) and
+/// the body's framing field. Assembled on the stack from the end backwards (the digits of
+/// a length are known last to first) and copied once: every small response writes them,
+/// and a copy per field cost more than the fields.
+pub(crate) fn server_fields(out: &mut Buffer, date: Option<&[u8; 29]>, body: BodyField) {
+    const LENGTH: &[u8; 16] = b"Content-Length: ";
+    const CHUNKED: &[u8; 28] = b"Transfer-Encoding: chunked\r\n";
+    let mut line = [0u8; 6 + 29 + 2 + LENGTH.len() + 20 + 2];
+    let mut start = line.len();
+    match body {
+        BodyField::None => {}
+        BodyField::Chunked => {
+            start -= CHUNKED.len();
+            line[start..].copy_from_slice(CHUNKED);
+        }
+        BodyField::Length(mut n) => {
+            start -= 2;
+            line[start..].copy_from_slice(b"\r\n");
+            loop {
+                start -= 1;
+                line[start] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            start -= LENGTH.len();
+            line[start..start + LENGTH.len()].copy_from_slice(LENGTH);
+        }
+    }
+    if let Some(date) = date {
+        start -= 6 + 29 + 2;
+        line[start..start + 6].copy_from_slice(b"Date: ");
+        line[start + 6..start + 35].copy_from_slice(date);
+        line[start + 35..start + 37].copy_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(&line[start..]);
 }
 
 /// Appends one chunk of a chunked body. An empty `data` appends nothing: an empty chunk
@@ -279,10 +304,42 @@ mod tests {
 
     #[test]
     fn content_lengths() {
-        for n in [0u64, 7, 10, 13, 4096, u64::MAX] {
+        let mut lengths = vec![0u64, u64::MAX];
+        lengths.extend((1..20).flat_map(|p| [10u64.pow(p) - 1, 10u64.pow(p)]));
+        for n in lengths {
             let mut out = Buffer::default();
             content_length(&mut out, n);
             assert_eq!(&out[..], format!("Content-Length: {n}\r\n").as_bytes());
+        }
+    }
+
+    #[test]
+    fn server_fields_are_date_then_framing() {
+        let date = b"Sat, 05 Dec 2026 19:30:00 GMT";
+        let dated = format!("Date: {}\r\n", std::str::from_utf8(date).unwrap());
+        let framings = [
+            (BodyField::None, String::new()),
+            (
+                BodyField::Chunked,
+                "Transfer-Encoding: chunked\r\n".to_string(),
+            ),
+            (BodyField::Length(13), "Content-Length: 13\r\n".to_string()),
+            (
+                BodyField::Length(u64::MAX),
+                format!("Content-Length: {}\r\n", u64::MAX),
+            ),
+        ];
+        for (body, framing) in framings {
+            for with_date in [false, true] {
+                let mut out = Buffer::default();
+                server_fields(&mut out, with_date.then_some(date), body);
+                let expected = if with_date {
+                    dated.clone()
+                } else {
+                    String::new()
+                } + &framing;
+                assert_eq!(&out[..], expected.as_bytes(), "{body:?}, date {with_date}");
+            }
         }
     }
 

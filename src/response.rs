@@ -30,7 +30,7 @@ use std::sync::Arc;
 use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
 
-use crate::encode;
+use crate::encode::{self, BodyField};
 use crate::filter::{Chain, Filter};
 use crate::mem::{Buffer, MAP_THRESHOLD};
 use crate::offload::channel::{CloseAfter, Outgoing, STREAM_PIECE};
@@ -450,15 +450,13 @@ impl ResponseWriter {
         let close = self.must_close_given(declared) || self.sent == Sent::UntilClose;
         self.closing = close;
         let out = &mut self.out;
-        if !has_date {
-            encode::date(out, &self.date);
-        }
         let bodied = body_allowed(self.status);
-        match (self.sent, length) {
-            (Sent::Chunked, _) => encode::raw_header(out, b"Transfer-Encoding", b"chunked"),
-            (_, Some(n)) if bodied => encode::content_length(out, n),
-            _ => {}
-        }
+        let framing = match (self.sent, length) {
+            (Sent::Chunked, _) => BodyField::Chunked,
+            (_, Some(n)) if bodied => BodyField::Length(n),
+            _ => BodyField::None,
+        };
+        encode::server_fields(out, (!has_date).then_some(&self.date), framing);
         if !has_type && bodied && !self.body.is_empty() {
             let sniffed = crate::sniff::detect_content_type(&self.body);
             encode::raw_header(out, b"Content-Type", sniffed.as_bytes());
