@@ -301,8 +301,8 @@ impl Conn {
         }
         let (local, peer) = (&mut *cx.local, self.peer);
         let limit = local.config.max_header_bytes;
-        let step = self.head.read(self.input.data(), limit, |head| {
-            parse::parse_into(head, peer, &mut local.request, &mut local.heads)
+        let step = self.head.read(self.input.data(), limit, |bytes, span| {
+            parse::parse_into(bytes, span, peer, &mut local.request, &mut local.heads)
         });
         match step {
             HeadStep::Incomplete => false,

@@ -193,7 +193,9 @@ impl Reader {
             return false;
         }
         let limit = self.limits.max_header_bytes;
-        let (head, len) = match head_reader.read(&self.input, limit, |h| parse::parse(h, peer())) {
+        let (head, len) = match head_reader.read(&self.input, limit, |h, span| {
+            parse::parse_span(h, span, peer())
+        }) {
             HeadStep::Incomplete => return false,
             HeadStep::Refused(reject) => return self.refuse(reject),
             HeadStep::Parsed { head, len } => (head, len),

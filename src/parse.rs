@@ -1,7 +1,8 @@
 //! Request heads: bytes in, a [`Head`] (request, framing, expectations) or a [`Reject`] out.
 //!
-//! Previous step: `conn.rs` has read bytes and found the blank line that ends a head
-//! ([`find_end`]). Next: `body.rs` collects the body the [`Framing`] announces. No I/O here.
+//! Previous step: `conn.rs` has read bytes (`reader.rs` finds where a head ends: parsing
+//! finds it, or, for a head that arrives in pieces, [`find_end`]). Next: `body.rs` collects
+//! the body the [`Framing`] announces. No I/O here.
 //!
 //! Framing is decided strictly (RFC 9112 §6), because a request whose length two parties
 //! read differently is how requests are smuggled past proxies:
@@ -128,16 +129,41 @@ pub(crate) fn oversize(buf: &[u8]) -> Reject {
     }
 }
 
-/// Parses one complete head (`buf` ends at the blank line) from the client at `peer`.
-pub(crate) fn parse(buf: &[u8], peer: SocketAddr) -> Result<Head, Reject> {
-    let mut request = Request::blank();
-    let framed = parse_into(buf, peer, &mut request, &mut BytesMut::new())?;
-    Ok(Head::new(request, framed))
+/// How much of the input a parse is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Span {
+    /// Exactly one head: [`find_end`] found its blank line.
+    Head,
+    /// The front of the input, before any search for the head's end: it may hold less
+    /// than a head, or run on past one. Most heads arrive whole in one read, and parsing
+    /// first finds their end without a search of its own.
+    Front,
 }
 
-/// [`parse`] into a loop's reused `request` (blank or recycled: `Request::recycle`),
-/// whose field list keeps its capacity; returns the rest of the head. On an error the
-/// request is left half-filled, to be overwritten by the next head.
+/// Parses one complete head (`buf` ends at the blank line) from the client at `peer`.
+pub(crate) fn parse(buf: &[u8], peer: SocketAddr) -> Result<Head, Reject> {
+    match parse_span(buf, Span::Head, peer)? {
+        Some((head, _)) => Ok(head),
+        None => Err(Reject::BadRequest("malformed request head")),
+    }
+}
+
+/// [`parse`] of a head or of the front of the input (`span`): the head and its length,
+/// or `None` where the front does not hold a head that parses (the caller then looks
+/// for its end, and parses exactly that, to give the refusal its exact cause).
+pub(crate) fn parse_span(
+    buf: &[u8],
+    span: Span,
+    peer: SocketAddr,
+) -> Result<Option<(Head, usize)>, Reject> {
+    let mut request = Request::blank();
+    let parsed = parse_into(buf, span, peer, &mut request, &mut BytesMut::new())?;
+    Ok(parsed.map(|(framed, len)| (Head::new(request, framed), len)))
+}
+
+/// [`parse_span`] into a loop's reused `request` (blank or recycled: `Request::recycle`),
+/// whose field list keeps its capacity. On an error the request is left half-filled, to
+/// be overwritten by the next head.
 ///
 /// The head is copied once into a shared buffer; the target is a view into it, and the
 /// fields are offsets into it, turned into a `HeaderMap` only if the handler asks
@@ -148,27 +174,33 @@ pub(crate) fn parse(buf: &[u8], peer: SocketAddr) -> Result<Head, Reject> {
 #[inline(always)]
 pub(crate) fn parse_into(
     buf: &[u8],
+    span: Span,
     peer: SocketAddr,
     request: &mut Request,
     arena: &mut BytesMut,
-) -> Result<Framed, Reject> {
-    // The copy goes into the loop's arena, whose memory is reused once the heads cut from
-    // it are dropped (when their requests are answered): no allocation per request.
-    arena.reserve(buf.len());
-    arena.extend_from_slice(buf);
-    let head = arena.split().freeze();
+) -> Result<Option<(Framed, usize)>, Reject> {
     // Uninitialised slots: zeroing 100 of them would cost more than parsing a small head.
     let mut fields = [const { MaybeUninit::uninit() }; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut []);
-    match req.parse_with_uninit_headers(&head, &mut fields) {
-        Ok(httparse::Status::Complete(_)) => {
-            let framed = build(&req, &head, peer, request)?;
+    let status = req.parse_with_uninit_headers(buf, &mut fields);
+    match (status, span) {
+        (Ok(httparse::Status::Complete(len)), _) => {
+            // The copy goes into the loop's arena, whose memory is reused once the heads
+            // cut from it are dropped (when their requests are answered): no allocation
+            // per request.
+            arena.reserve(len);
+            arena.extend_from_slice(&buf[..len]);
+            let head = arena.split().freeze();
+            let framed = build(&req, buf, &head, peer, request)?;
             request.head = head; // moved, not cloned: one reference count less to move
-            Ok(framed)
+            Ok(Some((framed, len)))
         }
-        Ok(httparse::Status::Partial) => Err(Reject::BadRequest("malformed request head")),
-        Err(httparse::Error::Version) => later_minor_version(buf, peer, request),
-        Err(e) => Err(sort_parse_error(e)),
+        (_, Span::Front) => Ok(None),
+        (Ok(httparse::Status::Partial), Span::Head) => {
+            Err(Reject::BadRequest("malformed request head"))
+        }
+        (Err(httparse::Error::Version), Span::Head) => later_minor_version(buf, peer, request),
+        (Err(e), Span::Head) => Err(sort_parse_error(e)),
     }
 }
 
@@ -189,7 +221,7 @@ fn later_minor_version(
     buf: &[u8],
     peer: SocketAddr,
     request: &mut Request,
-) -> Result<Framed, Reject> {
+) -> Result<Option<(Framed, usize)>, Reject> {
     let line_end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
     let line = buf[..line_end]
         .strip_suffix(b"\r")
@@ -203,10 +235,10 @@ fn later_minor_version(
             let mut fields = [const { MaybeUninit::uninit() }; MAX_HEADERS];
             let mut req = httparse::Request::new(&mut []);
             match req.parse_with_uninit_headers(&patched, &mut fields) {
-                Ok(httparse::Status::Complete(_)) => {
-                    let framed = build(&req, &patched, peer, request)?;
+                Ok(httparse::Status::Complete(len)) => {
+                    let framed = build(&req, &patched, &patched, peer, request)?;
                     request.head = patched;
-                    Ok(framed)
+                    Ok(Some((framed, len)))
                 }
                 Ok(httparse::Status::Partial) => Err(Reject::BadRequest("malformed request")),
                 Err(e) => Err(sort_parse_error(e)),
@@ -221,11 +253,13 @@ fn later_minor_version(
     }
 }
 
-/// Fills `request` from httparse's view of a complete head (all but the head's bytes, which
-/// the caller moves in once httparse's view of them is gone), checking what httparse leaves
-/// to us: the target's form, `Host`, and the framing fields.
+/// Fills `request` from httparse's view of a complete head in `parsed` (all but the head's
+/// bytes, which the caller moves in once httparse's view of them is gone), checking what
+/// httparse leaves to us: the target's form, `Host`, and the framing fields. `head` is the
+/// copy of the head the request keeps: its offsets are `parsed`'s.
 fn build(
     req: &httparse::Request<'_, '_>,
+    parsed: &[u8],
     head: &Bytes,
     peer: SocketAddr,
     request: &mut Request,
@@ -240,7 +274,9 @@ fn build(
     } else {
         Version::HTTP_11
     };
-    let uri = parse_target(&method, head.slice_ref(target.as_bytes()))?;
+    let at = |part: &[u8]| part.as_ptr() as usize - parsed.as_ptr() as usize;
+    let target = head.slice(at(target.as_bytes())..at(target.as_bytes()) + target.len());
+    let uri = parse_target(&method, target)?;
 
     let raw = &mut request.fields;
     raw.clear();
@@ -249,7 +285,7 @@ fn build(
         // httparse admits exactly what `HeaderName` and `HeaderValue` do (token bytes;
         // HTAB, visible ASCII and obs-text), so the lazy map never drops a field.
         fields.note(field.name.as_bytes(), field.value)?;
-        raw.push(RawField::new(head, field.name.as_bytes(), field.value));
+        raw.push(RawField::new(parsed, field.name.as_bytes(), field.value));
     }
 
     let (framing, expect_continue, close) = fields.decide(version)?;

@@ -27,7 +27,7 @@ use http::HeaderMap;
 use crate::body::Decoder;
 use crate::error::Reject;
 use crate::mem::Append;
-use crate::parse::{self, Framing, Head};
+use crate::parse::{self, Framing, Head, Span};
 
 /// How many bytes at the front of `input` are blank lines (CR and LF) before a head.
 pub(crate) fn blank_lines(input: &[u8]) -> usize {
@@ -62,14 +62,28 @@ pub(crate) enum HeadStep<H = Head> {
 impl HeadReader {
     /// Looks for a complete head at the front of `input` (blank lines already skipped) and
     /// hands it to `parse`.
+    ///
+    /// A new head is parsed at once from the front of the input ([`Span::Front`]): most
+    /// arrive whole, and the parse finds where they end. Where that finds none (the head is
+    /// incomplete, over the limit, or malformed), the search for its end takes over and
+    /// resumes across reads, so a head that arrives in pieces is parsed once, whole
+    /// ([`Span::Head`]), and a malformed one is refused for its exact cause.
     #[inline(always)]
     pub(crate) fn read<H>(
         &mut self,
         input: &[u8],
         max_header_bytes: usize,
-        parse: impl FnOnce(&[u8]) -> Result<H, Reject>,
+        mut parse: impl FnMut(&[u8], Span) -> Result<Option<(H, usize)>, Reject>,
     ) -> HeadStep<H> {
         let limit = max_header_bytes;
+        if self.scanned == 0 {
+            // No more than the limit: a head that parses is within it.
+            match parse(&input[..input.len().min(limit)], Span::Front) {
+                Ok(Some((head, len))) => return HeadStep::Parsed { head, len },
+                Ok(None) => {}
+                Err(reject) => return HeadStep::Refused(reject),
+            }
+        }
         let scanned = (self.scanned as usize).min(input.len());
         let end = match parse::find_end(input, scanned) {
             Some(end) if end <= limit => end,
@@ -85,8 +99,9 @@ impl HeadReader {
             }
         };
         self.scanned = 0;
-        match parse(&input[..end]) {
-            Ok(head) => HeadStep::Parsed { head, len: end },
+        match parse(&input[..end], Span::Head) {
+            Ok(Some((head, len))) => HeadStep::Parsed { head, len },
+            Ok(None) => HeadStep::Refused(Reject::BadRequest("malformed request head")),
             Err(reject) => HeadStep::Refused(reject),
         }
     }
@@ -228,7 +243,71 @@ mod tests {
 
     fn head(text: &str) -> HeadStep {
         let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
-        HeadReader::default().read(text.as_bytes(), 64, |h| parse::parse(h, peer))
+        HeadReader::default().read(text.as_bytes(), 64, |h, span| {
+            parse::parse_span(h, span, peer)
+        })
+    }
+
+    /// Reads `pieces` one after another as a connection would (the input grows by each),
+    /// and returns what each read found and the spans parsed, in order.
+    fn read_in(pieces: &[&str], limit: usize) -> (Vec<HeadStep>, Vec<Span>) {
+        let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
+        let (mut reader, mut input, mut spans, mut steps) =
+            (HeadReader::default(), String::new(), Vec::new(), Vec::new());
+        for piece in pieces {
+            input.push_str(piece);
+            steps.push(reader.read(input.as_bytes(), limit, |h, span| {
+                spans.push(span);
+                parse::parse_span(h, span, peer)
+            }));
+        }
+        (steps, spans)
+    }
+
+    #[test]
+    fn a_head_is_parsed_once_whether_it_arrives_whole_or_in_pieces() {
+        let head = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+        let (steps, spans) = read_in(&[head], 64);
+        assert!(matches!(&steps[..], [HeadStep::Parsed { len, .. }] if *len == head.len()));
+        assert_eq!(spans, [Span::Front], "found by the parse alone");
+        // Pipelined: the first head of several.
+        let (steps, _) = read_in(&[&head.repeat(3)], 200);
+        assert!(matches!(&steps[..], [HeadStep::Parsed { len, .. }] if *len == head.len()));
+        // A byte at a time: the front is tried once, then the search takes over until the
+        // head is whole, and it is parsed once more, whole.
+        let bytes: Vec<String> = head.chars().map(String::from).collect();
+        let pieces: Vec<&str> = bytes.iter().map(String::as_str).collect();
+        let (steps, spans) = read_in(&pieces, 64);
+        assert!(steps[..head.len() - 1]
+            .iter()
+            .all(|step| matches!(step, HeadStep::Incomplete)));
+        assert!(matches!(steps.last(), Some(HeadStep::Parsed { len, .. }) if *len == head.len()));
+        assert_eq!(spans, [Span::Front, Span::Head]);
+    }
+
+    #[test]
+    fn a_malformed_head_is_refused_for_its_exact_cause_after_the_search() {
+        let (steps, spans) = read_in(&["GET / HTTP/1.1\r\nBad Name: x\r\n\r\n"], 64);
+        assert!(matches!(
+            &steps[..],
+            [HeadStep::Refused(Reject::BadRequest("invalid header name"))]
+        ));
+        assert_eq!(spans, [Span::Front, Span::Head]);
+        // A head within the limit that the parse alone refuses (no `Host`) is final.
+        let (steps, spans) = read_in(&["GET / HTTP/1.1\r\n\r\n"], 64);
+        assert!(matches!(
+            &steps[..],
+            [HeadStep::Refused(Reject::BadRequest(_))]
+        ));
+        assert_eq!(spans, [Span::Front]);
+        // Past the limit the front holds no head, and the search finds it too long.
+        let long = format!("GET / HTTP/1.1\r\nHost: x\r\nX: {}\r\n\r\n", "a".repeat(60));
+        let (steps, spans) = read_in(&[&long], 64);
+        assert!(matches!(
+            &steps[..],
+            [HeadStep::Refused(Reject::HeaderTooLarge)]
+        ));
+        assert_eq!(spans, [Span::Front]);
     }
 
     #[test]
