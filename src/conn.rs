@@ -324,7 +324,7 @@ impl Conn {
         request.trusted.clone_from(&config.trusted_proxies);
         let blocking = config.may_block && config.handler.is_blocking(request);
         if log::log_enabled!(log::Level::Trace) {
-            let (method, uri, version) = (&request.method, &request.uri, request.version);
+            let (method, uri, version) = (&request.method, request.uri(), request.version);
             let (framing, kind) = (framed.framing, if blocking { "blocking" } else { "inline" });
             log::trace!("token {token}: {method} {uri} {version:?}, body {framing:?}, {kind}");
         }

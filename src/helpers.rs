@@ -8,6 +8,7 @@
 //! (the wrappers' section).
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -175,11 +176,11 @@ impl<H: Handler> Handler for StripPrefix<H> {
         if self.prefix.is_empty() {
             return self.handler.serve_http(w, r);
         }
-        let Some(stripped) = strip(&r.uri, &self.prefix) else {
+        let Some(stripped) = strip(r.uri(), &self.prefix) else {
             return not_found(w, r);
         };
         // Go hands the handler a copy; the request keeps its own target afterwards.
-        let original = std::mem::replace(&mut r.uri, stripped);
+        let original = std::mem::replace(&mut r.uri, OnceCell::from(stripped));
         self.handler.serve_http(w, r);
         r.uri = original;
     }
@@ -192,10 +193,10 @@ impl<H: Handler> Handler for StripPrefix<H> {
         if self.prefix.is_empty() {
             return self.handler.is_blocking(r);
         }
-        match strip(&r.uri, &self.prefix) {
+        match strip(r.uri(), &self.prefix) {
             Some(stripped) => {
                 let mut head = r.copy_head();
-                head.uri = stripped;
+                head.uri = OnceCell::from(stripped);
                 self.handler.is_blocking(&head)
             }
             None => false, // answered with 404, on the loop

@@ -11,6 +11,7 @@
 //! coding other than `chunked` with 501. Obsolete line folding and invalid field names or
 //! values are refused with 400 (the parser accepts neither).
 
+use std::cell::OnceCell;
 use std::net::SocketAddr;
 
 use std::mem::MaybeUninit;
@@ -274,9 +275,9 @@ fn build(
     } else {
         Version::HTTP_11
     };
-    let at = |part: &[u8]| part.as_ptr() as usize - parsed.as_ptr() as usize;
-    let target = head.slice(at(target.as_bytes())..at(target.as_bytes()) + target.len());
-    let uri = parse_target(&method, target)?;
+    let target = target.as_bytes();
+    let at = target.as_ptr() as usize - parsed.as_ptr() as usize;
+    let uri = parse_target(&method, target, || head.slice(at..at + target.len()))?;
 
     let raw = &mut request.fields;
     raw.clear();
@@ -296,6 +297,7 @@ fn build(
     };
     request.method = method;
     request.uri = uri;
+    request.target = (at as u32, target.len() as u32);
     request.version = version;
     request.remote_addr = peer;
     Ok(Framed {
@@ -306,9 +308,18 @@ fn build(
 }
 
 /// Checks the form of the request target (RFC 9112 §3.2): origin form (`/path`), absolute
-/// form (`http://host/path`), authority form for CONNECT, asterisk form for OPTIONS.
-fn parse_target(method: &Method, target: Bytes) -> Result<Uri, Reject> {
-    let form_ok = match &target[..] {
+/// form (`http://host/path`), authority form for CONNECT, asterisk form for OPTIONS. A
+/// plain path ([`is_plain_path`]) is left for `Request::uri` to make a `Uri` of if asked
+/// (an empty cell); any other target is parsed now (`shared` gives its bytes).
+fn parse_target(
+    method: &Method,
+    target: &[u8],
+    shared: impl FnOnce() -> Bytes,
+) -> Result<OnceCell<Uri>, Reject> {
+    if is_plain_path(target) {
+        return Ok(OnceCell::new());
+    }
+    let form_ok = match target {
         [b'/', ..] => true,
         b"*" => method == Method::OPTIONS,
         _ if method == Method::CONNECT => true,
@@ -317,8 +328,33 @@ fn parse_target(method: &Method, target: Bytes) -> Result<Uri, Reject> {
     if !form_ok {
         return Err(Reject::BadRequest("invalid request target"));
     }
-    Uri::from_maybe_shared(target).map_err(|_| Reject::BadRequest("invalid request target"))
+    let uri = Uri::from_maybe_shared(shared());
+    uri.map(OnceCell::from)
+        .map_err(|_| Reject::BadRequest("invalid request target"))
 }
+
+/// Whether `target` is a path that the `http` crate's `Uri` takes exactly as it is: `/`,
+/// then only bytes its path admits as they are (visible ASCII but `#<>?` and backquote:
+/// no query, no fragment), within its length limit. Its `Uri` would have the target as
+/// its path and no query; most requests are for such a target, and most handlers never
+/// ask for the `Uri`.
+pub(crate) fn is_plain_path(target: &[u8]) -> bool {
+    let all_plain = target
+        .iter()
+        .fold(true, |ok, &b| ok & PLAIN_PATH[usize::from(b)]);
+    target.first() == Some(&b'/') && target.len() < usize::from(u16::MAX) && all_plain
+}
+
+/// The bytes of a plain path ([`is_plain_path`]).
+static PLAIN_PATH: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0x21;
+    while b <= 0x7e {
+        table[b] = !matches!(b as u8, b'#' | b'<' | b'>' | b'?' | b'`');
+        b += 1;
+    }
+    table
+};
 
 /// The header fields that decide framing and connection handling, as seen so far.
 #[derive(Default)]
@@ -368,7 +404,10 @@ impl Fields {
         if is(b"host") {
             self.hosts += 1;
             // Every byte looked up, without a branch per byte: a host name is valid.
-            if !bytes.iter().fold(true, |ok, &b| ok & HOST_BYTES[usize::from(b)]) {
+            if !bytes
+                .iter()
+                .fold(true, |ok, &b| ok & HOST_BYTES[usize::from(b)])
+            {
                 return Err(Reject::BadRequest("malformed Host header"));
             }
         } else if is(b"content-length") {

@@ -41,7 +41,11 @@ use crate::query::Forms;
 #[derive(Debug)]
 pub struct Request {
     pub(crate) method: Method,
-    pub(crate) uri: Uri,
+    /// The target as a `Uri`. Empty while the target is a plain path (`parse::is_plain_path`)
+    /// that no one has asked for as a `Uri`: [`uri`](Request::uri) makes it from the head.
+    pub(crate) uri: OnceCell<Uri>,
+    /// Where the target lies in `head` (offset, length).
+    pub(crate) target: (u32, u32),
     pub(crate) version: Version,
     /// The request head as received; `fields` point into it.
     pub(crate) head: Bytes,
@@ -117,12 +121,23 @@ impl Request {
     /// The request target: a path and query (origin form), a full URI (absolute form),
     /// an authority (`CONNECT`) or `*` (`OPTIONS *`).
     pub fn uri(&self) -> &Uri {
-        &self.uri
+        // A plain path parses, as the parser checked: the default is never used.
+        let plain = || Uri::from_maybe_shared(self.head.slice(self.target_range()));
+        self.uri.get_or_init(|| plain().unwrap_or_default())
     }
 
     /// The path of the target (`*` for `OPTIONS *`, empty for a `CONNECT` authority).
     pub fn path(&self) -> &str {
-        self.uri.path()
+        match self.uri.get() {
+            Some(uri) => uri.path(),
+            // A plain path is the whole target, and ASCII.
+            None => std::str::from_utf8(&self.head[self.target_range()]).unwrap_or("/"),
+        }
+    }
+
+    fn target_range(&self) -> std::ops::Range<usize> {
+        let (at, len) = (self.target.0 as usize, self.target.1 as usize);
+        at..at + len
     }
 
     /// HTTP/1.0 or HTTP/1.1.
@@ -188,7 +203,7 @@ impl Request {
     /// The host the request is for: the authority of an absolute-form target, else the
     /// `Host` header, else `""` (Go's `r.Host`).
     pub fn host(&self) -> &str {
-        if let Some(authority) = self.uri.authority() {
+        if let Some(authority) = self.uri().authority() {
             return authority.as_str();
         }
         self.raw_header("host")
@@ -282,7 +297,8 @@ impl Request {
     pub(crate) fn blank() -> Request {
         Request {
             method: Method::GET,
-            uri: Uri::default(),
+            uri: OnceCell::from(Uri::default()),
+            target: (0, 0),
             version: Version::HTTP_11,
             head: Bytes::new(),
             fields: Vec::new(),
@@ -302,7 +318,7 @@ impl Request {
     /// (so the loop's arena can reuse that memory) and of whatever its handler made, and
     /// keeps the capacity of its field list. The next parse sets the rest.
     pub(crate) fn recycle(&mut self) {
-        self.uri = Uri::default();
+        self.uri = OnceCell::new();
         self.head = Bytes::new();
         self.fields.clear();
         self.headers = OnceCell::new();
@@ -321,6 +337,7 @@ impl Request {
         Request {
             method: self.method.clone(),
             uri: self.uri.clone(),
+            target: self.target,
             version: self.version,
             head: self.head.clone(),
             fields: self.fields.clone(),

@@ -48,7 +48,7 @@ pub(super) fn respond(
         Ok(()) => w.complete(),
         Err(message) => {
             let peer = request.remote_addr();
-            log::error!("panic serving {peer} {}: {message}", request.uri);
+            log::error!("panic serving {peer} {}: {message}", request.uri());
             w.complete_aborted()
         }
     };
@@ -69,7 +69,7 @@ fn run(local: &mut Local, turn_began: Instant) -> Result<(), String> {
     // One clock read per request: the handler started when the previous one ended, or
     // when this turn began, whichever is later.
     let started = local.clock.max(turn_began);
-    let outcome = if request.method == Method::OPTIONS && request.uri == "*" {
+    let outcome = if request.method == Method::OPTIONS && request.uri() == "*" {
         let zero = HeaderValue::from_static("0");
         w.headers_mut().insert(http::header::CONTENT_LENGTH, zero);
         Ok(())

@@ -205,7 +205,7 @@ fn a_blocking_question_routes_the_request_once() {
     });
     let mut r = request("GET", "/slow/7", "example.com");
     assert!(m.is_blocking(&r));
-    r.uri = "/fast".parse().expect("a target");
+    r.uri = std::cell::OnceCell::from("/fast".parse::<http::Uri>().expect("a target"));
     let facts = parse::Facts {
         head: false,
         version: http::Version::HTTP_11,

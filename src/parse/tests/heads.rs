@@ -10,8 +10,8 @@ fn simple_get() {
     let head = ok(b"GET /path?q=1 HTTP/1.1\r\nHost: example.com\r\n\r\n");
     let r = &head.request;
     assert_eq!(r.method, Method::GET);
-    assert_eq!(r.uri.path(), "/path");
-    assert_eq!(r.uri.query(), Some("q=1"));
+    assert_eq!(r.uri().path(), "/path");
+    assert_eq!(r.uri().query(), Some("q=1"));
     assert_eq!(r.version, Version::HTTP_11);
     assert_eq!(r.remote_addr, peer());
     assert_eq!(r.headers()["host"], "example.com");
@@ -31,7 +31,7 @@ fn simple_get() {
 #[test]
 fn bare_lf_head_is_accepted() {
     let head = ok(b"GET /x HTTP/1.1\nHost: y\n\n");
-    assert_eq!(head.request.uri.path(), "/x");
+    assert_eq!(head.request.uri().path(), "/x");
     assert_eq!(head.request.headers()["host"], "y");
 }
 
@@ -50,7 +50,7 @@ fn methods_are_kept_as_sent() {
 #[test]
 fn absolute_form_target() {
     let head = ok(b"GET http://example.com:8080/inspect?q=1 HTTP/1.1\r\nHost: other\r\n\r\n");
-    let uri = &head.request.uri;
+    let uri = head.request.uri();
     assert_eq!(uri.scheme_str(), Some("http"));
     assert_eq!(uri.host(), Some("example.com"));
     assert_eq!(uri.port_u16(), Some(8080));
@@ -63,16 +63,16 @@ fn absolute_form_target() {
 fn authority_form_for_connect() {
     let head = ok(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
     assert_eq!(head.request.method, Method::CONNECT);
-    let authority = head.request.uri.authority().unwrap();
+    let authority = head.request.uri().authority().unwrap();
     assert_eq!(authority.as_str(), "example.com:443");
-    assert_eq!(head.request.uri.scheme(), None);
+    assert_eq!(head.request.uri().scheme(), None);
 }
 
 #[test]
 fn asterisk_form_for_options() {
     let head = ok(b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(head.request.method, Method::OPTIONS);
-    assert_eq!(head.request.uri, "*");
+    assert_eq!(head.request.uri(), "*");
 }
 
 #[test]
@@ -93,7 +93,7 @@ fn versions() {
         let head = ok(raw.as_bytes());
         assert_eq!(head.request.version, Version::HTTP_11, "1.{minor}");
         assert_eq!(head.facts.version, Version::HTTP_11);
-        assert_eq!(head.request.uri.path(), "/m");
+        assert_eq!(head.request.uri().path(), "/m");
         assert_eq!(head.request.headers()["x-a"], "1");
     }
     let head = ok(b"GET / HTTP/1.2\nHost: x\n\n");
@@ -334,5 +334,44 @@ fn the_names_the_server_reads_match_in_any_case_and_nothing_else_does() {
             }
         }
         assert!(!is_named(&name[1..], name), "a shorter name");
+    }
+}
+
+/// A plain path is exactly a target the `Uri` parser takes whole as its path: every byte
+/// after `/`, and the length limit. Its request says the same as the `Uri` would.
+#[test]
+fn a_plain_path_is_what_the_uri_parser_takes_as_a_path_and_reads_the_same() {
+    for b in 0..=255u8 {
+        let target = [b'/', b'a', b];
+        let eager = Uri::try_from(&target[..]);
+        let whole = eager
+            .as_ref()
+            .is_ok_and(|uri| uri.path().as_bytes() == target && uri.query().is_none());
+        assert_eq!(is_plain_path(&target), whole, "byte {b:#04x}");
+        let mut raw = b"GET ".to_vec();
+        raw.extend_from_slice(&target);
+        raw.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
+        if let (Ok(head), Ok(uri)) = (parse(&raw, peer()), &eager) {
+            assert_eq!(head.request.path(), uri.path(), "byte {b:#04x}");
+            assert_eq!(head.request.uri(), uri, "byte {b:#04x}");
+            assert_eq!(head.request.uri().query(), uri.query(), "byte {b:#04x}");
+        }
+    }
+    for len in [1, 2, 65_534, 65_535] {
+        let target = format!("/{}", "a".repeat(len - 1));
+        let eager = Uri::try_from(target.as_str());
+        assert_eq!(
+            is_plain_path(target.as_bytes()),
+            eager.is_ok(),
+            "{len} bytes"
+        );
+        let raw = format!("GET {target} HTTP/1.1\r\nHost: a\r\n\r\n");
+        match parse(raw.as_bytes(), peer()) {
+            Ok(head) => assert_eq!(head.request.uri(), &eager.expect("parsed as eagerly")),
+            Err(refused) => {
+                assert!(eager.is_err(), "{len} bytes");
+                assert_eq!(refused, Reject::BadRequest("invalid request target"));
+            }
+        }
     }
 }
