@@ -400,7 +400,7 @@ impl Fields {
     }
 
     fn note(&mut self, name: &[u8], bytes: &[u8]) -> Result<(), Reject> {
-        let is = |known: &[u8]| is_named(name, known);
+        let is = |known: &[u8]| is_folded(name, known);
         if is(b"host") {
             self.hosts += 1;
             // Every byte looked up, without a branch per byte: a host name is valid.
@@ -418,14 +418,14 @@ impl Fields {
             self.content_length = Some(n);
         } else if is(b"transfer-encoding") {
             self.transfer_encodings += 1;
-            self.chunked = bytes.trim_ascii().eq_ignore_ascii_case(b"chunked");
+            self.chunked = is_folded(bytes.trim_ascii(), b"chunked");
         } else if is(b"expect") {
-            let continue_100 = bytes.trim_ascii().eq_ignore_ascii_case(b"100-continue");
+            let continue_100 = is_folded(bytes.trim_ascii(), b"100-continue");
             self.expect = Some(continue_100 && self.expect != Some(false));
         } else if is(b"connection") {
             for token in bytes.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
-                self.close |= token.eq_ignore_ascii_case(b"close");
-                self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+                self.close |= is_folded(token, b"close");
+                self.keep_alive |= is_folded(token, b"keep-alive");
             }
         }
         Ok(())
@@ -452,14 +452,16 @@ impl Fields {
     }
 }
 
-/// Whether the header name `name` is `known` (lower-case letters and `-`) in any case,
-/// compared without a branch per byte. Setting bit 0x20 lower-cases a letter and leaves `-`
-/// as it is; of the token bytes httparse admits in a name, only a letter's two cases become
-/// that letter, and only `-` itself becomes `-` (the other byte that does, CR, is no token).
+/// Whether `bytes`, a field name or value as httparse admits them, is `known` (lower-case
+/// letters, digits and `-`) in any case, compared without a branch per byte. Setting bit
+/// 0x20 lower-cases a letter and leaves digits and `-` as they are; of the bytes httparse
+/// admits (tokens in names; HTAB, SP, visible ASCII and obs-text in values), only a
+/// letter's two cases become that letter, and each digit or `-` only itself (the other
+/// bytes that would, CR and controls, are never admitted).
 #[inline(always)]
-fn is_named(name: &[u8], known: &[u8]) -> bool {
+fn is_folded(bytes: &[u8], known: &[u8]) -> bool {
     let differ = |diff, (&a, &b): (&u8, &u8)| diff | ((a | 0x20) ^ b);
-    name.len() == known.len() && name.iter().zip(known).fold(0, differ) == 0
+    bytes.len() == known.len() && bytes.iter().zip(known).fold(0, differ) == 0
 }
 
 /// `Content-Length` is one run of digits: no sign, no list, no spaces inside.
