@@ -12,12 +12,16 @@
 #           Go's io.Copy to io.Discard, hyper reading frames; nginx has no such handler.
 # Each server is pinned to core SERVER_CPU (default 0), curl and wrk to CLIENT_CPU
 # (default 1); Go runs with GOMAXPROCS=1, hyper on a current_thread runtime, nginx with one
-# worker; the page cache is warm. Per round and server: throughput and the server's CPU
-# time per GiB moved (utime+stime of its process group). Prints the rounds, then medians.
+# worker; the page cache is warm. Per round and server: throughput, the server's CPU time
+# per GiB moved (utime+stime of its process group), and the clients' (curl's or wrk's,
+# from /usr/bin/time): over loopback, the receiving side's TCP work is charged to
+# whichever process runs it, so a server that sends more slowly can show less CPU of its
+# own while its client shows more. Prints the rounds, then medians.
 #
 #   benches/bigfile.sh [-r ROUNDS] [-k files,bytes,upload] [-d SECONDS]   (3, all, 5)
 #
-# Needs curl, wrk, nginx, go (Debian: apt-get install curl wrk nginx golang-go).
+# Needs curl, wrk, nginx, go, /usr/bin/time (Debian: apt-get install curl wrk nginx
+# golang-go time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=benches/lib.sh
@@ -33,7 +37,7 @@ while getopts "r:k:d:" opt; do
         *) sed -n '2,20p' "$0"; exit 2 ;;
     esac
 done
-for tool in curl wrk nginx go taskset; do
+for tool in curl wrk nginx go taskset /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "benches/bigfile.sh: $tool is needed" >&2; exit 1; }
 done
 wants() { [[ ,$PARTS, == *,$1,* ]]; }
@@ -101,21 +105,28 @@ stop() {
     wait "$PGID" 2>/dev/null || true
 }
 
-# Throughput and CPU per GiB from a run's start and end times, GiB moved and CPU ticks.
-figures() { # began, ended, GiB, ticks -> "GiB/s cpu_ms_per_GiB"
-    awk -v b="$1" -v e="$2" -v n="$3" -v t="$4" -v hz="$(getconf CLK_TCK)" \
-        'BEGIN { printf "%.2f %.0f\n", n / (e - b), t / hz * 1000 / n }'
+# Throughput and CPU per GiB from a run's start and end times, GiB moved, the server's CPU
+# ticks and the clients' CPU seconds.
+figures() { # began, ended, GiB, ticks, client seconds -> "GiB/s server_ms client_ms"
+    awk -v b="$1" -v e="$2" -v n="$3" -v t="$4" -v c="$5" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { printf "%.2f %.0f %.0f\n", n / (e - b), t / hz * 1000 / n, c * 1000 / n }'
+}
+
+# The CPU seconds (user + system) in the /usr/bin/time reports named.
+client_seconds() { # files...
+    tail -qn1 "$@" | awk '{ s += $1 + $2 } END { printf "%.3f\n", s }'
 }
 
 # `clients` curl processes at once, each writing its output and then -w FORMAT to
-# $WORK/got.i; every one must have got `expect`. -> "GiB/s cpu_ms_per_GiB"
+# $WORK/got.i; every one must have got `expect`. -> "GiB/s server_ms client_ms"
 curls() { # name, clients, expect, -w format, curl arguments...
     local name=$1 clients=$2 expect=$3 format=$4 before after began ended i pids=()
     shift 4
     before=$(cpu_ticks "$PGID")
     began=$(date +%s.%N)
     for i in $(seq "$clients"); do
-        taskset -c "$CLIENT_CPU" curl -s -w "$format" "$@" >"$WORK/got.$i" &
+        taskset -c "$CLIENT_CPU" /usr/bin/time -f '%U %S' -o "$WORK/cpu.$i" \
+            curl -s -w "$format" "$@" >"$WORK/got.$i" &
         pids+=($!)
     done
     wait "${pids[@]}" || true
@@ -125,7 +136,8 @@ curls() { # name, clients, expect, -w format, curl arguments...
         [[ $(cat "$WORK/got.$i") == "$expect" ]] ||
             { echo "benches/bigfile.sh: $name: $(cat "$WORK/got.$i"), not $expect" >&2; exit 1; }
     done
-    figures "$began" "$ended" "$clients" $((after - before))
+    figures "$began" "$ended" "$clients" $((after - before)) \
+        "$(client_seconds $(seq -f "$WORK/cpu.%g" "$clients"))"
 }
 
 download() { # name, clients
@@ -142,7 +154,8 @@ generated() { # name
     local before after began ended out requests
     before=$(cpu_ticks "$PGID")
     began=$(date +%s.%N)
-    out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c16 -d"$SECONDS_BYTES"s "$(url "$1" bytes)")
+    out=$(taskset -c "$CLIENT_CPU" /usr/bin/time -f '%U %S' -o "$WORK/cpu.wrk" \
+        wrk -t1 -c16 -d"$SECONDS_BYTES"s "$(url "$1" bytes)")
     ended=$(date +%s.%N)
     after=$(cpu_ticks "$PGID")
     if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
@@ -150,31 +163,34 @@ generated() { # name
         exit 1
     fi
     requests=$(awk '/requests in/ { print $1 }' <<<"$out")
-    figures "$began" "$ended" "$(awk -v r="$requests" 'BEGIN { print r / 1024 }')" $((after - before))
+    figures "$began" "$ended" "$(awk -v r="$requests" 'BEGIN { print r / 1024 }')" \
+        $((after - before)) "$(client_seconds "$WORK/cpu.wrk")"
 }
 
 SERVERS=(nethttp nginx go hyper)
 COLUMNS=(file1 file16 bytes16 upload1 upload4)
-declare -A TP CPU
-row() { # round, name -> a table row, and TP/CPU collected
-    local cells="| $1 | $2 |" column tp cpu
+declare -A TP CPU CLIENT
+row() { # round, name -> a table row, and TP/CPU/CLIENT collected
+    local cells="| $1 | $2 |" column tp cpu client
     for column in "${COLUMNS[@]}"; do
-        tp=- cpu=-
+        tp=- cpu=- client=-
         case $column in
-            file1) wants files && read -r tp cpu < <(download "$2" 1) ;;
-            file16) wants files && read -r tp cpu < <(download "$2" 16) ;;
-            bytes16) wants bytes && read -r tp cpu < <(generated "$2") ;;
-            upload1) wants upload && [[ $2 != nginx ]] && read -r tp cpu < <(upload "$2" 1) ;;
-            upload4) wants upload && [[ $2 != nginx ]] && read -r tp cpu < <(upload "$2" 4) ;;
+            file1) wants files && read -r tp cpu client < <(download "$2" 1) ;;
+            file16) wants files && read -r tp cpu client < <(download "$2" 16) ;;
+            bytes16) wants bytes && read -r tp cpu client < <(generated "$2") ;;
+            upload1) wants upload && [[ $2 != nginx ]] &&
+                read -r tp cpu client < <(upload "$2" 1) ;;
+            upload4) wants upload && [[ $2 != nginx ]] &&
+                read -r tp cpu client < <(upload "$2" 4) ;;
         esac
-        TP[$2.$column]+="$tp " CPU[$2.$column]+="$cpu "
-        cells+=" $tp | $cpu |"
+        TP[$2.$column]+="$tp " CPU[$2.$column]+="$cpu " CLIENT[$2.$column]+="$client "
+        cells+=" $tp | $cpu | $client |"
     done
     echo "$cells"
 }
 
-HEAD="| file, 1 client: GiB/s | CPU ms/GiB | file, 16: GiB/s | CPU ms/GiB | /bytes 1 MiB, 16 conns: GiB/s | CPU ms/GiB | upload, 1 client: GiB/s | CPU ms/GiB | upload, 4: GiB/s | CPU ms/GiB |"
-RULE="---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+HEAD="| file, 1 client: GiB/s | server CPU ms/GiB | client | file, 16: GiB/s | server | client | /bytes 1 MiB, 16 conns: GiB/s | server | client | upload, 1 client: GiB/s | server | client | upload, 4: GiB/s | server | client |"
+RULE="---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 echo "| round | server $HEAD"
 echo "|---|---|$RULE"
 for round in $(seq "$ROUNDS"); do
@@ -196,6 +212,7 @@ for name in "${SERVERS[@]}"; do
     for column in "${COLUMNS[@]}"; do
         cells+=" $(median <<<"${TP[$name.$column]}" | sed 's/^$/-/') |"
         cells+=" $(median <<<"${CPU[$name.$column]}" | sed 's/^$/-/') |"
+        cells+=" $(median <<<"${CLIENT[$name.$column]}" | sed 's/^$/-/') |"
     done
     echo "$cells"
 done
