@@ -158,6 +158,8 @@ impl Conn {
 
     /// Counts what the connection now holds against the memory budget; reports a close to
     /// the pool and the `conn_state` hook.
+    // Small and run for every request: inlined (docs/performance.md, "Where the time goes").
+    #[inline]
     fn after(&mut self, cx: &mut Cx<'_, impl Loop>, next: Next) -> Next {
         if next == Next::Close {
             self.phase.closed(&cx.local.stats);
@@ -186,6 +188,8 @@ impl Conn {
     /// Brings the loop's meter up to date with what this connection holds: its buffers, a
     /// TLS session's, plus a body being collected (or the room reserved for it), a
     /// blocking handler's channels, or an upgraded protocol's state.
+    // Small and run for every request: inlined (docs/performance.md, "Where the time goes").
+    #[inline]
     fn account(&mut self, local: &mut Local) {
         let buffers = self.input.capacity() + self.output.bytes.capacity();
         let footprint = buffers + self.stream.footprint() + self.phase.footprint();

@@ -135,6 +135,8 @@ impl ResponseWriter {
     /// Readies the writer for a new response into `out`, keeping its header map and
     /// staging buffer (cleared, capacity kept): a loop keeps one writer in place for all
     /// its inline responses instead of moving one in and out per request.
+    // Small and run for every request: inlined (docs/performance.md, "Where the time goes").
+    #[inline]
     pub(crate) fn reset(&mut self, out: Buffer, facts: Facts, date: &[u8]) {
         self.status = StatusCode::OK;
         self.wrote_header = false;
@@ -477,6 +479,8 @@ impl ResponseWriter {
     }
 
     /// [`must_close`](Self::must_close), with the handler's fields already scanned.
+    // Small and run for every request: inlined (docs/performance.md, "Where the time goes").
+    #[inline]
     fn must_close_given(&self, declared: Declared) -> bool {
         let request_side = self.close_after.as_ref().is_some_and(CloseAfter::is_set);
         // A blocking handler may answer as a shutdown begins, before its loop has heard of
