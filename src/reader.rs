@@ -180,10 +180,7 @@ impl BodyReader {
             };
             consumed += progress.consumed;
             if progress.done {
-                return match self.decoder.trailers() {
-                    Ok(trailers) => BodyStep::Done { consumed, trailers },
-                    Err(reject) => BodyStep::Refused(reject),
-                };
+                return self.finished(consumed);
             }
             if consumed == input.len() || progress.consumed < cap {
                 return BodyStep::More { consumed };
@@ -209,6 +206,12 @@ impl BodyReader {
         if !progress.done {
             return BodyStep::More { consumed };
         }
+        self.finished(consumed)
+    }
+
+    /// The body ended after `consumed` more bytes: done, with its trailers if they are
+    /// sound.
+    fn finished(&self, consumed: usize) -> BodyStep {
         match self.decoder.trailers() {
             Ok(trailers) => BodyStep::Done { consumed, trailers },
             Err(reject) => BodyStep::Refused(reject),
