@@ -121,9 +121,13 @@ impl Request {
     /// The request target: a path and query (origin form), a full URI (absolute form),
     /// an authority (`CONNECT`) or `*` (`OPTIONS *`).
     pub fn uri(&self) -> &Uri {
-        // A plain path parses, as the parser checked: the default is never used.
-        let plain = || Uri::from_maybe_shared(self.head.slice(self.target_range()));
-        self.uri.get_or_init(|| plain().unwrap_or_default())
+        self.uri.get_or_init(|| match self.plain_target() {
+            // A plain path parses, as the parser checked.
+            Some(_) => {
+                Uri::from_maybe_shared(self.head.slice(self.target_range())).unwrap_or_default()
+            }
+            None => Uri::default(),
+        })
     }
 
     /// The path of the target (`*` for `OPTIONS *`, empty for a `CONNECT` authority).
@@ -131,8 +135,16 @@ impl Request {
         match self.uri.get() {
             Some(uri) => uri.path(),
             // A plain path is the whole target, and ASCII.
-            None => std::str::from_utf8(&self.head[self.target_range()]).unwrap_or("/"),
+            None => self
+                .plain_target()
+                .map_or("/", |t| std::str::from_utf8(t).unwrap_or("/")),
         }
+    }
+
+    /// The target, where `uri` holds no `Uri` yet: a plain path. `None` once the request
+    /// is recycled (its head let go), when it reads as `/`, as a blank request does.
+    fn plain_target(&self) -> Option<&[u8]> {
+        self.head.get(self.target_range())
     }
 
     fn target_range(&self) -> std::ops::Range<usize> {

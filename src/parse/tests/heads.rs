@@ -381,3 +381,22 @@ fn a_plain_path_is_what_the_uri_parser_takes_as_a_path_and_reads_the_same() {
         }
     }
 }
+
+/// A recycled request has let go of its head: its target reads as `/`, as a blank
+/// request's does, whether or not its `Uri` was ever made.
+#[test]
+fn a_recycled_request_reads_as_slash() {
+    for ask_first in [false, true] {
+        let mut request = parse(b"GET /abc HTTP/1.1\r\nHost: a\r\n\r\n", peer())
+            .expect("a valid head")
+            .request;
+        if ask_first {
+            assert_eq!(request.uri(), "/abc");
+        }
+        assert_eq!(request.path(), "/abc");
+        request.recycle();
+        assert_eq!(request.path(), "/");
+        assert_eq!(request.uri(), "/");
+    }
+    assert_eq!(Request::blank().path(), "/");
+}
