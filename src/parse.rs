@@ -141,12 +141,13 @@ pub(crate) enum Span {
     Front,
 }
 
+/// The refusal of a head that ends (its blank line came) before httparse saw it whole.
+pub(crate) const MALFORMED_HEAD: Reject = Reject::BadRequest("malformed request head");
+
 /// Parses one complete head (`buf` ends at the blank line) from the client at `peer`.
 pub(crate) fn parse(buf: &[u8], peer: SocketAddr) -> Result<Head, Reject> {
-    match parse_span(buf, Span::Head, peer)? {
-        Some((head, _)) => Ok(head),
-        None => Err(Reject::BadRequest("malformed request head")),
-    }
+    let parsed = parse_span(buf, Span::Head, peer)?;
+    parsed.map(|(head, _)| head).ok_or(MALFORMED_HEAD)
 }
 
 /// [`parse`] of a head or of the front of the input (`span`): the head and its length,
@@ -197,9 +198,7 @@ pub(crate) fn parse_into(
             Ok(Some((framed, len)))
         }
         (_, Span::Front) => Ok(None),
-        (Ok(httparse::Status::Partial), Span::Head) => {
-            Err(Reject::BadRequest("malformed request head"))
-        }
+        (Ok(httparse::Status::Partial), Span::Head) => Err(MALFORMED_HEAD),
         (Err(httparse::Error::Version), Span::Head) => later_minor_version(buf, peer, request),
         (Err(e), Span::Head) => Err(sort_parse_error(e)),
     }
@@ -336,8 +335,7 @@ fn parse_target(
 /// Whether `target` is a path that the `http` crate's `Uri` takes exactly as it is: `/`,
 /// then only bytes its path admits as they are (visible ASCII but `#<>?` and backquote:
 /// no query, no fragment), within its length limit. Its `Uri` would have the target as
-/// its path and no query; most requests are for such a target, and most handlers never
-/// ask for the `Uri`.
+/// its path and no query, so it is made only if a handler asks.
 pub(crate) fn is_plain_path(target: &[u8]) -> bool {
     let all_plain = target
         .iter()

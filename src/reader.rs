@@ -101,7 +101,7 @@ impl HeadReader {
         self.scanned = 0;
         match parse(&input[..end], Span::Head) {
             Ok(Some((head, len))) => HeadStep::Parsed { head, len },
-            Ok(None) => HeadStep::Refused(Reject::BadRequest("malformed request head")),
+            Ok(None) => HeadStep::Refused(parse::MALFORMED_HEAD),
             Err(reject) => HeadStep::Refused(reject),
         }
     }

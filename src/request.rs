@@ -121,7 +121,7 @@ impl Request {
     /// The request target: a path and query (origin form), a full URI (absolute form),
     /// an authority (`CONNECT`) or `*` (`OPTIONS *`).
     pub fn uri(&self) -> &Uri {
-        self.uri.get_or_init(|| match self.plain_target() {
+        self.uri.get_or_init(|| match self.target_bytes() {
             // A plain path parses, as the parser checked.
             Some(_) => {
                 Uri::from_maybe_shared(self.head.slice(self.target_range())).unwrap_or_default()
@@ -136,14 +136,15 @@ impl Request {
             Some(uri) => uri.path(),
             // A plain path is the whole target, and ASCII.
             None => self
-                .plain_target()
+                .target_bytes()
                 .map_or("/", |t| std::str::from_utf8(t).unwrap_or("/")),
         }
     }
 
-    /// The target, where `uri` holds no `Uri` yet: a plain path. `None` once the request
-    /// is recycled (its head let go), when it reads as `/`, as a blank request does.
-    fn plain_target(&self) -> Option<&[u8]> {
+    /// The target as the request line had it (where `uri` holds no `Uri` yet, a plain
+    /// path). `None` once the request is recycled (its head let go): it then reads as `/`,
+    /// as a blank request does.
+    fn target_bytes(&self) -> Option<&[u8]> {
         self.head.get(self.target_range())
     }
 
@@ -193,14 +194,7 @@ impl Request {
     /// The request target exactly as it appeared in the request line (Go's
     /// `r.RequestURI`): `/a%20b?q=1`, `http://host/x`, `host:443` or `*`.
     pub fn request_uri(&self) -> &str {
-        let line_end = self
-            .head
-            .iter()
-            .position(|&b| b == b'\n')
-            .unwrap_or(self.head.len());
-        let line = &self.head[..line_end];
-        let mut parts = line.split(|&b| b == b' ');
-        let target = parts.nth(1).unwrap_or_default();
+        let target = self.target_bytes().unwrap_or_default();
         std::str::from_utf8(target).unwrap_or("")
     }
 
