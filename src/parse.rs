@@ -421,6 +421,13 @@ impl Fields {
             let continue_100 = is_folded(bytes.trim_ascii(), b"100-continue");
             self.expect = Some(continue_100 && self.expect != Some(false));
         } else if is(b"connection") {
+            // Most say one of the two tokens the server reads, alone: no list to split.
+            let one = [b"close".as_slice(), b"keep-alive"].map(|t| is_folded(bytes, t));
+            if one != [false; 2] {
+                self.close |= one[0];
+                self.keep_alive |= one[1];
+                return Ok(());
+            }
             for token in bytes.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
                 self.close |= is_folded(token, b"close");
                 self.keep_alive |= is_folded(token, b"keep-alive");
@@ -455,11 +462,40 @@ impl Fields {
 /// 0x20 lower-cases a letter and leaves digits and `-` as they are; of the bytes httparse
 /// admits (tokens in names; HTAB, SP, visible ASCII and obs-text in values), only a
 /// letter's two cases become that letter, and each digit or `-` only itself (the other
-/// bytes that would, CR and controls, are never admitted).
+/// bytes that would, CR and controls, are never admitted). Eight bytes (or four) are
+/// folded and compared at once, the last word ending at the last byte (it may overlap the
+/// one before): the same per-byte test, a few instructions for a whole name.
 #[inline(always)]
 fn is_folded(bytes: &[u8], known: &[u8]) -> bool {
-    let differ = |diff, (&a, &b): (&u8, &u8)| diff | ((a | 0x20) ^ b);
-    bytes.len() == known.len() && bytes.iter().zip(known).fold(0, differ) == 0
+    let n = known.len();
+    if bytes.len() != n {
+        return false;
+    }
+    if n >= 8 {
+        let differ = |at| folded_word::<8>(bytes, known, at);
+        let mut diff = differ(n - 8);
+        for at in (0..n - 8).step_by(8) {
+            diff |= differ(at);
+        }
+        diff == 0
+    } else if n >= 4 {
+        folded_word::<4>(bytes, known, 0) | folded_word::<4>(bytes, known, n - 4) == 0
+    } else {
+        let differ = |diff, (&a, &b): (&u8, &u8)| diff | ((a | 0x20) ^ b);
+        bytes.iter().zip(known).fold(0, differ) == 0
+    }
+}
+
+/// The bits in which the `N` bytes of `bytes` from `at`, with bit 0x20 set in each, differ
+/// from those of `known` (`N` is 4 or 8; both hold `at + N` bytes).
+#[inline(always)]
+fn folded_word<const N: usize>(bytes: &[u8], known: &[u8], at: usize) -> u64 {
+    let word = |s: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..N].copy_from_slice(&s[..N]);
+        u64::from_ne_bytes(w)
+    };
+    (word(&bytes[at..]) | word(&[0x20; 8])) ^ word(&known[at..])
 }
 
 /// `Content-Length` is one run of digits: no sign, no list, no spaces inside.
