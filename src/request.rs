@@ -329,8 +329,14 @@ impl Request {
         self.fields.clear();
         self.headers = OnceCell::new();
         self.trailers = None;
-        self.body = Body::default();
-        self.route = None;
+        // Reset only if set: most requests leave both blank, and dropping them is a call
+        // each (together about 60 instructions a request, callgrind).
+        if !self.body.is_blank() {
+            self.body = Body::default();
+        }
+        if self.route.is_some() {
+            self.route = None;
+        }
         self.routing = OnceCell::new();
         self.forms = None;
         self.gone = None;
@@ -396,6 +402,23 @@ pub(crate) struct Limit {
 }
 
 impl Body {
+    /// Whether this body is as [`Body::default`] makes it. Every field is named, so a new
+    /// field must be considered here.
+    fn is_blank(&self) -> bool {
+        let Body {
+            bytes,
+            pos,
+            stream,
+            limit,
+            trailers,
+        } = self;
+        bytes.capacity() == 0
+            && *pos == 0
+            && stream.is_none()
+            && limit.is_none()
+            && trailers.is_none()
+    }
+
     /// The bytes received and not yet read (for a streamed body, of the current piece).
     pub fn remaining(&self) -> &[u8] {
         &self.bytes[self.pos..]
