@@ -215,10 +215,16 @@ impl Meter {
     /// A connection's footprint changed from `old` to `new` bytes. Growth is taken from the
     /// budget whether or not it fits (what is already held cannot wait); room no longer
     /// needed is given back, all of it while connections wait or the loop holds nothing.
+    /// Inlined: most calls (every kept-alive request's) find nothing changed.
+    #[inline]
     pub(crate) fn charge(&mut self, old: usize, new: usize) {
-        if old == new {
-            return;
+        if old != new {
+            self.change(old, new);
         }
+    }
+
+    /// [`charge`](Self::charge) for a footprint that did change.
+    fn change(&mut self, old: usize, new: usize) {
         self.used = self.used + new - old;
         if self.used > self.taken {
             let more = self.used - self.taken + self.budget.float;
