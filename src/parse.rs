@@ -421,11 +421,12 @@ impl Fields {
             let continue_100 = is_folded(bytes.trim_ascii(), b"100-continue");
             self.expect = Some(continue_100 && self.expect != Some(false));
         } else if is(b"connection") {
-            // Most say one of the two tokens the server reads, alone: no list to split.
-            let one = [b"close".as_slice(), b"keep-alive"].map(|t| is_folded(bytes, t));
-            if one != [false; 2] {
-                self.close |= one[0];
-                self.keep_alive |= one[1];
+            // A value that is one of the two tokens alone (a browser's `keep-alive`) is
+            // compared whole: splitting it as a list cost more than the comparisons.
+            let (close, keep_alive) = (is_folded(bytes, b"close"), is_folded(bytes, b"keep-alive"));
+            if close || keep_alive {
+                self.close |= close;
+                self.keep_alive |= keep_alive;
                 return Ok(());
             }
             for token in bytes.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
