@@ -28,51 +28,18 @@ while getopts "d:r:" opt; do
 done
 shift $((OPTIND - 1))
 TARGETS=("$@")
-command -v wrk >/dev/null || { echo "benches/conns.sh: wrk is needed" >&2; exit 1; }
-ulimit -n 20000
-cargo build -q --release --example hello
-TARGET_DIR=$(target_dir)
-PEER_BIN=${PEER_BIN:-/tmp/nethttp-bench/peers-target/release}
-GO_HELLO=${GO_HELLO:-/tmp/nethttp-bench/.build/go-hello}
-NGINX_CONF=${NGINX_CONF:-../shared/bench/nginx/nginx.conf}
 [[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(nethttp)
-for i in "${!TARGETS[@]}"; do
-    case ${TARGETS[i]} in
-        *=*) ;;
-        nethttp) TARGETS[i]="nethttp=$TARGET_DIR/release/examples/hello {addr}" ;;
-        ceiling) TARGETS[i]="ceiling=$PEER_BIN/ceiling {addr}" ;;
-        hyper | actix-web | may_minihttp | tiny_http)
-            TARGETS[i]="${TARGETS[i]}=$PEER_BIN/peer-${TARGETS[i]//_/-} {addr}" ;;
-        go) TARGETS[i]="go=env GOMAXPROCS=1 $GO_HELLO {addr}" ;;
-        nginx) TARGETS[i]="nginx=nginx -p {dir}/ -c {dir}/nginx.conf -e {dir}/error.log" ;;
-        *) echo "benches/conns.sh: unknown target ${TARGETS[i]}" >&2; exit 2 ;;
-    esac
-done
-SERVER_CPU=${SERVER_CPU:-0}
-CLIENT_CPU=${CLIENT_CPU:-1}
-PORT=$((30000 + RANDOM % 10000))
-
+ulimit -n 20000
+init_targets
 
 run() { # cmd, connections -> "req/s us_per_req"
     PORT=$((PORT + 1))
-    local addr=127.0.0.1:$PORT dir cmd
-    dir=$(mktemp -d)
-    mkdir "$dir/tmp"
-    if [[ -r $NGINX_CONF ]]; then sed "s/__LISTEN__/$addr/" "$NGINX_CONF" >"$dir/nginx.conf"; fi
-    cmd=${1//\{addr\}/$addr}
-    setsid taskset -c "$SERVER_CPU" bash -c "ulimit -n 20000; exec ${cmd//\{dir\}/$dir}" >/dev/null 2>&1 &
-    local pgid=$!
-    for _ in $(seq 100); do curl -s -o /dev/null "http://$addr/" && break; sleep 0.1; done
-    local before after out
-    before=$(cpu_ticks "$pgid")
+    local addr=127.0.0.1:$PORT before after out
+    start_server "$1" "$addr"
+    before=$(cpu_ticks "$SERVER_PGID")
     out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$2" -d"${DURATION}s" "http://$addr/")
-    after=$(cpu_ticks "$pgid")
-    kill -TERM -- -"$pgid" 2>/dev/null || true
-    wait "$pgid" 2>/dev/null || true
-    # The whole group is gone (nginx's worker as well as its master) before the next run.
-    for _ in $(seq 50); do pgrep -g "$pgid" >/dev/null || break; sleep 0.1; done
-    kill -KILL -- -"$pgid" 2>/dev/null || true
-    rm -rf "$dir"
+    after=$(cpu_ticks "$SERVER_PGID")
+    stop_server
     local total rps
     total=$(awk '/requests in/ {print $1}' <<<"$out")
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
