@@ -19,15 +19,8 @@ cd "$(dirname "$0")/.."
 source benches/lib.sh
 DURATION=5
 ROUNDS=3
-while getopts "d:r:" opt; do
-    case $opt in
-        d) DURATION=$OPTARG ;;
-        r) ROUNDS=$OPTARG ;;
-        *) sed -n '2,16p' "$0"; exit 2 ;;
-    esac
-done
-shift $((OPTIND - 1))
-TARGETS=("$@")
+read_options "$@"
+TARGETS=("${ARGS[@]}")
 [[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(nethttp)
 ulimit -n 20000
 init_targets

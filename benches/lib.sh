@@ -23,6 +23,22 @@ cpu_ticks() {
     echo $((user + system))
 }
 
+# Reads the options -d SECS and -r ROUNDS of the arguments into DURATION and ROUNDS (the
+# caller sets their defaults first) and the rest into ARGS. An unknown option prints the
+# script's usage (its opening comment) and exits.
+read_options() {
+    local opt OPTIND=1
+    while getopts "d:r:" opt; do
+        case $opt in
+            d) DURATION=$OPTARG ;;
+            r) ROUNDS=$OPTARG ;;
+            *) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 2 ;;
+        esac
+    done
+    shift $((OPTIND - 1))
+    ARGS=("$@")
+}
+
 # The median of the numbers on stdin (separated by spaces or newlines).
 median() {
     tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'

@@ -21,15 +21,8 @@ source benches/lib.sh
 
 DURATION=5
 ROUNDS=1
-while getopts "d:r:" opt; do
-    case $opt in
-        d) DURATION=$OPTARG ;;
-        r) ROUNDS=$OPTARG ;;
-        *) sed -n '2,19p' "$0"; exit 2 ;;
-    esac
-done
-shift $((OPTIND - 1))
-TARGETS=("$@")
+read_options "$@"
+TARGETS=("${ARGS[@]}")
 if [[ ${#TARGETS[@]} -eq 0 ]]; then
     TARGETS=("nethttp=target/release/examples/hello {addr}")
 fi

@@ -18,15 +18,8 @@ cd "$(dirname "$0")/.."
 source benches/lib.sh
 DURATION=5
 ROUNDS=9
-while getopts "d:r:" opt; do
-    case $opt in
-        d) DURATION=$OPTARG ;;
-        r) ROUNDS=$OPTARG ;;
-        *) sed -n '2,15p' "$0"; exit 2 ;;
-    esac
-done
-shift $((OPTIND - 1))
-TARGETS=("$@")
+read_options "$@"
+TARGETS=("${ARGS[@]}")
 [[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(nethttp ceiling)
 init_targets
 ACCEPT='Accept: text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7'
